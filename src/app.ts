@@ -1,0 +1,64 @@
+// Assembles the server: store, repository, FHIR router and the Express app.
+// Tests build the same app with createApp, so they exercise what runs.
+import express, { type Express } from 'express';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config';
+import { loadBaseDefinitions } from './conformance/definitions';
+import { validateBaseStructure } from './conformance/validator';
+import type { FhirContext } from './fhir/context';
+import { outcome } from './fhir/outcomes';
+import { dispatch } from './fhir/router';
+import { errorHandler } from './http/errors';
+import { fhirRoutes } from './http/fhir-routes';
+import { requestLogger } from './http/logging';
+import { sendFhirJson } from './http/respond';
+import { getResourceTypeNames } from './conformance/definitions';
+import { createStore } from './store';
+import type { StoragePort } from './store/port';
+import { Repository } from './store/repository';
+
+export interface App {
+  express: Express;
+  store: StoragePort;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** Creates and starts the store, then builds the Express app over it. */
+export async function createApp(config: Config, store: StoragePort = createStore(config)): Promise<App> {
+  const logger = pino({ level: config.logLevel });
+  loadBaseDefinitions();
+  await store.start(getResourceTypeNames());
+  const repo = new Repository(store, { baseUrl: config.baseUrl, validate: validateBaseStructure });
+  const ctx: FhirContext = {
+    repo,
+    baseUrl: config.baseUrl,
+    defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
+    maxPageSize: config.maxPageSize,
+    dispatch,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', false);
+  app.use(requestLogger(logger));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await store.ping();
+      res.json({ status: 'ready', store: store.kind });
+    } catch {
+      res.status(503).json({ status: 'unavailable', store: store.kind });
+    }
+  });
+  app.use('/fhir', fhirRoutes(ctx, config.bodyLimit));
+  app.use((req, res) => {
+    sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
+  });
+  app.use(errorHandler(logger));
+  return { express: app, store, logger, close: () => store.close() };
+}

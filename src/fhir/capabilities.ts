@@ -1,0 +1,66 @@
+// The CapabilityStatement (capabilitystatement.html), generated from what is
+// really registered: resource types, the search parameters the indexer
+// supports, and the operations in the registry. Nothing here is hand-listed.
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { getResourceTypeNames } from '../conformance/definitions';
+import { getIndexedParameters } from '../store/indexer';
+import type { FhirContext } from './context';
+import { listOperations } from './operations/registry';
+
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+
+/** Result parameters every type accepts (search.html#return). */
+const RESULT_PARAMETERS = ['_count', '_sort', '_include', '_revinclude', '_summary', '_total'];
+
+const cache = new Map<string, CapabilityStatement>();
+
+export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>): CapabilityStatement {
+  const cached = cache.get(ctx.baseUrl);
+  if (cached) return cached;
+  const operations = listOperations();
+  const resources: CapabilityStatementRestResource[] = getResourceTypeNames().map((type) => {
+    const params = [...getIndexedParameters(type).values()];
+    return {
+      type: type as CapabilityStatementRestResource['type'],
+      interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalUpdate: true,
+      conditionalDelete: 'single',
+      referencePolicy: ['literal', 'local'],
+      searchInclude: params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
+      searchParam: [
+        { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+        ...params.map((p) => ({ name: p.code, type: p.type, definition: p.definition.url, documentation: p.definition.description })),
+      ],
+      operation: operations
+        .filter((op) => (op.type || op.instance) && op.resourceTypes.includes(type))
+        .map((op) => ({ name: op.name, definition: op.definition })),
+    };
+  });
+  const statement: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'Social prescribing FHIR server project',
+    kind: 'instance',
+    software: { name: 'social-prescribing-fhir-server', version: '0.1.0' },
+    implementation: { description: 'FHIR R4 server for social prescribing', url: ctx.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation: `Result parameters: ${RESULT_PARAMETERS.join(', ')}. Paging with _count and _offset.`,
+        resource: resources,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        operation: operations.filter((op) => op.system).map((op) => ({ name: op.name, definition: op.definition })),
+      },
+    ],
+  };
+  cache.set(ctx.baseUrl, statement);
+  return statement;
+}

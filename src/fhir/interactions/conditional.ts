@@ -1,0 +1,28 @@
+// Conditional interactions (http.html#ccreate, #cond-update, #3.1.0.7.1):
+// the search criteria select the resource to act on.
+import type { StoredVersion } from '../../store/port';
+import type { FhirContext } from '../context';
+import { badRequest, preconditionFailed } from '../outcomes';
+import { parseSearchParams, type QueryParams } from '../search/parse';
+
+export function queryFromString(text: string): QueryParams {
+  const params: QueryParams = {};
+  for (const [key, value] of new URLSearchParams(text)) (params[key] ??= []).push(value);
+  return params;
+}
+
+/** Resources matching the criteria: none, one, or a 412 for several. */
+export async function findConditionalMatch(
+  ctx: FhirContext,
+  resourceType: string,
+  query: QueryParams,
+  what: string
+): Promise<StoredVersion | undefined> {
+  if (Object.keys(query).length === 0) throw badRequest(`${what} needs search criteria`);
+  const request = parseSearchParams(resourceType, query, { defaultCount: 2, maxCount: 2 });
+  request.count = 2;
+  request.total = 'none';
+  const { matches } = await ctx.repo.search(request);
+  if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${resourceType}`);
+  return matches[0];
+}

@@ -1,0 +1,17 @@
+// create and conditional create (http.html#create, #ccreate).
+import type { FhirHandler } from '../context';
+import { allOk, created } from '../outcomes';
+import { findConditionalMatch, queryFromString } from './conditional';
+import { resourceBody } from './resource-body';
+
+export const createResource: FhirHandler = async (request, ctx) => {
+  const [resourceType] = request.segments;
+  const resource = resourceBody(request, resourceType);
+  if (request.ifNoneExist !== undefined) {
+    const existing = await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist), 'If-None-Exist');
+    if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), existing.resource];
+  }
+  // The server assigns the id; one in the body is ignored (http.html#create).
+  const version = await ctx.repo.create(resource, request.assignedId);
+  return [created(), version.resource];
+};

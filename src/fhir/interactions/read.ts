@@ -1,0 +1,16 @@
+// read and vread (http.html#read, #vread).
+import type { FhirHandler } from '../context';
+import { allOk } from '../outcomes';
+import { checkId } from './resource-body';
+
+export const readResource: FhirHandler = async (request, ctx) => {
+  const [resourceType, id] = request.segments;
+  checkId(id);
+  return [allOk(), (await ctx.repo.read(resourceType, id)).resource];
+};
+
+export const vreadResource: FhirHandler = async (request, ctx) => {
+  const [resourceType, id, , versionId] = request.segments;
+  checkId(id);
+  return [allOk(), (await ctx.repo.vread(resourceType, id, versionId)).resource];
+};

@@ -1,0 +1,60 @@
+// search by GET and POST _search (search.html), answered as a searchset Bundle
+// with self/next/previous links (offset paging) and _include/_revinclude entries.
+import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
+import type { FhirHandler } from '../context';
+import { fullUrl, link, urlWithQuery } from '../bundle/entries';
+import { allOk, badRequest } from '../outcomes';
+import { parseSearchParams, type QueryParams } from '../search/parse';
+
+/** POST _search takes parameters in a form body as well as the URL (search.html#Introduction). */
+function mergeFormBody(query: QueryParams, body: unknown): QueryParams {
+  if (body === undefined) return query;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('POST _search takes application/x-www-form-urlencoded parameters');
+  }
+  const merged: QueryParams = { ...query };
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.every((v) => typeof v === 'string')) throw badRequest(`Parameter ${key} has a malformed value`);
+    merged[key] = [...(merged[key] ?? []), ...(values as string[])];
+  }
+  return merged;
+}
+
+export const searchType: FhirHandler = async (request, ctx) => {
+  const [resourceType] = request.segments;
+  const query = request.segments[1] === '_search' ? mergeFormBody(request.query, request.body) : request.query;
+  const search = parseSearchParams(resourceType, query, { defaultCount: ctx.defaultPageSize, maxCount: ctx.maxPageSize });
+  const result = await ctx.repo.search(search, request.lenient);
+
+  const selfQuery = Object.fromEntries(Object.entries(query).filter(([key]) => !result.ignored.includes(key)));
+  const pageUrl = (offset: number): string =>
+    urlWithQuery(`${ctx.baseUrl}/${resourceType}`, { ...selfQuery, _offset: [String(offset)], _count: [String(search.count)] });
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: result.total };
+  if (search.summary === 'count') {
+    bundle.link = [link('self', urlWithQuery(`${ctx.baseUrl}/${resourceType}`, selfQuery))];
+    return [allOk(), bundle];
+  }
+  bundle.link = [link('self', urlWithQuery(`${ctx.baseUrl}/${resourceType}`, selfQuery))];
+  const more = result.total !== undefined ? search.offset + search.count < result.total : result.matches.length === search.count;
+  if (more && search.count > 0) bundle.link.push(link('next', pageUrl(search.offset + search.count)));
+  if (search.offset > 0) bundle.link.push(link('previous', pageUrl(Math.max(0, search.offset - search.count))));
+
+  const entries: BundleEntry[] = result.matches.map((v) => ({
+    fullUrl: fullUrl(ctx.baseUrl, v.resourceType, v.id),
+    resource: v.resource,
+    search: { mode: 'match' },
+  }));
+  for (const v of result.included) {
+    entries.push({ fullUrl: fullUrl(ctx.baseUrl, v.resourceType, v.id), resource: v.resource, search: { mode: 'include' } });
+  }
+  if (result.warnings.length > 0) {
+    const warning: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: result.warnings.map((text) => ({ severity: 'warning', code: 'too-costly', diagnostics: text })),
+    };
+    entries.push({ resource: warning, search: { mode: 'outcome' } });
+  }
+  bundle.entry = entries;
+  return [allOk(), bundle];
+};

@@ -1,0 +1,38 @@
+// update, update-as-create and conditional update (http.html#update, #cond-update).
+import type { Resource } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { FhirContext, FhirHandler } from '../context';
+import { allOk, badRequest, created } from '../outcomes';
+import type { FhirResult } from '../request';
+import { findConditionalMatch } from './conditional';
+import { checkId, parseIfMatch, resourceBody } from './resource-body';
+
+async function save(ctx: FhirContext, resource: Resource, ifMatch?: string): Promise<FhirResult> {
+  const { version, created: isNew } = await ctx.repo.update(resource, { ifMatch });
+  return [isNew ? created() : allOk(), version.resource];
+}
+
+export const updateResource: FhirHandler = async (request, ctx) => {
+  const [resourceType, id] = request.segments;
+  checkId(id);
+  const resource = resourceBody(request, resourceType);
+  if (resource.id !== id) {
+    throw badRequest(`The body's id (${resource.id ?? 'missing'}) must equal the id in the URL (${id})`, ['id']);
+  }
+  return save(ctx, resource, parseIfMatch(request.ifMatch));
+};
+
+export const conditionalUpdate: FhirHandler = async (request, ctx) => {
+  const [resourceType] = request.segments;
+  const resource = resourceBody(request, resourceType);
+  const match = await findConditionalMatch(ctx, resourceType, request.query, 'Conditional update');
+  if (match) {
+    if (resource.id && resource.id !== match.id) {
+      throw badRequest(`The body's id (${resource.id}) is not the id of the matching resource (${match.id})`, ['id']);
+    }
+    return save(ctx, { ...resource, id: match.id }, parseIfMatch(request.ifMatch));
+  }
+  // No match: create, with the client's id if it gave one.
+  if (resource.id) checkId(resource.id);
+  return save(ctx, { ...resource, id: resource.id ?? request.assignedId ?? randomUUID() });
+};

@@ -1,0 +1,29 @@
+// The FHIR layer's own request and response, free of Express: the HTTP
+// adapter maps to and from these, and Bundle entries are turned into them
+// so that batch and transaction entries take exactly the same path.
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { QueryParams } from './search/parse';
+
+export type FhirMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface FhirRequest {
+  method: FhirMethod;
+  /** Path below the FHIR base, split into segments: ["Patient", "123", "_history"]. */
+  segments: string[];
+  query: QueryParams;
+  body?: unknown;
+  /** Media type of the body, without parameters. */
+  contentType?: string;
+  ifMatch?: string;
+  ifNoneExist?: string;
+  /** The Prefer header's handling preference (http.html#prefer). */
+  lenient?: boolean;
+  /** Set by a transaction for a create whose id was assigned up front (urn:uuid rewriting). */
+  assignedId?: string;
+}
+
+/**
+ * What a handler returns: the outcome decides the status (see outcomes.ts),
+ * the resource is the body when the client wants a representation.
+ */
+export type FhirResult = [OperationOutcome, Resource?];

@@ -1,0 +1,142 @@
+// Parses search query parameters into a SearchRequest (FHIR search.html).
+// Written here rather than taken from @medplum/core's parseSearchRequest
+// because that parser drops reference type modifiers (subject:Patient=1),
+// passes unknown modifiers through and turns a bad _count into null; a server
+// must instead reject what it does not understand with a 400.
+import { splitSearchOnComma } from '@medplum/core';
+import { badRequest } from '../outcomes';
+
+export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+export const PREFIXES: readonly Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
+
+/** One link of a parameter name: `subject:Patient` in `subject:Patient.identifier`. */
+export interface ParameterLink {
+  code: string;
+  /** A search modifier (`exact`, `missing`, ...) or, on a reference, a resource type. */
+  modifier?: string;
+}
+
+/** One `name=value` pair; its comma-separated values are ORed (search.html#combining). */
+export interface SearchClause {
+  /** The name as written, for messages and self links. */
+  name: string;
+  /** The parameter itself, then any chained parameters. */
+  chain: ParameterLink[];
+  values: string[];
+}
+
+export interface IncludeTarget {
+  resourceType: string;
+  searchParam: string;
+  targetType?: string;
+}
+
+export interface SortRule {
+  code: string;
+  descending: boolean;
+}
+
+export interface SearchRequest {
+  resourceType: string;
+  clauses: SearchClause[];
+  count: number;
+  offset: number;
+  sort: SortRule[];
+  include: IncludeTarget[];
+  revinclude: IncludeTarget[];
+  summary?: 'count';
+  total?: 'none' | 'estimate' | 'accurate';
+}
+
+export type QueryParams = Record<string, string[]>;
+
+/** Result parameters handled here rather than compiled into the query. */
+const IGNORED_RESULT_PARAMS = new Set(['_format', '_pretty']);
+
+export interface ParseOptions {
+  defaultCount: number;
+  maxCount: number;
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw badRequest(`Parameter ${name} must be a whole number from ${min} to ${max}, not "${raw}"`, [name]);
+  }
+  return Number(raw);
+}
+
+function parseInclude(name: string, raw: string): IncludeTarget {
+  const parts = raw.split(':');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw badRequest(`${name} must look like Type:parameter[:targetType], not "${raw}"`, [name]);
+  }
+  return { resourceType: parts[0], searchParam: parts[1], targetType: parts[2] };
+}
+
+export function parseChain(name: string): ParameterLink[] {
+  return name.split('.').map((link) => {
+    const [code, modifier, ...rest] = link.split(':');
+    if (!code || rest.length > 0 || modifier === '') {
+      throw badRequest(`Search parameter name "${name}" is malformed`, [name]);
+    }
+    return modifier ? { code, modifier } : { code };
+  });
+}
+
+export function parseSearchParams(resourceType: string, query: QueryParams, options: ParseOptions): SearchRequest {
+  const request: SearchRequest = {
+    resourceType,
+    clauses: [],
+    count: options.defaultCount,
+    offset: 0,
+    sort: [],
+    include: [],
+    revinclude: [],
+  };
+  for (const [name, rawValues] of Object.entries(query)) {
+    for (const raw of rawValues) {
+      switch (name) {
+        case '_count':
+          request.count = integer(name, raw, 0, options.maxCount);
+          break;
+        case '_offset':
+          request.offset = integer(name, raw, 0, 1_000_000);
+          break;
+        case '_sort':
+          for (const key of raw.split(',')) {
+            const code = key.replace(/^-/, '');
+            if (!code) throw badRequest(`_sort has an empty key in "${raw}"`, ['_sort']);
+            request.sort.push({ code, descending: key.startsWith('-') });
+          }
+          break;
+        case '_include':
+          request.include.push(parseInclude(name, raw));
+          break;
+        case '_revinclude':
+          request.revinclude.push(parseInclude(name, raw));
+          break;
+        case '_summary':
+          if (raw !== 'count') throw badRequest(`_summary=${raw} is not supported; use _summary=count`, ['_summary']);
+          request.summary = 'count';
+          break;
+        case '_total':
+          if (raw !== 'none' && raw !== 'estimate' && raw !== 'accurate') {
+            throw badRequest(`_total must be none, estimate or accurate, not "${raw}"`, ['_total']);
+          }
+          request.total = raw;
+          break;
+        default:
+          if (IGNORED_RESULT_PARAMS.has(name)) break;
+          request.clauses.push({ name, chain: parseChain(name), values: splitSearchOnComma(raw) });
+      }
+    }
+  }
+  return request;
+}
+
+/** Splits a leading comparison prefix off a date or number value (search.html#prefix). */
+export function splitPrefix(value: string): [Prefix, string] {
+  const p = value.slice(0, 2) as Prefix;
+  if (PREFIXES.includes(p) && /^[0-9+-.]/.test(value.slice(2))) return [p, value.slice(2)];
+  return ['eq', value];
+}

@@ -1,0 +1,38 @@
+// Turns every error into an OperationOutcome response. Body-parser errors get
+// their FHIR status; anything unknown is a 500 that reveals no internals.
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { OperationOutcomeError, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
+import { sendFhirJson } from './respond';
+
+interface HttpError extends Error {
+  type?: string;
+  status?: number;
+}
+
+const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
+  'entity.parse.failed': () => outcome('bad-request', 'error', 'structure', 'The request body is not valid JSON'),
+  'entity.too.large': () => outcome('payload-too-large', 'error', 'too-costly', 'The request body is larger than the server accepts'),
+  'encoding.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body encoding is not supported'),
+  'charset.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body charset is not supported; use UTF-8'),
+  'request.aborted': () => outcome('bad-request', 'error', 'incomplete', 'The request body was cut short'),
+};
+
+export function errorHandler(logger: Logger) {
+  return (err: HttpError, req: Request, res: Response, next: NextFunction): void => {
+    void next;
+    const bodyError = err.type ? BODY_ERRORS[err.type] : undefined;
+    let result = bodyError?.();
+    if (!result && !(err instanceof OperationOutcomeError) && err.status && err.status >= 400 && err.status < 500) {
+      result = outcome('bad-request', 'error', 'invalid', 'The request could not be read');
+    }
+    result ??= toOperationOutcome(err);
+    const status = statusOf(result);
+    if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendFhirJson(res, status, result);
+  };
+}

@@ -1,0 +1,20 @@
+// The Prefer header (http.html#prefer): return=minimal|representation|OperationOutcome
+// and handling=strict|lenient.
+import type { ReturnPreference } from './respond';
+
+export interface Preferences {
+  return?: ReturnPreference;
+  lenient: boolean;
+}
+
+export function parsePrefer(header: string | undefined): Preferences {
+  const prefs: Preferences = { lenient: false };
+  for (const part of (header ?? '').split(/[,;]/)) {
+    const [key, value] = part.trim().split('=').map((s) => s?.trim());
+    if (key === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) {
+      prefs.return = value;
+    }
+    if (key === 'handling') prefs.lenient = value === 'lenient';
+  }
+  return prefs;
+}

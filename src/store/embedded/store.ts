@@ -1,0 +1,140 @@
+// The embedded store: the zero-setup default. All versions live in memory and
+// every commit is made durable in a write-ahead log (wal.ts) before it is
+// acknowledged or becomes visible to readers. Commits are atomic: one log
+// line holds all of a commit's versions.
+import type { Filter } from '../search/filter';
+import {
+  VersionConflictError,
+  type HistoryQuery,
+  type StoragePort,
+  type StoredVersion,
+  type StoreQuery,
+  type VersionWrite,
+} from '../port';
+import { compareBySortKeys, matches } from './match';
+import { WriteAheadLog } from './wal';
+
+/** Compact the log into the snapshot at start when it has grown past this. */
+const COMPACT_AT_BYTES = 64 * 1024 * 1024;
+
+const keyOf = (resourceType: string, id: string): string => `${resourceType}/${id}`;
+
+export class EmbeddedStore implements StoragePort {
+  readonly kind = 'embedded';
+  readonly supportsTransactions = true;
+  /** Current version per resource type and id: only durable versions. */
+  private readonly current = new Map<string, Map<string, StoredVersion>>();
+  /** Every durable version per resource, oldest first. */
+  private readonly versions = new Map<string, StoredVersion[]>();
+  /** Newest version per resource written but not yet durable: the optimistic lock sees these. */
+  private readonly pending = new Map<string, StoredVersion>();
+  private log: WriteAheadLog | undefined;
+
+  constructor(private readonly dataDir: string) {}
+
+  async start(): Promise<void> {
+    const { log } = await WriteAheadLog.open(this.dataDir, (v) => this.apply(v));
+    this.log = log;
+    if (log.bytes > COMPACT_AT_BYTES) await log.compact(this.allVersions());
+  }
+
+  private *allVersions(): Iterable<StoredVersion> {
+    for (const list of this.versions.values()) yield* list;
+  }
+
+  /** Makes a durable version visible. Idempotent, so a replayed commit is harmless. */
+  private apply(version: StoredVersion): void {
+    const key = keyOf(version.resourceType, version.id);
+    const list = this.versions.get(key) ?? [];
+    if (list.some((v) => v.versionId === version.versionId)) return;
+    list.push(version);
+    this.versions.set(key, list);
+    let byId = this.current.get(version.resourceType);
+    if (!byId) {
+      byId = new Map();
+      this.current.set(version.resourceType, byId);
+    }
+    const existing = byId.get(version.id);
+    if (!existing || Number(version.versionId) > Number(existing.versionId)) byId.set(version.id, version);
+  }
+
+  async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.current.get(resourceType)?.get(id);
+  }
+
+  async readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    return this.versions.get(keyOf(resourceType, id))?.find((v) => v.versionId === versionId);
+  }
+
+  async readHistory(query: HistoryQuery): Promise<StoredVersion[]> {
+    let candidates: StoredVersion[];
+    if (query.resourceType && query.id) {
+      candidates = [...(this.versions.get(keyOf(query.resourceType, query.id)) ?? [])];
+    } else {
+      candidates = [];
+      for (const list of this.versions.values()) {
+        if (query.resourceType && list[0].resourceType !== query.resourceType) continue;
+        candidates.push(...list);
+      }
+    }
+    const since = query.since;
+    const selected = since ? candidates.filter((v) => v.lastUpdated > since) : candidates;
+    selected.sort((a, b) => (a.lastUpdated === b.lastUpdated ? Number(b.versionId) - Number(a.versionId) : a.lastUpdated < b.lastUpdated ? 1 : -1));
+    return selected.slice(query.offset, query.offset + query.limit);
+  }
+
+  private select(resourceType: string, filter: Filter): StoredVersion[] {
+    const out: StoredVersion[] = [];
+    for (const version of this.current.get(resourceType)?.values() ?? []) {
+      if (!version.deleted && matches(version, filter)) out.push(version);
+    }
+    return out;
+  }
+
+  async search(query: StoreQuery): Promise<StoredVersion[]> {
+    const found = this.select(query.resourceType, query.filter);
+    found.sort((a, b) => compareBySortKeys(a, b, query.sort));
+    return found.slice(query.offset, query.offset + query.limit);
+  }
+
+  async count(resourceType: string, filter: Filter): Promise<number> {
+    return this.select(resourceType, filter).length;
+  }
+
+  async commit(writes: VersionWrite[]): Promise<void> {
+    const log = this.requireLog();
+    // Check every optimistic lock first (synchronously, so no other commit interleaves).
+    const seen = new Map<string, StoredVersion>();
+    for (const { version, expectedVersionId } of writes) {
+      const key = keyOf(version.resourceType, version.id);
+      const latest = seen.get(key) ?? this.pending.get(key) ?? this.current.get(version.resourceType)?.get(version.id);
+      if (latest?.versionId !== expectedVersionId) throw new VersionConflictError(version.resourceType, version.id);
+      seen.set(key, version);
+    }
+    for (const [key, version] of seen) this.pending.set(key, version);
+    try {
+      await log.append(writes.map((w) => w.version));
+      writes.forEach((w) => this.apply(w.version));
+    } finally {
+      for (const [key, version] of seen) {
+        if (this.pending.get(key) === version) this.pending.delete(key);
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.requireLog();
+  }
+
+  private requireLog(): WriteAheadLog {
+    if (!this.log) throw new Error('Embedded store is not started');
+    return this.log;
+  }
+
+  async close(): Promise<void> {
+    if (!this.log) return;
+    const log = this.log;
+    this.log = undefined;
+    await log.close();
+  }
+}

@@ -1,0 +1,153 @@
+// The embedded store's durability: an append-only write-ahead log of commits,
+// one JSON line per commit, plus a snapshot written on start and close.
+// A commit is acknowledged only after its line is fsynced, so a kill -9 loses
+// nothing acknowledged; a torn last line (never acknowledged) is dropped on
+// recovery. Concurrent commits share one fsync (group commit).
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { StoredVersion } from '../port';
+
+interface Pending {
+  line: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** A write to the log failed; the store stays readable but refuses writes. */
+export class LogWriteError extends Error {}
+
+const SNAPSHOT = 'snapshot.jsonl';
+const LOG = 'wal.jsonl';
+
+export class WriteAheadLog {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private broken: Error | undefined;
+
+  private constructor(
+    private readonly dir: string,
+    private handle: fsp.FileHandle,
+    private size: number
+  ) {}
+
+  /**
+   * Opens the log in dir, replaying the snapshot and then every complete
+   * commit through apply, in order. Returns the log and the number of commits replayed.
+   */
+  static async open(dir: string, apply: (version: StoredVersion) => void): Promise<{ log: WriteAheadLog; commits: number }> {
+    await fsp.mkdir(dir, { recursive: true });
+    const snapshotPath = path.join(dir, SNAPSHOT);
+    if (fs.existsSync(snapshotPath)) {
+      for (const line of (await fsp.readFile(snapshotPath, 'utf8')).split('\n')) {
+        if (line) apply(JSON.parse(line) as StoredVersion);
+      }
+    }
+    const logPath = path.join(dir, LOG);
+    const content = fs.existsSync(logPath) ? await fsp.readFile(logPath) : Buffer.alloc(0);
+    let good = 0;
+    let commits = 0;
+    // Batches are written only after the previous one is fsynced, so damage
+    // can only be in the final, unacknowledged batch: replay stops there.
+    while (good < content.length) {
+      const end = content.indexOf(10, good);
+      if (end < 0) break;
+      let versions: StoredVersion[];
+      try {
+        versions = (JSON.parse(content.subarray(good, end).toString('utf8')) as { w: StoredVersion[] }).w;
+      } catch {
+        break;
+      }
+      versions.forEach(apply);
+      commits++;
+      good = end + 1;
+    }
+    const handle = await fsp.open(logPath, 'a+');
+    if (good < content.length) await handle.truncate(good);
+    return { log: new WriteAheadLog(dir, handle, good), commits };
+  }
+
+  /** Appends one commit; resolves once it is on disk. */
+  append(versions: StoredVersion[]): Promise<void> {
+    if (this.broken) return Promise.reject(new LogWriteError(`Store is read-only after a write failure: ${this.broken.message}`));
+    const line = JSON.stringify({ w: versions }) + '\n';
+    return new Promise((resolve, reject) => {
+      this.queue.push({ line, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
+      try {
+        await this.handle.write(data, 0, data.length, this.size);
+        await this.handle.datasync();
+        this.size += data.length;
+        batch.forEach((p) => p.resolve());
+      } catch (err) {
+        await this.recoverFromWriteFailure(err as Error);
+        // Everything queued behind a failed batch may depend on it: fail it too.
+        const failed = [...batch, ...this.queue.splice(0)];
+        const error = new LogWriteError(`Write to the embedded store failed: ${(err as Error).message}`);
+        failed.forEach((p) => p.reject(error));
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** Cuts a partly written batch off, so the log stays a sequence of whole commits. */
+  private async recoverFromWriteFailure(err: Error): Promise<void> {
+    try {
+      await this.handle.truncate(this.size);
+      await this.handle.datasync();
+    } catch {
+      this.broken = err;
+    }
+  }
+
+  /** Replaces snapshot + log by a new snapshot of these versions (every version of every resource). */
+  async compact(allVersions: Iterable<StoredVersion>): Promise<void> {
+    const tmp = path.join(this.dir, SNAPSHOT + '.tmp');
+    const out = await fsp.open(tmp, 'w');
+    try {
+      let chunk: string[] = [];
+      for (const version of allVersions) {
+        chunk.push(JSON.stringify(version));
+        if (chunk.length >= 1000) {
+          await out.write(chunk.join('\n') + '\n');
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) await out.write(chunk.join('\n') + '\n');
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await fsp.rename(tmp, path.join(this.dir, SNAPSHOT));
+    await syncDirectory(this.dir);
+    // A crash before this truncate replays commits the snapshot already has; replay is idempotent.
+    await this.handle.truncate(0);
+    await this.handle.datasync();
+    this.size = 0;
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,224 @@
+// Computes a resource's search index fields at write time from the
+// SearchParameters registered for its type (FHIR search.html). Queries then
+// touch only these fields: tokens as "system|code", "|code" and "code";
+// strings normalised; references as "Type/id"; dates as [lo, hi] instants.
+import {
+  evalFhirPathTyped,
+  getSearchParameterDetails,
+  getSearchParameters,
+  toTypedValue,
+  type TypedValue,
+} from '@medplum/core';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { FhirPathAtom } from '@medplum/core';
+import type { DateIndex, IndexFields } from './port';
+import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
+
+/** The search parameter types indexed so far; others are refused at query time. */
+export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number';
+const INDEXED_TYPES = new Set<string>(['token', 'string', 'reference', 'date', 'uri', 'number']);
+
+/**
+ * Not indexed: Medplum's own multi-tenancy parameters (not R4), and _id,
+ * which searches the top-level id field every store already indexes.
+ */
+const EXCLUDED = new Set(['_compartment', '_project', '_id']);
+
+export interface IndexedParameter {
+  code: string;
+  type: IndexedType;
+  expression: FhirPathAtom;
+  /** Resource types a reference parameter may point to. */
+  targets: string[];
+  definition: SearchParameter;
+}
+
+const paramsByType = new Map<string, Map<string, IndexedParameter>>();
+
+/** The indexed search parameters of a resource type, by code. */
+export function getIndexedParameters(resourceType: string): Map<string, IndexedParameter> {
+  let params = paramsByType.get(resourceType);
+  if (params) return params;
+  params = new Map();
+  for (const [code, sp] of Object.entries(getSearchParameters(resourceType) ?? {})) {
+    if (EXCLUDED.has(code) || !sp.expression || !INDEXED_TYPES.has(sp.type as string)) continue;
+    const details = getSearchParameterDetails(resourceType, sp);
+    params.set(code, {
+      code,
+      type: sp.type as IndexedType,
+      expression: details.parsedExpression,
+      targets: (sp.target as string[] | undefined) ?? [],
+      definition: sp,
+    });
+  }
+  paramsByType.set(resourceType, params);
+  return params;
+}
+
+/** Field names for a parameter's index; kept here so compiler and indexer agree. */
+export const indexField = (code: string): string => `idx.${code}`;
+export const exactField = (code: string): string => `idx.${code}:exact`;
+export const identifierField = (code: string): string => `idx.${code}:identifier`;
+export const sortField = (code: string): string => `sort.${code}`;
+
+export interface IndexResult {
+  idx: IndexFields;
+  sort: Record<string, string | number>;
+}
+
+export function computeIndex(resource: Resource, baseUrl: string): IndexResult {
+  const idx: IndexFields = {};
+  const sort: Record<string, string | number> = {};
+  const input = [toTypedValue(resource)];
+  for (const param of getIndexedParameters(resource.resourceType).values()) {
+    const values = evalFhirPathTyped(param.expression, input);
+    if (values.length === 0) continue;
+    switch (param.type) {
+      case 'token':
+        indexTokens(param.code, values, idx, sort);
+        break;
+      case 'string':
+        indexStrings(param.code, values, idx, sort);
+        break;
+      case 'reference':
+        indexReferences(param.code, values, idx, sort, baseUrl);
+        break;
+      case 'date':
+        indexDates(param.code, values, idx, sort);
+        break;
+      case 'uri':
+        putStrings(idx, sort, param.code, values.map((v) => v.value).filter(isString));
+        break;
+      case 'number':
+        indexNumbers(param.code, values, idx, sort);
+        break;
+    }
+  }
+  return { idx, sort };
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** Stores distinct values and the smallest as the sort key (search.html#_sort). */
+function putStrings(idx: IndexFields, sort: Record<string, string | number>, key: string, values: string[], sortValues = values): void {
+  if (values.length === 0) return;
+  idx[key] = [...new Set(values)];
+  if (sortValues.length > 0) sort[key] = sortValues.reduce((a, b) => (b < a ? b : a));
+}
+
+function codingTokens(system: unknown, code: unknown, out: string[], bare: string[]): void {
+  if (!isString(code)) return;
+  out.push(isString(system) ? `${system}|${code}` : `|${code}`, code);
+  bare.push(code);
+}
+
+function indexTokens(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
+  const tokens: string[] = [];
+  const bare: string[] = [];
+  for (const { type, value } of values) {
+    if (value === null || value === undefined) continue;
+    switch (type) {
+      case 'Coding':
+        codingTokens(value.system, value.code, tokens, bare);
+        break;
+      case 'CodeableConcept':
+        for (const coding of value.coding ?? []) codingTokens(coding.system, coding.code, tokens, bare);
+        break;
+      case 'Identifier':
+        codingTokens(value.system, value.value, tokens, bare);
+        break;
+      case 'ContactPoint':
+        codingTokens(undefined, value.value, tokens, bare);
+        break;
+      case 'boolean':
+        codingTokens(undefined, String(value), tokens, bare);
+        break;
+      default:
+        if (typeof value === 'string') codingTokens(undefined, value, tokens, bare);
+    }
+  }
+  putStrings(idx, sort, code, tokens, bare);
+}
+
+function stringsOf({ type, value }: TypedValue): string[] {
+  if (type === 'HumanName') {
+    return [value.text, value.family, ...(value.given ?? []), ...(value.prefix ?? []), ...(value.suffix ?? [])];
+  }
+  if (type === 'Address') {
+    return [value.text, ...(value.line ?? []), value.city, value.district, value.state, value.postalCode, value.country];
+  }
+  return typeof value === 'string' ? [value] : [];
+}
+
+function indexStrings(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
+  const exact = values.flatMap(stringsOf).filter(isString);
+  putStrings(idx, sort, code, exact.map(normalizeString));
+  if (exact.length > 0) idx[`${code}:exact`] = [...new Set(exact)];
+}
+
+/** "Type/id" for a literal reference to this server, whatever form it was written in. */
+export function normalizeReference(reference: string, baseUrl: string): string {
+  let ref = reference;
+  if (ref.startsWith(baseUrl + '/')) ref = ref.slice(baseUrl.length + 1);
+  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(ref);
+  return m ? `${m[1]}/${m[2]}` : ref;
+}
+
+function indexReferences(
+  code: string,
+  values: TypedValue[],
+  idx: IndexFields,
+  sort: Record<string, string | number>,
+  baseUrl: string
+): void {
+  const refs: string[] = [];
+  const identifiers: string[] = [];
+  for (const { type, value } of values) {
+    if (type === 'Reference') {
+      // Contained references (#id) are not searchable by reference.
+      if (isString(value.reference) && !value.reference.startsWith('#')) {
+        refs.push(normalizeReference(value.reference, baseUrl));
+      }
+      if (value.identifier) codingTokens(value.identifier.system, value.identifier.value, identifiers, []);
+    } else if (isString(value)) {
+      // canonical and uri references are stored as written.
+      refs.push(value);
+    }
+  }
+  putStrings(idx, sort, code, refs);
+  if (identifiers.length > 0) idx[`${code}:identifier`] = [...new Set(identifiers)];
+}
+
+function rangeOf({ type, value }: TypedValue): { lo: string; hi: string }[] {
+  if (type === 'Period') {
+    const start = isString(value.start) ? dateRange(value.start) : undefined;
+    const end = isString(value.end) ? dateRange(value.end) : undefined;
+    if (!start && !end) return [];
+    return [{ lo: start?.lo ?? MIN_INSTANT, hi: end?.hi ?? MAX_INSTANT }];
+  }
+  if (type === 'Timing') {
+    const events = ((value.event as string[] | undefined) ?? []).map((e) => dateRange(e));
+    const bounds = value.repeat?.boundsPeriod ? rangeOf({ type: 'Period', value: value.repeat.boundsPeriod }) : [];
+    return [...events.filter((r): r is { lo: string; hi: string } => !!r), ...bounds];
+  }
+  if (isString(value)) {
+    const range = dateRange(value);
+    return range ? [range] : [];
+  }
+  return [];
+}
+
+function indexDates(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
+  const ranges = values.flatMap(rangeOf);
+  if (ranges.length === 0) return;
+  const index: DateIndex = { lo: ranges.map((r) => r.lo), hi: ranges.map((r) => r.hi) };
+  idx[code] = index;
+  sort[code] = index.lo.reduce((a, b) => (b < a ? b : a));
+}
+
+function indexNumbers(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
+  const numbers = values.map((v) => v.value).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (numbers.length === 0) return;
+  idx[code] = [...new Set(numbers)];
+  sort[code] = Math.min(...numbers);
+}

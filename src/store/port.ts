@@ -1,0 +1,91 @@
+// The storage port: the small surface every adapter (embedded, MongoDB)
+// implements. The Repository owns FHIR semantics (versioning, validation,
+// search compilation); an adapter only stores versions and runs compiled queries.
+import type { Resource } from '@medplum/fhirtypes';
+import type { Filter } from './search/filter';
+
+/** One version of one resource, as stored: current table and history alike. */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  /** ISO instant in UTC with milliseconds, so string order is time order. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** Absent for a delete version. */
+  resource?: Resource;
+  /** Search index fields computed at write time (see indexer.ts). */
+  idx: IndexFields;
+  /** One scalar sort key per sortable search parameter. */
+  sort: Record<string, string | number>;
+}
+
+export interface DateIndex {
+  lo: string[];
+  hi: string[];
+}
+export type IndexFields = Record<string, string[] | number[] | DateIndex>;
+
+/**
+ * A write of one new version. expectedVersionId is the optimistic lock: the
+ * current version must be exactly that (undefined: the resource must not exist).
+ */
+export interface VersionWrite {
+  version: StoredVersion;
+  expectedVersionId: string | undefined;
+}
+
+export interface SortKey {
+  field: string;
+  descending: boolean;
+}
+
+export interface StoreQuery {
+  resourceType: string;
+  filter: Filter;
+  sort: SortKey[];
+  offset: number;
+  limit: number;
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions with lastUpdated strictly after this instant. */
+  since?: string;
+  offset: number;
+  limit: number;
+}
+
+/** Thrown by commit when an expected version does not match: a lost race. */
+export class VersionConflictError extends Error {
+  constructor(
+    readonly resourceType: string,
+    readonly id: string
+  ) {
+    super(`Version conflict on ${resourceType}/${id}`);
+  }
+}
+
+/** Thrown when a multi-version commit needs transactions the deployment lacks. */
+export class TransactionsUnsupportedError extends Error {}
+
+export interface StoragePort {
+  readonly kind: 'embedded' | 'mongodb';
+  /** Whether commit() of several writes is atomic. */
+  readonly supportsTransactions: boolean;
+  /** Opens the store and creates indexes for these resource types. */
+  start(resourceTypes: string[]): Promise<void>;
+  readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined>;
+  /** Versions newest first. */
+  readHistory(query: HistoryQuery): Promise<StoredVersion[]>;
+  /** Current, non-deleted versions matching the query. */
+  search(query: StoreQuery): Promise<StoredVersion[]>;
+  count(resourceType: string, filter: Filter): Promise<number>;
+  /** Writes all versions or none; throws VersionConflictError on a lost race. */
+  commit(writes: VersionWrite[]): Promise<void>;
+  /** Resolves when the store can serve requests. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

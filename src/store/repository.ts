@@ -1,0 +1,248 @@
+// The Repository: FHIR versioning, history, validation and search execution
+// over a StoragePort. Every write passes validation here, so no interaction
+// (plain, conditional, patch, or inside a Bundle) can store an invalid resource.
+import type { Resource } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { ResourceValidator } from '../conformance/validator';
+import { conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed } from '../fhir/outcomes';
+import type { SearchClause, SearchRequest } from '../fhir/search/parse';
+import { computeIndex } from './indexer';
+import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, type StoredVersion, type VersionWrite } from './port';
+import { compileSearch } from './search/compile';
+import { NONE, type Filter } from './search/filter';
+import { fetchIncludes } from './search/include';
+
+/** A chained parameter may select at most this many resources (search.html#chaining). */
+export const CHAIN_LIMIT = 1000;
+
+export interface SearchResult {
+  matches: StoredVersion[];
+  total?: number;
+  included: StoredVersion[];
+  /** Parameters ignored under lenient handling. */
+  ignored: string[];
+  /** Human-readable warnings, e.g. that includes were capped. */
+  warnings: string[];
+}
+
+export interface HistoryRequest {
+  resourceType?: string;
+  id?: string;
+  since?: string;
+  count: number;
+  offset: number;
+}
+
+export interface WriteOptions {
+  /** The versionId the client says it is updating (If-Match): a mismatch is 412. */
+  ifMatch?: string;
+  /** ifMatch is the server's own optimistic lock, not the client's: a mismatch is 409. */
+  lockOnly?: boolean;
+}
+
+export interface RepositoryOptions {
+  baseUrl: string;
+  validate: ResourceValidator;
+}
+
+/** Writes made inside a transaction, committed together at the end. */
+class UnitOfWork {
+  readonly writes: VersionWrite[] = [];
+  readonly latest = new Map<string, StoredVersion>();
+}
+
+export class Repository {
+  constructor(
+    readonly store: StoragePort,
+    private readonly options: RepositoryOptions,
+    private readonly unit?: UnitOfWork
+  ) {}
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  /**
+   * Runs fn against a repository whose writes are buffered, then commits them
+   * all at once: all or nothing. Reads inside see the buffered writes.
+   */
+  async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (!this.store.supportsTransactions) {
+      throw new OperationOutcomeError({
+        resourceType: 'OperationOutcome',
+        id: 'not-implemented',
+        issue: [
+          {
+            severity: 'error',
+            code: 'not-supported',
+            diagnostics:
+              'Transaction Bundles are refused: this MongoDB deployment has no multi-document transactions ' +
+              '(run MongoDB as a replica set), and applying part of a transaction is never acceptable.',
+          },
+        ],
+      });
+    }
+    const unit = new UnitOfWork();
+    const result = await fn(new Repository(this.store, this.options, unit));
+    if (unit.writes.length > 0) await this.commit(unit.writes);
+    return result;
+  }
+
+  private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
+    try {
+      await this.store.commit(writes);
+    } catch (err) {
+      if (err instanceof VersionConflictError) {
+        const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
+        throw ifMatch ? preconditionFailed(text) : conflict(text);
+      }
+      if (err instanceof TransactionsUnsupportedError) throw notSupported(err.message);
+      throw err;
+    }
+  }
+
+  /** The newest version, deleted or not, as this repository sees it. */
+  async readLatest(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.unit?.latest.get(`${resourceType}/${id}`) ?? (await this.store.readCurrent(resourceType, id));
+  }
+
+  async read(resourceType: string, id: string): Promise<StoredVersion> {
+    const latest = await this.readLatest(resourceType, id);
+    if (!latest) throw notFound(`${resourceType}/${id} is not known`);
+    if (latest.deleted) throw gone(`${resourceType}/${id} was deleted`);
+    return latest;
+  }
+
+  async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion> {
+    const version = await this.store.readVersion(resourceType, id, versionId);
+    if (!version) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
+    if (version.deleted) throw gone(`${resourceType}/${id} was deleted in version ${versionId}`);
+    return version;
+  }
+
+  async create(resource: Resource, assignedId?: string): Promise<StoredVersion> {
+    const id = assignedId ?? randomUUID();
+    return this.write({ ...resource, id } as Resource, undefined);
+  }
+
+  /** Update, or create with the client's id when it does not exist (update-as-create). */
+  async update(resource: Resource, options: WriteOptions = {}): Promise<{ version: StoredVersion; created: boolean }> {
+    const previous = await this.readLatest(resource.resourceType, resource.id as string);
+    if (options.ifMatch !== undefined && previous?.versionId !== options.ifMatch) {
+      const text =
+        `Expected version ${options.ifMatch} of ${resource.resourceType}/${resource.id}, ` +
+        `but the current version is ${previous ? previous.versionId : 'none'}`;
+      throw options.lockOnly ? conflict(text) : preconditionFailed(text);
+    }
+    const version = await this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
+    return { version, created: !previous || previous.deleted };
+  }
+
+  /** Soft delete: a new version marked deleted; history keeps every version. */
+  async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<StoredVersion | undefined> {
+    const previous = await this.readLatest(resourceType, id);
+    if (!previous) throw notFound(`${resourceType}/${id} is not known`);
+    if (options.ifMatch !== undefined && previous.versionId !== options.ifMatch) {
+      throw preconditionFailed(`If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`);
+    }
+    if (previous.deleted) return undefined;
+    return this.write({ resourceType, id } as Resource, previous, options.ifMatch, true);
+  }
+
+  /** ifMatch only chooses the status of a lost race: 412 with it, 409 without. */
+  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false): Promise<StoredVersion> {
+    const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
+    const lastUpdated = nextInstant(previous?.lastUpdated);
+    const { resourceType, id, meta, ...rest } = resource;
+    const stored = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as Resource;
+    if (!deleted) this.options.validate(stored);
+    const index = deleted ? { idx: {}, sort: {} } : computeIndex(stored, this.options.baseUrl);
+    const version: StoredVersion = {
+      resourceType: resource.resourceType,
+      id: resource.id as string,
+      versionId,
+      lastUpdated,
+      deleted,
+      ...(deleted ? {} : { resource: stored }),
+      ...index,
+    };
+    const write: VersionWrite = { version, expectedVersionId: previous?.versionId };
+    if (this.unit) {
+      this.unit.writes.push(write);
+      this.unit.latest.set(`${version.resourceType}/${version.id}`, version);
+    } else {
+      await this.commit([write], ifMatch);
+    }
+    return version;
+  }
+
+  async search(request: SearchRequest, lenient = false): Promise<SearchResult> {
+    const compiled = await compileSearch(request, {
+      baseUrl: this.options.baseUrl,
+      lenient,
+      resolveChain: (type, clause) => this.chainIds(type, clause, lenient),
+    });
+    const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
+    const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
+    if (request.summary === 'count') {
+      result.total = await this.count(request.resourceType, compiled.filter);
+      return result;
+    }
+    result.matches = await this.store.search({ ...query, offset: request.offset, limit: request.count });
+    if (request.total !== 'none') {
+      // A short first page is its own total; otherwise count.
+      const complete = request.offset === 0 && result.matches.length < request.count;
+      result.total = complete ? result.matches.length : await this.count(request.resourceType, compiled.filter);
+    }
+    const { included, warnings } = await fetchIncludes(this.store, request, result.matches);
+    result.included = included;
+    result.warnings.push(...warnings);
+    return result;
+  }
+
+  private count(resourceType: string, filter: Filter): Promise<number> {
+    return filter.kind === 'none' ? Promise.resolve(0) : this.store.count(resourceType, filter);
+  }
+
+  /** Ids of resourceType resources matching one (possibly chained) clause. */
+  private async chainIds(resourceType: string, clause: SearchClause, lenient: boolean): Promise<string[]> {
+    const compiled = await compileSearch(
+      { resourceType, clauses: [clause], count: CHAIN_LIMIT + 1, offset: 0, sort: [], include: [], revinclude: [] },
+      { baseUrl: this.options.baseUrl, lenient, resolveChain: (t, c) => this.chainIds(t, c, lenient) }
+    );
+    if (compiled.filter === NONE) return [];
+    const found = await this.store.search({
+      resourceType,
+      filter: compiled.filter,
+      sort: [{ field: 'id', descending: false }],
+      offset: 0,
+      limit: CHAIN_LIMIT + 1,
+    });
+    if (found.length > CHAIN_LIMIT) {
+      throw notSupported(
+        `The chained parameter ${clause.name} matches more than ${CHAIN_LIMIT} ${resourceType} resources; narrow it down`
+      );
+    }
+    return found.map((v) => v.id);
+  }
+
+  async history(request: HistoryRequest): Promise<StoredVersion[]> {
+    if (request.resourceType && request.id && !(await this.readLatest(request.resourceType, request.id))) {
+      throw notFound(`${request.resourceType}/${request.id} is not known`);
+    }
+    return this.store.readHistory({
+      resourceType: request.resourceType,
+      id: request.id,
+      since: request.since,
+      offset: request.offset,
+      limit: request.count,
+    });
+  }
+}
+
+/** Now, but always after the previous version, so history order is version order. */
+function nextInstant(previous: string | undefined): string {
+  const now = new Date().toISOString();
+  if (!previous || now > previous) return now;
+  return new Date(Date.parse(previous) + 1).toISOString();
+}

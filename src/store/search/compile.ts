@@ -1,0 +1,291 @@
+// Compiles a parsed SearchRequest into a Filter over index fields
+// (see ../indexer.ts for how those fields are written). Semantics follow
+// FHIR R4 search.html; each parameter type has one compile function.
+import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../fhir/search/parse';
+import { splitPrefix } from '../../fhir/search/parse';
+import { badRequest, notSupported } from '../../fhir/outcomes';
+import { getSearchParameters } from '@medplum/core';
+import { exactField, getIndexedParameters, identifierField, indexField, normalizeReference, sortField, type IndexedParameter } from '../indexer';
+import type { SortKey } from '../port';
+import { and, not, NONE, or, type Filter } from './filter';
+import { dateRange, normalizeString } from './values';
+
+/** Runs a chained search: the ids of `resourceType` resources matching the clause. */
+export type ChainResolver = (resourceType: string, clause: SearchClause) => Promise<string[]>;
+
+export interface CompileContext {
+  baseUrl: string;
+  /** With Prefer: handling=lenient, unknown parameters are ignored instead of refused. */
+  lenient: boolean;
+  resolveChain: ChainResolver;
+}
+
+export interface CompiledSearch {
+  filter: Filter;
+  sort: SortKey[];
+  /** Clause names ignored under lenient handling; left out of the self link. */
+  ignored: string[];
+}
+
+const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** _id searches the top-level id field rather than an index field. */
+const ID_PARAMETER = { code: '_id', type: 'token' } as IndexedParameter;
+
+export async function compileSearch(request: SearchRequest, ctx: CompileContext): Promise<CompiledSearch> {
+  const ignored: string[] = [];
+  const filters: Filter[] = [];
+  for (const clause of request.clauses) {
+    const param = lookupParameter(request.resourceType, clause.chain[0].code, clause.name, ctx.lenient);
+    if (!param) {
+      ignored.push(clause.name);
+      continue;
+    }
+    filters.push(await compileClause(request.resourceType, param, clause, ctx));
+  }
+  return { filter: and(filters), sort: compileSort(request), ignored };
+}
+
+function lookupParameter(resourceType: string, code: string, name: string, lenient: boolean): IndexedParameter | undefined {
+  if (code === '_id') return ID_PARAMETER;
+  const param = getIndexedParameters(resourceType).get(code);
+  if (param) return param;
+  if (lenient) return undefined;
+  if (getSearchParameters(resourceType)?.[code]) {
+    throw notSupported(`Search parameter ${code} of ${resourceType} is of a type this server does not search yet`);
+  }
+  throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`, [name]);
+}
+
+async function compileClause(
+  resourceType: string,
+  param: IndexedParameter,
+  clause: SearchClause,
+  ctx: CompileContext
+): Promise<Filter> {
+  const [link, ...rest] = clause.chain;
+  if (rest.length > 0) return compileChain(resourceType, param, link, rest, clause, ctx);
+  if (param.code === '_id') return compileId(link, clause);
+  if (link.modifier === 'missing') return compileMissing(param, clause);
+  switch (param.type) {
+    case 'token':
+      return compileToken(param, link, clause);
+    case 'string':
+      return compileString(param, link, clause);
+    case 'reference':
+      return compileReference(param, link, clause, ctx);
+    case 'date':
+      return compileDate(param, link, clause);
+    case 'uri':
+      return compileUri(param, link, clause);
+    case 'number':
+      return compileNumber(param, link, clause);
+  }
+}
+
+function unsupportedModifier(param: IndexedParameter, link: ParameterLink): never {
+  throw badRequest(`Modifier :${link.modifier} is not supported on ${param.type} parameter ${param.code}`, [
+    `${param.code}:${link.modifier}`,
+  ]);
+}
+
+function compileMissing(param: IndexedParameter, clause: SearchClause): Filter {
+  const value = clause.values[0];
+  if (clause.values.length !== 1 || (value !== 'true' && value !== 'false')) {
+    throw badRequest(`${clause.name} takes true or false`, [clause.name]);
+  }
+  const field = param.type === 'date' ? `${indexField(param.code)}.lo` : indexField(param.code);
+  return { kind: 'exists', field, exists: value === 'false' };
+}
+
+function compileId(link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier && link.modifier !== 'not') {
+    throw badRequest(`Modifier :${link.modifier} is not supported on _id`, [clause.name]);
+  }
+  const ids = clause.values.filter((v) => ID_PATTERN.test(v));
+  const filter: Filter = ids.length === 0 ? NONE : { kind: 'in', field: 'id', values: ids };
+  return link.modifier === 'not' ? not(filter) : filter;
+}
+
+/** token: [system]|[code], |code (no system), code (any system), system| (any code). */
+function tokenFilter(field: string, value: string): Filter {
+  const bar = value.indexOf('|');
+  if (bar < 0) return { kind: 'eq', field, value };
+  const system = value.slice(0, bar);
+  const code = value.slice(bar + 1);
+  if (system === '') return { kind: 'eq', field, value: `|${code}` };
+  if (code === '') return { kind: 'prefix', field, value: `${system}|` };
+  return { kind: 'eq', field, value };
+}
+
+function compileToken(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier && link.modifier !== 'not') unsupportedModifier(param, link);
+  const filter = or(clause.values.map((v) => tokenFilter(indexField(param.code), v)));
+  // :not matches resources without the code, including those with no value (search.html#token).
+  return link.modifier === 'not' ? not(filter) : filter;
+}
+
+function compileString(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier === 'exact') {
+    return or(clause.values.map((value) => ({ kind: 'eq', field: exactField(param.code), value })));
+  }
+  if (link.modifier) unsupportedModifier(param, link);
+  // Default string search: starts with, ignoring case and accents.
+  return or(clause.values.map((v) => ({ kind: 'prefix', field: indexField(param.code), value: normalizeString(v) })));
+}
+
+function referenceValues(param: IndexedParameter, type: string | undefined, value: string, baseUrl: string): string[] {
+  if (type) return ID_PATTERN.test(value) ? [`${type}/${value}`] : [normalizeReference(value, baseUrl)];
+  if (ID_PATTERN.test(value)) return param.targets.map((t) => `${t}/${value}`);
+  return [normalizeReference(value, baseUrl)];
+}
+
+function compileReference(param: IndexedParameter, link: ParameterLink, clause: SearchClause, ctx: CompileContext): Filter {
+  if (link.modifier === 'identifier') {
+    return or(clause.values.map((v) => tokenFilter(identifierField(param.code), v)));
+  }
+  const type = link.modifier;
+  if (type && !param.targets.includes(type)) {
+    throw badRequest(`${type} is not a target type of ${param.code}`, [clause.name]);
+  }
+  const refs = clause.values.flatMap((v) => referenceValues(param, type, v, ctx.baseUrl));
+  return refs.length === 0 ? NONE : { kind: 'in', field: indexField(param.code), values: refs };
+}
+
+async function compileChain(
+  resourceType: string,
+  param: IndexedParameter,
+  link: ParameterLink,
+  rest: ParameterLink[],
+  clause: SearchClause,
+  ctx: CompileContext
+): Promise<Filter> {
+  if (param.type !== 'reference') {
+    throw badRequest(`${param.code} of ${resourceType} is not a reference, so it cannot be chained`, [clause.name]);
+  }
+  if (link.modifier && !param.targets.includes(link.modifier)) {
+    throw badRequest(`${link.modifier} is not a target type of ${param.code}`, [clause.name]);
+  }
+  // Without a type modifier, the chain applies to every target type that has the parameter.
+  const targets = link.modifier
+    ? [link.modifier]
+    : param.targets.filter((t) => getIndexedParameters(t).has(rest[0].code));
+  if (targets.length === 0) {
+    throw badRequest(`No target of ${param.code} has a search parameter ${rest[0].code}`, [clause.name]);
+  }
+  const refs: string[] = [];
+  for (const target of targets) {
+    const inner: SearchClause = { name: clause.name, chain: rest, values: clause.values };
+    for (const id of await ctx.resolveChain(target, inner)) refs.push(`${target}/${id}`);
+  }
+  return refs.length === 0 ? NONE : { kind: 'in', field: indexField(param.code), values: refs };
+}
+
+function parseDate(clause: SearchClause, value: string) {
+  const range = dateRange(value);
+  if (!range) throw badRequest(`"${value}" is not a valid date for ${clause.name}`, [clause.name]);
+  return range;
+}
+
+/** Date prefixes compare ranges (search.html#prefix): each value covers [lo, hi]. */
+function dateFilter(field: string, prefix: Prefix, q: { lo: string; hi: string }): Filter {
+  const lo = `${field}.lo`;
+  const hi = `${field}.hi`;
+  switch (prefix) {
+    case 'eq':
+      return and([
+        { kind: 'cmp', field: lo, op: 'ge', value: q.lo },
+        { kind: 'cmp', field: hi, op: 'le', value: q.hi },
+      ]);
+    case 'ne':
+      return not(dateFilter(field, 'eq', q));
+    case 'gt':
+      return { kind: 'cmp', field: hi, op: 'gt', value: q.hi };
+    case 'lt':
+      return { kind: 'cmp', field: lo, op: 'lt', value: q.lo };
+    case 'ge':
+      return { kind: 'cmp', field: hi, op: 'ge', value: q.lo };
+    case 'le':
+      return { kind: 'cmp', field: lo, op: 'le', value: q.hi };
+    case 'sa':
+      return { kind: 'cmp', field: lo, op: 'gt', value: q.hi };
+    case 'eb':
+      return { kind: 'cmp', field: hi, op: 'lt', value: q.lo };
+    case 'ap': {
+      // "Approximately": within 10% of the distance from now (search.html#prefix).
+      const now = Date.now();
+      const slack = Math.abs(now - Date.parse(q.lo)) * 0.1;
+      const from = new Date(Math.max(Date.parse(q.lo) - slack, -62135596800000)).toISOString();
+      const to = new Date(Math.min(Date.parse(q.hi) + slack, 253402300799999)).toISOString();
+      return and([
+        { kind: 'cmp', field: lo, op: 'le', value: to },
+        { kind: 'cmp', field: hi, op: 'ge', value: from },
+      ]);
+    }
+  }
+}
+
+function compileDate(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier) unsupportedModifier(param, link);
+  return or(
+    clause.values.map((v) => {
+      const [prefix, value] = splitPrefix(v);
+      return dateFilter(indexField(param.code), prefix, parseDate(clause, value));
+    })
+  );
+}
+
+function compileUri(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  const field = indexField(param.code);
+  if (link.modifier === 'below') return or(clause.values.map((value) => ({ kind: 'prefix', field, value })));
+  if (link.modifier) unsupportedModifier(param, link);
+  return or(clause.values.map((value) => ({ kind: 'eq', field, value })));
+}
+
+function compileNumber(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier) unsupportedModifier(param, link);
+  const field = indexField(param.code);
+  return or(
+    clause.values.map((v): Filter => {
+      const [prefix, text] = splitPrefix(v);
+      const value = Number(text);
+      if (text === '' || !Number.isFinite(value)) throw badRequest(`"${v}" is not a number for ${clause.name}`, [clause.name]);
+      switch (prefix) {
+        case 'eq':
+          return { kind: 'eq', field, value };
+        case 'ne':
+          return not({ kind: 'eq', field, value });
+        case 'gt':
+        case 'sa':
+          return { kind: 'cmp', field, op: 'gt', value };
+        case 'lt':
+        case 'eb':
+          return { kind: 'cmp', field, op: 'lt', value };
+        case 'ge':
+          return { kind: 'cmp', field, op: 'ge', value };
+        case 'le':
+          return { kind: 'cmp', field, op: 'le', value };
+        case 'ap': {
+          // "Approximately": within 10% of the value (search.html#prefix).
+          const slack = Math.abs(value) * 0.1;
+          return and([
+            { kind: 'cmp', field, op: 'ge', value: value - slack },
+            { kind: 'cmp', field, op: 'le', value: value + slack },
+          ]);
+        }
+      }
+    })
+  );
+}
+
+function compileSort(request: SearchRequest): SortKey[] {
+  const params = getIndexedParameters(request.resourceType);
+  const keys: SortKey[] = request.sort.map(({ code, descending }) => {
+    if (code === '_id') return { field: 'id', descending };
+    if (!params.has(code)) throw badRequest(`Cannot sort ${request.resourceType} by unknown parameter "${code}"`, ['_sort']);
+    return { field: sortField(code), descending };
+  });
+  // The id is the final tie-breaker so that pages never overlap.
+  if (!keys.some((k) => k.field === 'id')) keys.push({ field: 'id', descending: false });
+  return keys;
+}
