@@ -1,0 +1,50 @@
+// The stores every storage-facing suite runs against: the embedded store
+// always, and MongoDB whenever MONGODB_URI is set (CI sets it to FerretDB).
+// Each call makes a fresh, empty store of its own.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { EmbeddedStore } from '../../src/store/embedded/store';
+import { MongoStore } from '../../src/store/mongo/store';
+import type { StoragePort } from '../../src/store/port';
+
+export interface StoreTarget {
+  name: 'embedded' | 'mongodb';
+  /** A new empty store (not started) and a cleanup that removes its data. */
+  create(): { store: StoragePort; cleanup: () => Promise<void> };
+}
+
+export function tempDir(prefix = 'sp-fhir-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+const embedded: StoreTarget = {
+  name: 'embedded',
+  create() {
+    const dir = tempDir();
+    return { store: new EmbeddedStore(dir), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  },
+};
+
+/** The MongoDB URI with its database replaced by a fresh one. */
+export function uniqueDatabaseUri(uri: string): string {
+  const url = new URL(uri);
+  url.pathname = `/sp_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  return url.toString();
+}
+
+const mongodb: StoreTarget = {
+  name: 'mongodb',
+  create() {
+    const store = new MongoStore(uniqueDatabaseUri(process.env.MONGODB_URI as string));
+    return {
+      store,
+      cleanup: async () => {
+        await store.dropDatabase().catch(() => undefined);
+      },
+    };
+  },
+};
+
+export const storeTargets: StoreTarget[] = process.env.MONGODB_URI ? [embedded, mongodb] : [embedded];
