@@ -3,7 +3,6 @@
 // because that parser drops reference type modifiers (subject:Patient=1),
 // passes unknown modifiers through and turns a bad _count into null; a server
 // must instead reject what it does not understand with a 400.
-import { splitSearchOnComma } from '@medplum/core';
 import { badRequest } from '../outcomes';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
@@ -127,7 +126,7 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
           break;
         default:
           if (IGNORED_RESULT_PARAMS.has(name)) break;
-          request.clauses.push({ name, chain: parseChain(name), values: splitSearchOnComma(raw) });
+          request.clauses.push({ name, chain: parseChain(name), values: splitValues(name, raw) });
       }
     }
   }
@@ -139,4 +138,28 @@ export function splitPrefix(value: string): [Prefix, string] {
   const p = value.slice(0, 2) as Prefix;
   if (PREFIXES.includes(p) && /^[0-9+-.]/.test(value.slice(2))) return [p, value.slice(2)];
   return ['eq', value];
+}
+
+/**
+ * Splits a value on unescaped commas (OR) and removes the escapes FHIR defines:
+ * \, \$ \| and \\ (search.html#escaping). Another backslash stays literal.
+ * An empty value is refused rather than read as "match anything".
+ */
+export function splitValues(name: string, raw: string): string[] {
+  const values: string[] = [];
+  let current = '';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i];
+    if (ch === '\\' && i + 1 < raw.length && ',$|\\'.includes(raw[i + 1])) {
+      current += raw[++i];
+    } else if (ch === ',') {
+      values.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  values.push(current);
+  if (values.some((v) => v === '')) throw badRequest(`Parameter ${name} has an empty value`, [name]);
+  return values;
 }
