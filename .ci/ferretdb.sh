@@ -54,13 +54,21 @@ cmd_build() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# alive and not a zombie
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
 # pid from DATADIR/ferretdb.pid if that process is alive and is our binary
 running_pid() {
   local pidfile="$1/ferretdb.pid" pid
   [[ -f "$pidfile" ]] || return 1
   pid="$(cat "$pidfile")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q ferretdb || return 1
   echo "$pid"
 }
@@ -84,9 +92,9 @@ cmd_start() {
   pid=$!
   echo "$pid" >"$datadir/ferretdb.pid"
 
-  local deadline=$((SECONDS + START_TIMEOUT))
+  local deadline=$((SECONDS + START_TIMEOUT + 1))
   until port_open "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       echo "ferretdb.sh: ferretdb (pid $pid) exited during start; log tail:" >&2
       tail -n 40 "$log" >&2 || true
       rm -f "$datadir/ferretdb.pid"
@@ -114,14 +122,16 @@ cmd_stop() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
+  local deadline=$((SECONDS + STOP_TIMEOUT + 1))
+  while alive "$pid"; do
     if ((SECONDS >= deadline)); then
       echo "ferretdb.sh: pid $pid still alive after ${STOP_TIMEOUT}s, sending SIGKILL" >&2
       kill -KILL "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 10))
+      while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
       break
     fi
-    sleep 0.2
+    sleep 0.1
   done
   rm -f "$datadir/ferretdb.pid"
   echo "ferretdb.sh: stopped pid $pid" >&2
