@@ -58,14 +58,15 @@ export class MongoStore implements StoragePort {
     const hello = await this.db.admin().command({ hello: 1 });
     // Transactions need a replica set member (setName) or a mongos router.
     this.transactions = Boolean(hello.setName) || hello.msg === 'isdbgrid';
-    await this.db
-      .collection(HISTORY)
-      .createIndexes([{ key: { resourceType: 1, id: 1, lastUpdated: -1 } }, { key: { lastUpdated: -1 } }]);
+    // One index per call: FerretDB 1.24 mishandles createIndexes with several
+    // indexes when some already exist.
+    await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
+    await this.history().createIndex({ lastUpdated: -1 });
     // Current-version collections: _id serves reads; lastUpdated serves polling.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
       for (let type = queue.shift(); type; type = queue.shift()) {
-        await this.current(type).createIndexes([{ key: { 'idx._lastUpdated.hi': 1 } }]);
+        await this.current(type).createIndex({ 'idx._lastUpdated.hi': 1 });
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
@@ -80,11 +81,12 @@ export class MongoStore implements StoragePort {
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    return strip(await this.current(resourceType).findOne({ _id: { $eq: id } }));
+    // A bare {_id: string} filter (ids are validated strings): FerretDB pushes only this form down to its index.
+    return strip(await this.current(resourceType).findOne({ _id: id }));
   }
 
   async readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
-    return strip(await this.history().findOne({ _id: { $eq: `${resourceType}/${id}/${versionId}` } }));
+    return strip(await this.history().findOne({ _id: `${resourceType}/${id}/${versionId}` }));
   }
 
   async readHistory(query: HistoryQuery): Promise<StoredVersion[]> {
