@@ -102,6 +102,41 @@ describe('embedded store durability', () => {
   });
 });
 
+describe('one process per data directory, and its logs', () => {
+  test('a second server on the same DATA_DIR refuses to start while the first runs', async () => {
+    const dataDir = tempDir('sp-lock-');
+    const first = await start(dataDir);
+    try {
+      const second = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toContain('in use');
+    } finally {
+      first.child.kill('SIGKILL');
+      await first.exited;
+    }
+    // A lock left by a killed process is taken over.
+    const again = await start(dataDir);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('each request is logged as one JSON line with method, path, status and duration, without the query', async () => {
+    const dataDir = tempDir('sp-log-');
+    const server = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    await waitUntilReady(server.url);
+    await fetch(`${server.url}/fhir/Patient?identifier=9434765919`);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    const lines = server.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const search = lines.find((l) => l.path === '/fhir/Patient');
+    expect(search).toMatchObject({ method: 'GET', status: 200, msg: 'request' });
+    expect(typeof search?.durationMs).toBe('number');
+    expect(server.stdout()).not.toContain('9434765919');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
 describe('configuration', () => {
   test('a bad value stops the server with a message naming the variable', async () => {
     const server = spawnServer({ PORT: 'eighty', DATA_DIR: tempDir() });

@@ -22,6 +22,7 @@ export interface ServerProcess {
   child: ChildProcess;
   url: string;
   stderr: () => string;
+  stdout: () => string;
   exited: Promise<number | null>;
 }
 
@@ -29,12 +30,14 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   if (!fs.existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run npm run build first`);
   const child = spawn(process.execPath, [SERVER_JS], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url: `http://127.0.0.1:${env.PORT}`, stderr: () => stderr, exited };
+  return { child, url: `http://127.0.0.1:${env.PORT}`, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
 /** Polls /readyz until the server answers, for at most timeoutMs. */

@@ -2,6 +2,7 @@
 // every commit is made durable in a write-ahead log (wal.ts) before it is
 // acknowledged or becomes visible to readers. Commits are atomic: one log
 // line holds all of a commit's versions.
+import fsp from 'node:fs/promises';
 import type { Filter } from '../search/filter';
 import {
   VersionConflictError,
@@ -12,6 +13,7 @@ import {
   type VersionWrite,
 } from '../port';
 import { compareBySortKeys, matches } from './match';
+import { lockDataDirectory } from './lock';
 import { WriteAheadLog } from './wal';
 
 /** Compact the log into the snapshot at start when it has grown past this. */
@@ -29,10 +31,13 @@ export class EmbeddedStore implements StoragePort {
   /** Newest version per resource written but not yet durable: the optimistic lock sees these. */
   private readonly pending = new Map<string, StoredVersion>();
   private log: WriteAheadLog | undefined;
+  private unlock: (() => void) | undefined;
 
   constructor(private readonly dataDir: string) {}
 
   async start(): Promise<void> {
+    await fsp.mkdir(this.dataDir, { recursive: true });
+    this.unlock = lockDataDirectory(this.dataDir);
     const { log } = await WriteAheadLog.open(this.dataDir, (v) => this.apply(v));
     this.log = log;
     if (log.bytes > COMPACT_AT_BYTES) await log.compact(this.allVersions());
@@ -136,5 +141,6 @@ export class EmbeddedStore implements StoragePort {
     const log = this.log;
     this.log = undefined;
     await log.close();
+    this.unlock?.();
   }
 }
