@@ -7,9 +7,10 @@ import type { SortKey } from '../port';
 
 type Doc = Record<string, unknown>;
 
-export function valuesAt(doc: unknown, path: string): unknown[] {
+/** The values at a dotted path; a path through arrays yields every element. */
+export function valuesAt(doc: unknown, path: string[]): unknown[] {
   let current: unknown[] = [doc];
-  for (const key of path.split('.')) {
+  for (const key of path) {
     const next: unknown[] = [];
     for (const item of current) {
       if (item === null || typeof item !== 'object') continue;
@@ -38,43 +39,71 @@ function compare(a: unknown, op: 'gt' | 'ge' | 'lt' | 'le', b: string | number):
   }
 }
 
-export function matches(doc: unknown, filter: Filter): boolean {
+export type Predicate = (doc: unknown) => boolean;
+
+/** Compiles a filter once per query into a predicate (paths split up front). */
+export function compileMatcher(filter: Filter): Predicate {
   switch (filter.kind) {
     case 'all':
-      return true;
+      return () => true;
     case 'none':
-      return false;
-    case 'and':
-      return filter.filters.every((f) => matches(doc, f));
-    case 'or':
-      return filter.filters.some((f) => matches(doc, f));
-    case 'not':
-      return !matches(doc, filter.filter);
-    case 'eq':
-      return valuesAt(doc, filter.field).some((v) => v === filter.value);
-    case 'in': {
-      const wanted = new Set<Scalar>(filter.values);
-      return valuesAt(doc, filter.field).some((v) => wanted.has(v as Scalar));
+      return () => false;
+    case 'and': {
+      const parts = filter.filters.map(compileMatcher);
+      return (doc) => parts.every((p) => p(doc));
     }
-    case 'cmp':
-      return valuesAt(doc, filter.field).some((v) => compare(v, filter.op, filter.value));
-    case 'prefix':
-      return valuesAt(doc, filter.field).some((v) => typeof v === 'string' && v.startsWith(filter.value));
-    case 'exists':
-      return valuesAt(doc, filter.field).length > 0 === filter.exists;
+    case 'or': {
+      const parts = filter.filters.map(compileMatcher);
+      return (doc) => parts.some((p) => p(doc));
+    }
+    case 'not': {
+      const inner = compileMatcher(filter.filter);
+      return (doc) => !inner(doc);
+    }
+    case 'eq': {
+      const path = filter.field.split('.');
+      return (doc) => valuesAt(doc, path).some((v) => v === filter.value);
+    }
+    case 'in': {
+      const path = filter.field.split('.');
+      const wanted = new Set<Scalar>(filter.values);
+      return (doc) => valuesAt(doc, path).some((v) => wanted.has(v as Scalar));
+    }
+    case 'cmp': {
+      const path = filter.field.split('.');
+      return (doc) => valuesAt(doc, path).some((v) => compare(v, filter.op, filter.value));
+    }
+    case 'prefix': {
+      const path = filter.field.split('.');
+      return (doc) => valuesAt(doc, path).some((v) => typeof v === 'string' && v.startsWith(filter.value));
+    }
+    case 'exists': {
+      const path = filter.field.split('.');
+      return (doc) => valuesAt(doc, path).length > 0 === filter.exists;
+    }
   }
 }
 
-/** Sorts as MongoDB does on scalar keys: a missing key sorts first ascending, last descending. */
-export function compareBySortKeys(a: unknown, b: unknown, keys: SortKey[]): number {
-  for (const { field, descending } of keys) {
-    const x = valuesAt(a, field)[0] as string | number | undefined;
-    const y = valuesAt(b, field)[0] as string | number | undefined;
-    let order = 0;
-    if (x === undefined && y !== undefined) order = -1;
-    else if (x !== undefined && y === undefined) order = 1;
-    else if (x !== undefined && y !== undefined && x !== y) order = x < y ? -1 : 1;
-    if (order !== 0) return descending ? -order : order;
-  }
-  return 0;
+type SortValue = string | number | undefined;
+
+/**
+ * Sorts as MongoDB does on scalar keys: a missing key sorts first ascending,
+ * last descending. Keys are read once per document, not once per comparison.
+ */
+export function sortBySortKeys<T>(docs: T[], keys: SortKey[]): T[] {
+  const paths = keys.map((k) => k.field.split('.'));
+  const keyed = docs.map((doc) => ({ doc, values: paths.map((p) => valuesAt(doc, p)[0] as SortValue) }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < keys.length; i++) {
+      const x = a.values[i];
+      const y = b.values[i];
+      let order = 0;
+      if (x === undefined && y !== undefined) order = -1;
+      else if (x !== undefined && y === undefined) order = 1;
+      else if (x !== undefined && y !== undefined && x !== y) order = x < y ? -1 : 1;
+      if (order !== 0) return keys[i].descending ? -order : order;
+    }
+    return 0;
+  });
+  return keyed.map((k) => k.doc);
 }

@@ -12,7 +12,7 @@ import {
   type StoreQuery,
   type VersionWrite,
 } from '../port';
-import { compareBySortKeys, matches } from './match';
+import { compileMatcher, sortBySortKeys } from './match';
 import { lockDataDirectory } from './lock';
 import { WriteAheadLog } from './wal';
 
@@ -89,16 +89,16 @@ export class EmbeddedStore implements StoragePort {
   }
 
   private select(resourceType: string, filter: Filter): StoredVersion[] {
+    const matches = compileMatcher(filter);
     const out: StoredVersion[] = [];
     for (const version of this.current.get(resourceType)?.values() ?? []) {
-      if (!version.deleted && matches(version, filter)) out.push(version);
+      if (!version.deleted && matches(version)) out.push(version);
     }
     return out;
   }
 
   async search(query: StoreQuery): Promise<StoredVersion[]> {
-    const found = this.select(query.resourceType, query.filter);
-    found.sort((a, b) => compareBySortKeys(a, b, query.sort));
+    const found = sortBySortKeys(this.select(query.resourceType, query.filter), query.sort);
     return found.slice(query.offset, query.offset + query.limit);
   }
 

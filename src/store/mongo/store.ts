@@ -20,6 +20,15 @@ import { toMongoQuery } from './translate';
 const HISTORY = 'history';
 const DUPLICATE_KEY = 11000;
 
+/**
+ * A unique-key violation. FerretDB 1.24 reports some as code 1 with SQLite's
+ * "UNIQUE constraint failed" instead of MongoDB's 11000.
+ */
+function isDuplicateKey(err: unknown): boolean {
+  if (!(err instanceof MongoServerError)) return false;
+  return err.code === DUPLICATE_KEY || (err.code === 1 && /UNIQUE constraint failed/.test(err.message));
+}
+
 type StoredDoc = StoredVersion & { _id: string };
 
 function strip(doc: Document | null): StoredVersion | undefined {
@@ -143,30 +152,55 @@ export class MongoStore implements StoragePort {
   }
 
   /**
-   * The current document is written first, guarded by the expected version
-   * (the optimistic lock), then the history copy. Outside a transaction a
-   * crash between the two can leave a version missing from history only;
-   * reads of the current version do not depend on it.
+   * The history copy is written first and is the lock: versions are
+   * sequential and history's _id (Type/id/versionId) is unique, so exactly one
+   * writer can create version n+1, and only that writer then moves the current
+   * document from n to n+1. A unique index decides the race, which holds even
+   * where a conditional replace is not atomic (FerretDB). Outside a
+   * transaction, a crash between the two writes leaves version n+1 in history
+   * only; the next writer to collide with it rolls the current document
+   * forward to it (rollForward), so nothing is lost or left stuck.
    */
   private async writeVersion({ version, expectedVersionId }: VersionWrite, session?: ClientSession): Promise<void> {
     const { resourceType, id, versionId } = version;
-    const collection = this.current(resourceType);
     try {
-      if (expectedVersionId === undefined) {
-        await collection.insertOne({ _id: id, ...version }, { session });
-      } else {
-        const result = await collection.replaceOne(
-          { _id: { $eq: id }, versionId: { $eq: expectedVersionId } },
-          version,
-          { session }
-        );
-        if (result.matchedCount === 0) throw new VersionConflictError(resourceType, id);
-      }
+      await this.history().insertOne({ _id: `${resourceType}/${id}/${versionId}`, ...version }, { session });
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw new VersionConflictError(resourceType, id);
-      throw err;
+      if (!isDuplicateKey(err)) throw err;
+      if (!session) await this.rollForward(resourceType, id, versionId);
+      throw new VersionConflictError(resourceType, id);
     }
-    await this.history().insertOne({ _id: `${resourceType}/${id}/${versionId}`, ...version }, { session });
+    await this.advanceCurrent(version, expectedVersionId, session);
+  }
+
+  /** Moves the current document from expectedVersionId to version (or creates it). */
+  private async advanceCurrent(version: StoredVersion, expectedVersionId: string | undefined, session?: ClientSession): Promise<void> {
+    const collection = this.current(version.resourceType);
+    if (expectedVersionId === undefined) {
+      try {
+        await collection.insertOne({ _id: version.id, ...version }, { session });
+      } catch (err) {
+        // Already there: another request rolled this very version forward.
+        if (!isDuplicateKey(err)) throw err;
+      }
+      return;
+    }
+    const result = await collection.replaceOne({ _id: version.id, versionId: expectedVersionId }, version, { session });
+    if (result.matchedCount > 0) return;
+    // Matching nothing is fine if another request already rolled this version forward.
+    const current = await collection.findOne({ _id: version.id }, { session });
+    if (current && Number(current.versionId) >= Number(version.versionId)) return;
+    // Otherwise the expected version was stale: take the history copy back out.
+    await this.history().deleteOne({ _id: `${version.resourceType}/${version.id}/${version.versionId}` }, { session });
+    throw new VersionConflictError(version.resourceType, version.id);
+  }
+
+  /** Completes a version that reached history but not the current document. */
+  private async rollForward(resourceType: string, id: string, versionId: string): Promise<void> {
+    const orphan = strip(await this.history().findOne({ _id: `${resourceType}/${id}/${versionId}` }));
+    if (!orphan) return;
+    const previous = Number(versionId) - 1;
+    await this.advanceCurrent(orphan, previous > 0 ? String(previous) : undefined);
   }
 
   async ping(): Promise<void> {
