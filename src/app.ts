@@ -4,7 +4,8 @@ import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
 import { loadBaseDefinitions } from './conformance/definitions';
-import { validateBaseStructure } from './conformance/validator';
+import { ValidationPipeline } from './conformance/pipeline';
+import { ConformanceRegistry } from './conformance/registry';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
@@ -31,7 +32,12 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const logger = pino({ level: config.logLevel });
   loadBaseDefinitions();
   await store.start(getResourceTypeNames());
-  const repo = new Repository(store, { baseUrl: config.baseUrl, validate: validateBaseStructure });
+  const conformance = ConformanceRegistry.load();
+  const pipeline = new ValidationPipeline(conformance, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
+  const repo = new Repository(store, {
+    baseUrl: config.baseUrl,
+    validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
+  });
   const ctx: FhirContext = {
     repo,
     baseUrl: config.baseUrl,

@@ -2,6 +2,7 @@
 // A bad value stops the server with a message naming the variable (fail fast).
 import Ajv from 'ajv';
 import path from 'node:path';
+import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 
 export interface Config {
   port: number;
@@ -14,6 +15,8 @@ export interface Config {
   logLevel: string;
   /** Largest page a search may ask for with _count. */
   maxPageSize: number;
+  /** Resource types held to the server's own profile even without meta.profile. */
+  enforceProfiles: string[];
 }
 
 const schema = {
@@ -27,12 +30,18 @@ const schema = {
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     MAX_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    ENFORCE_PROFILES: { type: 'string', pattern: `^(none|((${DEFAULT_ENFORCED_TYPES.join('|')})(,(${DEFAULT_ENFORCED_TYPES.join('|')}))*))$` },
   },
 } as const;
 
 const validateEnv = new Ajv({ coerceTypes: true, allErrors: true }).compile(schema);
 
 export class ConfigError extends Error {}
+
+function parseEnforced(value: string | undefined): string[] {
+  if (value === undefined) return DEFAULT_ENFORCED_TYPES;
+  return value === 'none' ? [] : value.split(',');
+}
 
 /** Reads the configuration; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -61,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: (raw.BODY_LIMIT as string | undefined) ?? '5mb',
     logLevel: (raw.LOG_LEVEL as string | undefined) ?? 'info',
     maxPageSize: (raw.MAX_PAGE_SIZE as number | undefined) ?? 1000,
+    enforceProfiles: parseEnforced(raw.ENFORCE_PROFILES as string | undefined),
   };
 }

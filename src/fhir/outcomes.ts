@@ -70,6 +70,11 @@ export function unprocessable(issues: OperationOutcomeIssue[]): OperationOutcome
   return new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'unprocessable-entity', issue: issues });
 }
 
+/** An outcome carrying the warnings and information validation found on a successful write. */
+export function withIssues(base: OperationOutcome, issues: OperationOutcomeIssue[]): OperationOutcome {
+  return issues.length === 0 ? base : { ...base, issue: [...(base.issue ?? []), ...issues] };
+}
+
 /** Anything that is not an OperationOutcomeError is internal: 500, no details leak. */
 export function toOperationOutcome(err: unknown): OperationOutcome {
   if (err instanceof OperationOutcomeError) return err.outcome;

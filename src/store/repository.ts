@@ -1,10 +1,10 @@
 // The Repository: FHIR versioning, history, validation and search execution
 // over a StoragePort. Every write passes validation here, so no interaction
 // (plain, conditional, patch, or inside a Bundle) can store an invalid resource.
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import type { ResourceValidator } from '../conformance/validator';
-import { conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed } from '../fhir/outcomes';
+import type { ReferenceResolver } from '../conformance/checks/references';
+import { conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import type { SearchClause, SearchRequest } from '../fhir/search/parse';
 import { computeIndex } from './indexer';
 import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, type StoredVersion, type VersionWrite } from './port';
@@ -40,15 +40,28 @@ export interface WriteOptions {
   lockOnly?: boolean;
 }
 
+/** Validates a resource about to be written: every issue found, errors and warnings. */
+export type WriteValidator = (resource: Resource, resolveReference: ReferenceResolver) => Promise<OperationOutcomeIssue[]>;
+
 export interface RepositoryOptions {
   baseUrl: string;
-  validate: ResourceValidator;
+  validate: WriteValidator;
+}
+
+export interface WriteResult {
+  version: StoredVersion;
+  /** True when the write made the resource exist (create, update-as-create, undelete). */
+  created: boolean;
+  /** Validation warnings and information, for the response's OperationOutcome. */
+  issues: OperationOutcomeIssue[];
 }
 
 /** Writes made inside a transaction, committed together at the end. */
 class UnitOfWork {
   readonly writes: VersionWrite[] = [];
   readonly latest = new Map<string, StoredVersion>();
+  /** "Type/id" of every resource the transaction will write, which references may point at. */
+  constructor(readonly plannedReferences: ReadonlySet<string>) {}
 }
 
 export class Repository {
@@ -66,7 +79,7 @@ export class Repository {
    * Runs fn against a repository whose writes are buffered, then commits them
    * all at once: all or nothing. Reads inside see the buffered writes.
    */
-  async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (repo: Repository) => Promise<T>, plannedReferences: ReadonlySet<string> = new Set()): Promise<T> {
     if (!this.store.supportsTransactions) {
       throw new OperationOutcomeError({
         resourceType: 'OperationOutcome',
@@ -82,7 +95,7 @@ export class Repository {
         ],
       });
     }
-    const unit = new UnitOfWork();
+    const unit = new UnitOfWork(plannedReferences);
     const result = await fn(new Repository(this.store, this.options, unit));
     if (unit.writes.length > 0) await this.commit(unit.writes);
     return result;
@@ -120,13 +133,13 @@ export class Repository {
     return version;
   }
 
-  async create(resource: Resource, assignedId?: string): Promise<StoredVersion> {
+  async create(resource: Resource, assignedId?: string): Promise<WriteResult> {
     const id = assignedId ?? randomUUID();
     return this.write({ ...resource, id } as Resource, undefined);
   }
 
   /** Update, or create with the client's id when it does not exist (update-as-create). */
-  async update(resource: Resource, options: WriteOptions = {}): Promise<{ version: StoredVersion; created: boolean }> {
+  async update(resource: Resource, options: WriteOptions = {}): Promise<WriteResult> {
     const previous = await this.readLatest(resource.resourceType, resource.id as string);
     if (options.ifMatch !== undefined && previous?.versionId !== options.ifMatch) {
       const text =
@@ -134,8 +147,7 @@ export class Repository {
         `but the current version is ${previous ? previous.versionId : 'none'}`;
       throw options.lockOnly ? conflict(text) : preconditionFailed(text);
     }
-    const version = await this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
-    return { version, created: !previous || previous.deleted };
+    return this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
   }
 
   /** Soft delete: a new version marked deleted; history keeps every version. */
@@ -146,16 +158,24 @@ export class Repository {
       throw preconditionFailed(`If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`);
     }
     if (previous.deleted) return undefined;
-    return this.write({ resourceType, id } as Resource, previous, options.ifMatch, true);
+    return (await this.write({ resourceType, id } as Resource, previous, options.ifMatch, true)).version;
   }
 
+  /** Whether Type/id exists for a reference: stored and not deleted, or written by this transaction. */
+  private readonly referenceExists: ReferenceResolver = async (resourceType, id) => {
+    if (this.unit?.plannedReferences.has(`${resourceType}/${id}`)) return true;
+    const latest = await this.readLatest(resourceType, id);
+    return !!latest && !latest.deleted;
+  };
+
   /** ifMatch only chooses the status of a lost race: 412 with it, 409 without. */
-  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false): Promise<StoredVersion> {
+  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false): Promise<WriteResult> {
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
     const lastUpdated = nextInstant(previous?.lastUpdated);
     const { resourceType, id, meta, ...rest } = resource;
     const stored = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as Resource;
-    if (!deleted) this.options.validate(stored);
+    const issues = deleted ? [] : await this.options.validate(stored, this.referenceExists);
+    if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw unprocessable(issues);
     const index = deleted ? { idx: {}, sort: {} } : computeIndex(stored, this.options.baseUrl);
     const version: StoredVersion = {
       resourceType: resource.resourceType,
@@ -173,7 +193,7 @@ export class Repository {
     } else {
       await this.commit([write], ifMatch);
     }
-    return version;
+    return { version, created: !previous || previous.deleted, issues };
   }
 
   async search(request: SearchRequest, lenient = false): Promise<SearchResult> {

@@ -60,6 +60,8 @@ export function resultToEntry([outcome, resource]: FhirResult): BundleEntry {
         etag: etag(resource.meta.versionId),
         lastModified: resource.meta.lastUpdated,
         ...(status === 201 ? { location: resourceLocation(resource) } : {}),
+        // Validation warnings travel with the entry (http.html#transaction-response).
+        ...(outcome.issue?.some((i) => i.severity === 'warning') ? { outcome } : {}),
       };
     }
   }

@@ -71,7 +71,7 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
         throw entryError(err, index, request.segments[0]);
       }
     }
-  });
+  }, new Set(resolved.values()));
   return [allOk(), { resourceType: 'Bundle', type: 'transaction-response', entry: results }];
 }
 

@@ -1,6 +1,6 @@
 // create and conditional create (http.html#create, #ccreate).
 import type { FhirHandler } from '../context';
-import { allOk, created } from '../outcomes';
+import { allOk, created, withIssues } from '../outcomes';
 import { findConditionalMatch, queryFromString } from './conditional';
 import { resourceBody } from './resource-body';
 
@@ -12,6 +12,6 @@ export const createResource: FhirHandler = async (request, ctx) => {
     if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), existing.resource];
   }
   // The server assigns the id; one in the body is ignored (http.html#create).
-  const version = await ctx.repo.create(resource, request.assignedId);
-  return [created(), version.resource];
+  const { version, issues } = await ctx.repo.create(resource, request.assignedId);
+  return [withIssues(created(), issues), version.resource];
 };

@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import type { FhirHandler } from '../context';
-import { allOk, badRequest, unsupportedMediaType } from '../outcomes';
+import { allOk, badRequest, unsupportedMediaType, withIssues } from '../outcomes';
 import { checkId, parseIfMatch } from './resource-body';
 
 export const JSON_PATCH = 'application/json-patch+json';
@@ -30,6 +30,6 @@ export const patchResource: FhirHandler = async (request, ctx) => {
     throw badRequest('A patch may not change the resourceType or id');
   }
   // Without If-Match the patch is still pinned to the version it was applied to (409 on a race).
-  const { version } = await ctx.repo.update(patched, { ifMatch: ifMatch ?? current.versionId, lockOnly: ifMatch === undefined });
-  return [allOk(), version.resource];
+  const { version, issues } = await ctx.repo.update(patched, { ifMatch: ifMatch ?? current.versionId, lockOnly: ifMatch === undefined });
+  return [withIssues(allOk(), issues), version.resource];
 };

@@ -2,14 +2,14 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest, created } from '../outcomes';
+import { allOk, badRequest, created, withIssues } from '../outcomes';
 import type { FhirResult } from '../request';
 import { findConditionalMatch } from './conditional';
 import { checkId, parseIfMatch, resourceBody } from './resource-body';
 
 async function save(ctx: FhirContext, resource: Resource, ifMatch?: string): Promise<FhirResult> {
-  const { version, created: isNew } = await ctx.repo.update(resource, { ifMatch });
-  return [isNew ? created() : allOk(), version.resource];
+  const { version, created: isNew, issues } = await ctx.repo.update(resource, { ifMatch });
+  return [withIssues(isNew ? created() : allOk(), issues), version.resource];
 }
 
 export const updateResource: FhirHandler = async (request, ctx) => {

@@ -1,0 +1,81 @@
+// Terminology bindings (terminologies.html#strength): a code outside a
+// required binding's ValueSet is an error, outside an extensible one a warning.
+// Membership comes from the Terminology, the same code $validate-code uses.
+import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
+import type { Coding, ElementDefinition, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Terminology } from './terminology';
+import { walkResource } from './checks/walk';
+
+export interface Binding {
+  /** FHIRPath to the bound element, e.g. Task.status. */
+  path: string;
+  strength: 'required' | 'extensible';
+  valueSet: string;
+}
+
+/** The checkable bindings of a profile's snapshot (slices and choice elements aside). */
+export function bindingsOf(profile: StructureDefinition): Binding[] {
+  const out: Binding[] = [];
+  for (const element of profile.snapshot?.element ?? ([] as ElementDefinition[])) {
+    const { binding } = element;
+    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) continue;
+    if (!element.path || element.id?.includes(':') || element.path.includes('[x]')) continue;
+    out.push({ path: element.path, strength: binding.strength, valueSet: binding.valueSet });
+  }
+  return out;
+}
+
+function codingsOf(type: string, value: unknown): Coding[] | undefined {
+  if (type === 'CodeableConcept') return ((value as { coding?: Coding[] }).coding ?? []);
+  if (type === 'Coding') return [value as Coding];
+  if (typeof value === 'string') return [{ code: value }];
+  return undefined;
+}
+
+function issue(binding: Binding, location: string, text: string): OperationOutcomeIssue {
+  return {
+    severity: binding.strength === 'required' ? 'error' : 'warning',
+    code: 'code-invalid',
+    expression: [location],
+    diagnostics: text,
+  };
+}
+
+function checkValue(binding: Binding, type: string, value: unknown, location: string, terminology: Terminology): OperationOutcomeIssue | undefined {
+  const codings = codingsOf(type, value);
+  if (!codings) return undefined;
+  const results = codings.map((c) => terminology.contains(binding.valueSet, c));
+  if (results.some((r) => r.result === true || r.result === undefined)) return undefined;
+  const shown = codings.map((c) => (c.system ? `${c.system}|${c.code}` : c.code)).join(', ') || '(no coding)';
+  const what = binding.strength === 'required' ? 'must come from' : 'should come from';
+  return issue(binding, location, `${shown} is not in the ${binding.strength} ValueSet ${binding.valueSet}; the value ${what} it`);
+}
+
+export function checkBindings(resource: Resource, bindings: Binding[], terminology: Terminology): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  const input = [toTypedValue(resource)];
+  for (const binding of bindings) {
+    for (const typed of evalFhirPathTyped(binding.path, input)) {
+      const location = (typed as { path?: string }).path ?? binding.path;
+      const found = checkValue(binding, typed.type, typed.value, location, terminology);
+      if (found) issues.push(found);
+    }
+  }
+  return issues;
+}
+
+/** Bindings on extension values: every extension with this url, wherever it appears. */
+export function checkExtensionBindings(resource: Resource, extensions: Map<string, Binding>, terminology: Terminology): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  walkResource(resource, (node, path, key) => {
+    if (key !== 'extension' || typeof node.url !== 'string') return;
+    const binding = extensions.get(node.url);
+    if (!binding) return;
+    for (const [field, type] of [['valueCodeableConcept', 'CodeableConcept'], ['valueCoding', 'Coding'], ['valueCode', 'code']] as const) {
+      if (node[field] === undefined) continue;
+      const found = checkValue(binding, type, node[field], `${path}.${field}`, terminology);
+      if (found) issues.push(found);
+    }
+  });
+  return issues;
+}

@@ -1,0 +1,44 @@
+// References to resources on this server must resolve (a resource may not
+// point at something that is not there), unless they are contained (#id).
+// urn:uuid references are only meaningful inside a transaction, which
+// rewrites them before its entries reach validation.
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { normalizeReference } from '../../store/indexer';
+import { walkResource } from './walk';
+
+/** Whether Type/id exists (and is not deleted) as the writer sees the store. */
+export type ReferenceResolver = (resourceType: string, id: string) => Promise<boolean>;
+
+const LOCAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+
+export async function checkReferences(resource: Resource, baseUrl: string, resolve: ReferenceResolver): Promise<OperationOutcomeIssue[]> {
+  const found: { path: string; reference: string }[] = [];
+  walkResource(resource, (node, path) => {
+    if (typeof node.reference === 'string') found.push({ path: `${path}.reference`, reference: node.reference });
+  });
+  const contained = new Set(((resource as { contained?: Resource[] }).contained ?? []).map((c) => `#${c.id}`));
+  const issues: OperationOutcomeIssue[] = [];
+  for (const { path, reference } of found) {
+    if (reference.startsWith('#')) {
+      if (reference !== '#' && !contained.has(reference)) {
+        issues.push({ severity: 'error', code: 'not-found', expression: [path], diagnostics: `Contained reference ${reference} matches no contained resource` });
+      }
+      continue;
+    }
+    if (reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:') || /^[A-Z][A-Za-z]+\?/.test(reference)) {
+      issues.push({
+        severity: 'error',
+        code: 'not-found',
+        expression: [path],
+        diagnostics: `Reference ${reference} can only be resolved inside a transaction Bundle`,
+      });
+      continue;
+    }
+    const local = LOCAL.exec(normalizeReference(reference, baseUrl));
+    if (!local) continue; // a reference to another server, or a canonical
+    if (!(await resolve(local[1], local[2]))) {
+      issues.push({ severity: 'error', code: 'not-found', expression: [path], diagnostics: `Reference ${reference} does not resolve to a resource on this server` });
+    }
+  }
+  return issues;
+}

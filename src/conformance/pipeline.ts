@@ -1,0 +1,101 @@
+// The validation pipeline, run on create, update, patch and inside Bundles
+// (the Repository calls it) and by $validate, so both report the same issues:
+//  1. structure against base R4 (skipped when a profile applies: a profile's
+//     snapshot already covers the base, and nothing is validated twice);
+//  2. every profile in meta.profile (unknown ones are errors, UK Core ones information);
+//  3. the server's own profile for the type (domain/server-profiles.ts);
+//  4. FHIRPath invariants of those profiles (evaluated by the validator with the snapshot);
+//  5. terminology bindings of those profiles and of known extensions;
+//  6. what no FHIRPath expresses: NHS number check digit, NHS identifier
+//     system spellings, and references that must resolve.
+import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { serverProfileFor } from '../domain/server-profiles';
+import { checkBindings, checkExtensionBindings } from './bindings';
+import { checkNhsIdentifiers } from './checks/nhs-number';
+import { checkReferences, type ReferenceResolver } from './checks/references';
+import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
+
+export interface ValidateOptions {
+  /** Profiles to apply besides those claimed and enforced ($validate's profile parameter). */
+  profiles?: string[];
+  /** Checks that references resolve; without it they are not checked. */
+  resolveReference?: ReferenceResolver;
+}
+
+export interface PipelineOptions {
+  baseUrl: string;
+  enforcedTypes: ReadonlySet<string>;
+}
+
+/** Every issue carries a sentence a person understands (diagnostics) and a location. */
+function readable(issue: OperationOutcomeIssue): OperationOutcomeIssue {
+  const text = issue.diagnostics ?? issue.details?.text ?? 'Invalid';
+  return { ...issue, diagnostics: text, details: issue.details ?? { text } };
+}
+
+function structureIssues(resource: Resource, profile?: StructureDefinition): OperationOutcomeIssue[] {
+  try {
+    return validateResource(resource, profile ? { profile } : undefined);
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) return err.outcome.issue ?? [];
+    throw err;
+  }
+}
+
+const hasError = (issues: OperationOutcomeIssue[]): boolean => issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+
+export class ValidationPipeline {
+  constructor(
+    private readonly registry: ConformanceRegistry,
+    private readonly options: PipelineOptions
+  ) {}
+
+  /** All issues found, errors and warnings alike; the caller decides what an error means. */
+  async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
+    const issues: OperationOutcomeIssue[] = [];
+    const profiles: StructureDefinition[] = [];
+    const claimed = resource.meta?.profile ?? [];
+    claimed.forEach((url, i) => {
+      const profile = this.registry.getProfile(url);
+      if (profile) profiles.push(profile);
+      else if (url.startsWith(UK_CORE_PREFIX)) {
+        issues.push({ severity: 'information', code: 'informational', expression: [`${resource.resourceType}.meta.profile[${i}]`], diagnostics: `UK Core profile ${url} is accepted; the server validates against its own profiles` });
+      } else {
+        issues.push({ severity: 'error', code: 'not-supported', expression: [`${resource.resourceType}.meta.profile[${i}]`], diagnostics: `Profile ${url} is not known to this server` });
+      }
+    });
+    for (const url of [...(options.profiles ?? []), serverProfileFor(resource, this.options.enforcedTypes)]) {
+      if (!url) continue;
+      const profile = this.registry.getProfile(url);
+      if (!profile) issues.push({ severity: 'error', code: 'not-supported', diagnostics: `Profile ${url} is not known to this server` });
+      else if (!profiles.includes(profile)) profiles.push(profile);
+    }
+
+    if (profiles.length === 0) issues.push(...structureIssues(resource));
+    for (const profile of profiles) {
+      issues.push(...structureIssues(resource, profile));
+      issues.push(...checkBindings(resource, this.registry.getBindings(profile.url as string), this.registry.terminology));
+    }
+    issues.push(...checkExtensionBindings(resource, this.registry.extensionBindings, this.registry.terminology));
+    issues.push(...checkNhsIdentifiers(resource));
+    // Resolving references costs reads: only worth it for an otherwise valid resource.
+    if (options.resolveReference && !hasError(issues)) {
+      issues.push(...(await checkReferences(resource, this.options.baseUrl, options.resolveReference)));
+    }
+    return dedupe(issues.map(readable));
+  }
+}
+
+/** Several profiles can report the same base problem; say it once. */
+function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.severity}|${i.code}|${i.expression?.join(',')}|${i.diagnostics}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export { hasError };

@@ -1,0 +1,82 @@
+// The conformance resources the server knows: the project's profiles and
+// extensions (profiles/generated), its SearchParameters, and its terminology
+// (terminology/). Loaded once at start; the validation pipeline, the
+// CapabilityStatement and the store seeding all read from here.
+import { indexStructureDefinitionBundle } from '@medplum/core';
+import type { CodeSystem, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { bindingsOf, type Binding } from './bindings';
+import { loadBaseDefinitions } from './definitions';
+import { readResourceFolder } from './project-files';
+import { Terminology } from './terminology';
+
+export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
+export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDefinition/${name}`;
+
+/** UK Core canonicals: accepted in meta.profile and reported as information (DOMAIN.md section 2). */
+export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';
+
+export class ConformanceRegistry {
+  readonly terminology = new Terminology();
+  private readonly profiles = new Map<string, StructureDefinition>();
+  private readonly bindings = new Map<string, Binding[]>();
+  readonly extensionBindings = new Map<string, Binding>();
+  readonly searchParameters: SearchParameter[] = [];
+  /** Everything shipped, for storing as resources at start. */
+  readonly shipped: Resource[] = [];
+
+  static load(): ConformanceRegistry {
+    loadBaseDefinitions();
+    const registry = new ConformanceRegistry();
+    const resources = [...readResourceFolder('profiles/generated'), ...readResourceFolder('terminology')];
+    const definitions = resources.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
+    // Medplum's validator looks extension and profile definitions up by url.
+    if (definitions.length > 0) indexStructureDefinitionBundle(definitions);
+    for (const resource of resources) registry.add(resource);
+    return registry;
+  }
+
+  add(resource: Resource): void {
+    this.shipped.push(resource);
+    switch (resource.resourceType) {
+      case 'StructureDefinition':
+        this.addStructureDefinition(resource);
+        break;
+      case 'SearchParameter':
+        this.searchParameters.push(resource);
+        break;
+      case 'CodeSystem':
+        this.terminology.addCodeSystem(resource as CodeSystem);
+        break;
+      case 'ValueSet':
+        this.terminology.addValueSet(resource as ValueSet);
+        break;
+    }
+  }
+
+  private addStructureDefinition(sd: StructureDefinition): void {
+    if (!sd.url) return;
+    if (sd.type === 'Extension') {
+      const value = sd.snapshot?.element?.find((e) => e.path === 'Extension.value[x]' && !e.id?.includes(':'));
+      const { binding } = value ?? {};
+      if (binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')) {
+        this.extensionBindings.set(sd.url, { path: 'Extension.value', strength: binding.strength, valueSet: binding.valueSet });
+      }
+      return;
+    }
+    this.profiles.set(sd.url, sd);
+    this.bindings.set(sd.url, bindingsOf(sd));
+  }
+
+  getProfile(url: string): StructureDefinition | undefined {
+    return this.profiles.get(url.split('|')[0]);
+  }
+
+  getBindings(url: string): Binding[] {
+    return this.bindings.get(url.split('|')[0]) ?? [];
+  }
+
+  /** Profile URLs per resource type, for CapabilityStatement.rest.resource.supportedProfile. */
+  profilesFor(resourceType: string): string[] {
+    return [...this.profiles.values()].filter((p) => p.type === resourceType).map((p) => p.url as string);
+  }
+}
