@@ -6,6 +6,8 @@ import type { Config } from './config';
 import { loadBaseDefinitions } from './conformance/definitions';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
+import { storeShippedResources } from './conformance/seed';
+import { registerValidateOperation } from './fhir/operations/validate';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
@@ -31,6 +33,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export async function createApp(config: Config, store: StoragePort = createStore(config)): Promise<App> {
   const logger = pino({ level: config.logLevel });
   loadBaseDefinitions();
+  registerValidateOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   const pipeline = new ValidationPipeline(conformance, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
@@ -43,8 +46,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
     baseUrl: config.baseUrl,
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,
+    validate: (resource, profiles) => pipeline.validate(resource, { profiles, resolveReference: repo.referenceExists }),
+    supportedProfiles: (type) => conformance.profilesFor(type),
     dispatch,
   };
+  await storeShippedResources(repo, conformance);
 
   const app = express();
   app.disable('x-powered-by');

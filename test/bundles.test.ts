@@ -31,7 +31,8 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     }
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('transaction-response');
-    const [p, sr, t] = res.body.entry as BundleEntry[];
+    const [org, p, sr, t] = res.body.entry as BundleEntry[];
+    expect(org.response?.status).toBe('201 Created');
     expect(p.response?.status).toBe('201 Created');
     expect(p.response?.location).toMatch(/^Patient\/[^/]+\/_history\/1$/);
     const patientRef = `Patient/${p.resource?.id}`;
@@ -42,14 +43,16 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     const storedTask = (await server.api.get(`/fhir/Task/${t.resource?.id}`)).body;
     expect(storedTask.focus.reference).toBe(srRef);
     expect(storedTask.for.reference).toBe(patientRef);
+    expect(storedTask.requester.reference).toBe(`Organization/${org.resource?.id}`);
     expect(JSON.stringify([storedSr, storedTask])).not.toContain('urn:uuid');
 
     // The Patient's If-None-Exist makes a resend match the same patient.
     const again = await postBundle(fixture<Bundle>('bundles/referral-transaction.json'));
     expect(again.status).toBe(200);
-    expect(again.body.entry[0].response.status).toBe('200 OK');
-    expect(again.body.entry[0].resource.id).toBe(p.resource?.id);
-    expect((await server.api.get(`/fhir/ServiceRequest/${again.body.entry[1].resource.id}`)).body.subject.reference).toBe(patientRef);
+    expect(again.body.entry[0].resource.id).toBe(org.resource?.id);
+    expect(again.body.entry[1].response.status).toBe('200 OK');
+    expect(again.body.entry[1].resource.id).toBe(p.resource?.id);
+    expect((await server.api.get(`/fhir/ServiceRequest/${again.body.entry[2].resource.id}`)).body.subject.reference).toBe(patientRef);
   });
 
   test('a transaction with one invalid entry writes nothing and names the entry', async () => {

@@ -3,7 +3,7 @@
 // hostile values that must stay data.
 import { FHIR_JSON, startServer, BASE_URL, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
-import { patient, referral, task, NHS_NUMBER_SYSTEM } from './support/resources';
+import { organization, patient, referral, task, NHS_NUMBER_SYSTEM } from './support/resources';
 
 type Entry = { resource: { resourceType: string; id: string; [k: string]: unknown }; search?: { mode: string } };
 
@@ -26,14 +26,22 @@ describe.each(storeTargets)('search [$name]', (target) => {
 
   beforeAll(async () => {
     server = await startServer(target);
+    ids.gp = await post(organization('Y00001'));
+    await server.api.put('/fhir/Organization/sp-service').set('Content-Type', FHIR_JSON).send(organization('Y00002', { id: 'sp-service' })).expect(201);
     ids.ada = await post(patient({ name: [{ family: 'Lovelace', given: ['Ada'] }], birthDate: '1815-12-10', gender: 'female', identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000018' }] }));
     ids.zoe = await post(patient({ name: [{ family: 'Ærøskøbing', given: ['Zoë'] }], birthDate: '1990-06-15', gender: 'female', identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000026' }] }));
     ids.bob = await post(patient({ name: [{ family: 'Lovell', given: ['Bob'] }], birthDate: '1990-01-31', gender: 'male', identifier: [{ system: 'urn:other', value: '9990000018' }] }));
     ids.dot = await post(patient({ name: [{ family: '.*', given: ['Regex'] }], birthDate: '2000-01-01', gender: 'unknown', identifier: [{ system: 'urn:x', value: 'dot' }] }));
-    ids.srAda = await post(referral(`Patient/${ids.ada}`, { authoredOn: '2026-11-02T09:30:00Z' }));
-    ids.srBob = await post(referral(`Patient/${ids.bob}`, { authoredOn: '2026-10-01T09:30:00Z', status: 'completed' }));
-    ids.taskAda = await post(task(`ServiceRequest/${ids.srAda}`, `Patient/${ids.ada}`, { owner: { reference: 'Organization/sp-service' } }));
-    ids.taskBob = await post(task(`ServiceRequest/${ids.srBob}`, `Patient/${ids.bob}`, { status: 'completed' }));
+    const gp = `Organization/${ids.gp}`;
+    ids.srAda = await post(referral(`Patient/${ids.ada}`, gp, { authoredOn: '2026-11-02T09:30:00Z' }));
+    ids.srBob = await post(referral(`Patient/${ids.bob}`, gp, { authoredOn: '2026-10-01T09:30:00Z', status: 'completed' }));
+    ids.taskAda = await post(task(`ServiceRequest/${ids.srAda}`, `Patient/${ids.ada}`, gp, { owner: { reference: 'Organization/sp-service' } }));
+    ids.taskBob = await post(
+      task(`ServiceRequest/${ids.srBob}`, `Patient/${ids.bob}`, gp, {
+        status: 'completed',
+        output: [{ type: { coding: [{ system: 'https://social-prescribing.example.org/fhir/CodeSystem/sp-task-output-type', code: 'resulting-activity' }] }, valueString: 'Joined a walking group' }],
+      })
+    );
   });
   afterAll(async () => {
     await server.stop();

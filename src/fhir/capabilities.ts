@@ -5,7 +5,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { getResourceTypeNames } from '../conformance/definitions';
 import { getIndexedParameters } from '../store/indexer';
 import type { FhirContext } from './context';
-import { listOperations } from './operations/registry';
+import { appliesToType, listOperations } from './operations/registry';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
 
@@ -14,7 +14,7 @@ const RESULT_PARAMETERS = ['_count', '_sort', '_include', '_revinclude', '_summa
 
 const cache = new Map<string, CapabilityStatement>();
 
-export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>): CapabilityStatement {
+export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'supportedProfiles'>): CapabilityStatement {
   const cached = cache.get(ctx.baseUrl);
   if (cached) return cached;
   const operations = listOperations();
@@ -22,6 +22,7 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>): Cap
     const params = [...getIndexedParameters(type).values()];
     return {
       type: type as CapabilityStatementRestResource['type'],
+      ...(ctx.supportedProfiles(type).length > 0 ? { supportedProfile: ctx.supportedProfiles(type) } : {}),
       interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,
@@ -36,7 +37,7 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>): Cap
         ...params.map((p) => ({ name: p.code, type: p.type, definition: p.definition.url, documentation: p.definition.description })),
       ],
       operation: operations
-        .filter((op) => (op.type || op.instance) && op.resourceTypes.includes(type))
+        .filter((op) => (op.type || op.instance) && appliesToType(op, type))
         .map((op) => ({ name: op.name, definition: op.definition })),
     };
   });

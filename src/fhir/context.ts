@@ -1,4 +1,5 @@
 // What every FHIR handler is given besides the request.
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../store/repository';
 import type { FhirRequest, FhirResult } from './request';
 
@@ -7,6 +8,10 @@ export interface FhirContext {
   baseUrl: string;
   defaultPageSize: number;
   maxPageSize: number;
+  /** Runs the validation pipeline as a write would, with these extra profiles ($validate). */
+  validate: (resource: Resource, profiles: string[]) => Promise<OperationOutcomeIssue[]>;
+  /** The project's profiles of a resource type (CapabilityStatement supportedProfile). */
+  supportedProfiles: (resourceType: string) => string[];
   /** Re-dispatches a request through the router: how Bundle entries are processed. */
   dispatch: (request: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;
 }

@@ -13,7 +13,7 @@ import { patchResource } from './interactions/patch';
 import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
 import { conditionalUpdate, updateResource } from './interactions/update';
-import { findOperation } from './operations/registry';
+import { appliesToType, findOperation } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
@@ -61,7 +61,7 @@ function operationHandler(request: FhirRequest): FhirHandler {
     level &&
     at === request.segments.length - 1 &&
     operation[level] &&
-    (level === 'system' || operation.resourceTypes.includes(request.segments[0]));
+    (level === 'system' || appliesToType(operation, request.segments[0]));
   if (!applies) throw notFound(`Operation $${name} is not supported at ${request.segments.slice(0, at).join('/') || 'the base'}`);
   return operation.handler;
 }

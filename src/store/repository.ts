@@ -162,7 +162,7 @@ export class Repository {
   }
 
   /** Whether Type/id exists for a reference: stored and not deleted, or written by this transaction. */
-  private readonly referenceExists: ReferenceResolver = async (resourceType, id) => {
+  readonly referenceExists: ReferenceResolver = async (resourceType, id) => {
     if (this.unit?.plannedReferences.has(`${resourceType}/${id}`)) return true;
     const latest = await this.readLatest(resourceType, id);
     return !!latest && !latest.deleted;

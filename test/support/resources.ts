@@ -1,5 +1,5 @@
 // Small builders for test resources, so each test states only what it is about.
-import type { Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Organization, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -16,19 +16,35 @@ export function patient(overrides: Partial<Patient> = {}): Patient {
   };
 }
 
-export function referral(subject: string, overrides: Partial<ServiceRequest> = {}): ServiceRequest {
+export const SOURCE_OF_REFERRAL_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest';
+export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+
+export function organization(ods: string, overrides: Partial<Organization> = {}): Organization {
+  return { resourceType: 'Organization', identifier: [{ system: ODS_SYSTEM, value: ods }], name: `Organisation ${ods}`, ...overrides };
+}
+
+let referralNumber = 0;
+
+/** An SPReferral: from a GP (requester), about a patient (subject). */
+export function referral(subject: string, requester: string, overrides: Partial<ServiceRequest> = {}): ServiceRequest {
   return {
     resourceType: 'ServiceRequest',
+    extension: [
+      { url: SOURCE_OF_REFERRAL_URL, valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } },
+    ],
+    identifier: [{ system: 'https://fhir.example-gp.nhs.uk/referral-id', value: `REF-${Date.now()}-${++referralNumber}` }],
     status: 'active',
     intent: 'order',
     code: { coding: [{ system: 'http://snomed.info/sct', code: '871731000000106' }] },
     subject: { reference: subject },
+    requester: { reference: requester },
     authoredOn: '2026-11-02T09:30:00Z',
     ...overrides,
   };
 }
 
-export function task(focus: string, forRef: string, overrides: Partial<Task> = {}): Task {
+/** An SPReferralTask fulfilling a referral. */
+export function task(focus: string, forRef: string, requester: string, overrides: Partial<Task> = {}): Task {
   return {
     resourceType: 'Task',
     status: 'requested',
@@ -37,6 +53,8 @@ export function task(focus: string, forRef: string, overrides: Partial<Task> = {
     focus: { reference: focus },
     for: { reference: forRef },
     authoredOn: '2026-11-02T09:30:00Z',
+    lastModified: '2026-11-02T09:30:00Z',
+    requester: { reference: requester },
     ...overrides,
   };
 }

@@ -8,8 +8,8 @@ export interface OperationDefinitionEntry {
   name: string;
   /** Canonical URL of its OperationDefinition. */
   definition: string;
-  /** Resource types it applies to at type/instance level; empty for system level only. */
-  resourceTypes: string[];
+  /** Resource types it applies to at type/instance level ('*' for all); empty for system level only. */
+  resourceTypes: string[] | '*';
   system: boolean;
   type: boolean;
   instance: boolean;
@@ -28,4 +28,8 @@ export function findOperation(name: string): OperationDefinitionEntry | undefine
 
 export function listOperations(): OperationDefinitionEntry[] {
   return [...operations.values()];
+}
+
+export function appliesToType(entry: OperationDefinitionEntry, resourceType: string): boolean {
+  return entry.resourceTypes === '*' || entry.resourceTypes.includes(resourceType);
 }

@@ -1,0 +1,10 @@
+Profile: SPPractitionerRole
+Parent: PractitionerRole
+Id: SPPractitionerRole
+Title: "SP Practitioner Role"
+Description: "A link worker or referrer in their organisation."
+* insert SPMetadata
+* practitioner MS
+* organization MS
+* code MS
+* healthcareService MS
