@@ -30,7 +30,15 @@ export interface PipelineOptions {
 
 /** Every issue carries a sentence a person understands (diagnostics) and a location. */
 function readable(issue: OperationOutcomeIssue): OperationOutcomeIssue {
-  const text = issue.diagnostics ?? issue.details?.text ?? 'Invalid';
+  const where = issue.expression?.[0];
+  // The validator's "Missing required property" is a cardinality breach: issue type "required".
+  if (issue.details?.text === 'Missing required property' && where) {
+    const text = `${where} is required but missing`;
+    return { ...issue, code: 'required', diagnostics: text, details: { text } };
+  }
+  // The validator puts an invariant's FHIRPath (as JSON) in diagnostics and its human text in details.
+  const machine = issue.diagnostics?.startsWith('{');
+  const text = (machine ? issue.details?.text : issue.diagnostics) ?? issue.details?.text ?? 'Invalid';
   return { ...issue, diagnostics: text, details: issue.details ?? { text } };
 }
 

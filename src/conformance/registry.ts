@@ -2,8 +2,9 @@
 // extensions (profiles/generated), its SearchParameters, and its terminology
 // (terminology/). Loaded once at start; the validation pipeline, the
 // CapabilityStatement and the store seeding all read from here.
-import { indexStructureDefinitionBundle } from '@medplum/core';
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import type { CodeSystem, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
 import { loadBaseDefinitions } from './definitions';
 import { readResourceFolder } from './project-files';
@@ -32,6 +33,15 @@ export class ConformanceRegistry {
     // Medplum's validator looks extension and profile definitions up by url.
     if (definitions.length > 0) indexStructureDefinitionBundle(definitions);
     for (const resource of resources) registry.add(resource);
+    // The project's SearchParameters join R4's, so writes index them and searches accept them.
+    if (registry.searchParameters.length > 0) {
+      indexSearchParameterBundle({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: registry.searchParameters.map((resource) => ({ resource })),
+      });
+      clearIndexedParameters();
+    }
     return registry;
   }
 

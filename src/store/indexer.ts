@@ -35,6 +35,11 @@ export interface IndexedParameter {
 
 const paramsByType = new Map<string, Map<string, IndexedParameter>>();
 
+/** Forgets the computed parameter lists, after SearchParameters were added. */
+export function clearIndexedParameters(): void {
+  paramsByType.clear();
+}
+
 /** The indexed search parameters of a resource type, by code. */
 export function getIndexedParameters(resourceType: string): Map<string, IndexedParameter> {
   let params = paramsByType.get(resourceType);

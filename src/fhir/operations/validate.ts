@@ -55,7 +55,7 @@ const validateOperation: FhirHandler = async (request, ctx) => {
   if (input.mode === 'delete') {
     if (!id) throw badRequest('mode=delete validates an existing resource: call $validate on the instance');
     await instanceResource(ctx, resourceType, id);
-    return [report([])];
+    return [allOk(), report([])];
   }
   const resource = input.resource ?? (id ? await instanceResource(ctx, resourceType, id) : undefined);
   if (!resource) throw badRequest('$validate needs a resource, in the body or as the "resource" parameter');
