@@ -7,6 +7,8 @@ import { loadBaseDefinitions } from './conformance/definitions';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
+import { TerminologyService } from './conformance/terminology/service';
+import { storeSource } from './conformance/terminology/sources';
 import { registerValidateOperation } from './fhir/operations/validate';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
@@ -29,6 +31,8 @@ export interface App {
 
 export const DEFAULT_PAGE_SIZE = 20;
 
+const TERMINOLOGY_TYPES = new Set(['CodeSystem', 'ValueSet', 'ConceptMap']);
+
 /** Creates and starts the store, then builds the Express app over it. */
 export async function createApp(config: Config, store: StoragePort = createStore(config)): Promise<App> {
   const logger = pino({ level: config.logLevel });
@@ -36,11 +40,16 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerValidateOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
-  const pipeline = new ValidationPipeline(conformance, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
-  const repo = new Repository(store, {
+  let terminology: TerminologyService | undefined;
+  const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
+    onCommit: (versions) => {
+      if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
+    },
   });
+  terminology = new TerminologyService(storeSource(repo));
+  const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
     repo,
     baseUrl: config.baseUrl,

@@ -3,7 +3,7 @@
 // Membership comes from the Terminology, the same code $validate-code uses.
 import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import type { Coding, ElementDefinition, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import type { Terminology } from './terminology';
+import type { TerminologyService } from './terminology/service';
 import { walkResource } from './checks/walk';
 
 export interface Binding {
@@ -41,23 +41,24 @@ function issue(binding: Binding, location: string, text: string): OperationOutco
   };
 }
 
-function checkValue(binding: Binding, type: string, value: unknown, location: string, terminology: Terminology): OperationOutcomeIssue | undefined {
+async function checkValue(binding: Binding, type: string, value: unknown, location: string, terminology: TerminologyService): Promise<OperationOutcomeIssue | undefined> {
   const codings = codingsOf(type, value);
   if (!codings) return undefined;
-  const results = codings.map((c) => terminology.contains(binding.valueSet, c));
+  const valueSet = await terminology.valueSet(binding.valueSet);
+  const results = await Promise.all(codings.map((c) => terminology.validateCode(valueSet, c, { checkDisplay: false })));
   if (results.some((r) => r.result === true || r.result === undefined)) return undefined;
   const shown = codings.map((c) => (c.system ? `${c.system}|${c.code}` : c.code)).join(', ') || '(no coding)';
   const what = binding.strength === 'required' ? 'must come from' : 'should come from';
   return issue(binding, location, `${shown} is not in the ${binding.strength} ValueSet ${binding.valueSet}; the value ${what} it`);
 }
 
-export function checkBindings(resource: Resource, bindings: Binding[], terminology: Terminology): OperationOutcomeIssue[] {
+export async function checkBindings(resource: Resource, bindings: Binding[], terminology: TerminologyService): Promise<OperationOutcomeIssue[]> {
   const issues: OperationOutcomeIssue[] = [];
   const input = [toTypedValue(resource)];
   for (const binding of bindings) {
     for (const typed of evalFhirPathTyped(binding.path, input)) {
       const location = (typed as { path?: string }).path ?? binding.path;
-      const found = checkValue(binding, typed.type, typed.value, location, terminology);
+      const found = await checkValue(binding, typed.type, typed.value, location, terminology);
       if (found) issues.push(found);
     }
   }
@@ -65,17 +66,20 @@ export function checkBindings(resource: Resource, bindings: Binding[], terminolo
 }
 
 /** Bindings on extension values: every extension with this url, wherever it appears. */
-export function checkExtensionBindings(resource: Resource, extensions: Map<string, Binding>, terminology: Terminology): OperationOutcomeIssue[] {
-  const issues: OperationOutcomeIssue[] = [];
+export async function checkExtensionBindings(resource: Resource, extensions: Map<string, Binding>, terminology: TerminologyService): Promise<OperationOutcomeIssue[]> {
+  const found: { binding: Binding; type: string; value: unknown; location: string }[] = [];
   walkResource(resource, (node, path, key) => {
     if (key !== 'extension' || typeof node.url !== 'string') return;
     const binding = extensions.get(node.url);
     if (!binding) return;
     for (const [field, type] of [['valueCodeableConcept', 'CodeableConcept'], ['valueCoding', 'Coding'], ['valueCode', 'code']] as const) {
-      if (node[field] === undefined) continue;
-      const found = checkValue(binding, type, node[field], `${path}.${field}`, terminology);
-      if (found) issues.push(found);
+      if (node[field] !== undefined) found.push({ binding, type, value: node[field], location: `${path}.${field}` });
     }
   });
+  const issues: OperationOutcomeIssue[] = [];
+  for (const f of found) {
+    const issue = await checkValue(f.binding, f.type, f.value, f.location, terminology);
+    if (issue) issues.push(issue);
+  }
   return issues;
 }

@@ -15,6 +15,7 @@ import { checkBindings, checkExtensionBindings } from './bindings';
 import { checkNhsIdentifiers } from './checks/nhs-number';
 import { checkReferences, type ReferenceResolver } from './checks/references';
 import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
+import type { TerminologyService } from './terminology/service';
 
 export interface ValidateOptions {
   /** Profiles to apply besides those claimed and enforced ($validate's profile parameter). */
@@ -56,6 +57,7 @@ const hasError = (issues: OperationOutcomeIssue[]): boolean => issues.some((i) =
 export class ValidationPipeline {
   constructor(
     private readonly registry: ConformanceRegistry,
+    private readonly terminology: TerminologyService,
     private readonly options: PipelineOptions
   ) {}
 
@@ -83,9 +85,9 @@ export class ValidationPipeline {
     if (profiles.length === 0) issues.push(...structureIssues(resource));
     for (const profile of profiles) {
       issues.push(...structureIssues(resource, profile));
-      issues.push(...checkBindings(resource, this.registry.getBindings(profile.url as string), this.registry.terminology));
+      issues.push(...(await checkBindings(resource, this.registry.getBindings(profile.url as string), this.terminology)));
     }
-    issues.push(...checkExtensionBindings(resource, this.registry.extensionBindings, this.registry.terminology));
+    issues.push(...(await checkExtensionBindings(resource, this.registry.extensionBindings, this.terminology)));
     issues.push(...checkNhsIdentifiers(resource));
     // Resolving references costs reads: only worth it for an otherwise valid resource.
     if (options.resolveReference && !hasError(issues)) {

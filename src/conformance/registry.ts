@@ -1,14 +1,14 @@
 // The conformance resources the server knows: the project's profiles and
 // extensions (profiles/generated), its SearchParameters, and its terminology
 // (terminology/). Loaded once at start; the validation pipeline, the
-// CapabilityStatement and the store seeding all read from here.
+// CapabilityStatement and the store seeding all read from here. Terminology
+// is stored at start and then served from the store (terminology/service.ts).
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
-import type { CodeSystem, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
 import { loadBaseDefinitions } from './definitions';
 import { readResourceFolder } from './project-files';
-import { Terminology } from './terminology';
 
 export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
 export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDefinition/${name}`;
@@ -17,7 +17,6 @@ export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDe
 export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';
 
 export class ConformanceRegistry {
-  readonly terminology = new Terminology();
   private readonly profiles = new Map<string, StructureDefinition>();
   private readonly bindings = new Map<string, Binding[]>();
   readonly extensionBindings = new Map<string, Binding>();
@@ -53,12 +52,6 @@ export class ConformanceRegistry {
         break;
       case 'SearchParameter':
         this.searchParameters.push(resource);
-        break;
-      case 'CodeSystem':
-        this.terminology.addCodeSystem(resource as CodeSystem);
-        break;
-      case 'ValueSet':
-        this.terminology.addValueSet(resource as ValueSet);
         break;
     }
   }

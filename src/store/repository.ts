@@ -46,6 +46,8 @@ export type WriteValidator = (resource: Resource, resolveReference: ReferenceRes
 export interface RepositoryOptions {
   baseUrl: string;
   validate: WriteValidator;
+  /** Told of every committed version, e.g. to drop caches of terminology that changed. */
+  onCommit?: (versions: StoredVersion[]) => void;
 }
 
 export interface WriteResult {
@@ -104,6 +106,7 @@ export class Repository {
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
     try {
       await this.store.commit(writes);
+      this.options.onCommit?.(writes.map((w) => w.version));
     } catch (err) {
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;

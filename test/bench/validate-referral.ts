@@ -6,6 +6,8 @@ import os from 'node:os';
 import { ValidationPipeline } from '../../src/conformance/pipeline';
 import { ConformanceRegistry } from '../../src/conformance/registry';
 import { DEFAULT_ENFORCED_TYPES } from '../../src/domain/server-profiles';
+import { TerminologyService } from '../../src/conformance/terminology/service';
+import { listSource } from '../../src/conformance/terminology/sources';
 
 const referral = {
   resourceType: 'ServiceRequest',
@@ -29,7 +31,7 @@ const referral = {
 
 async function main(): Promise<void> {
   const registry = ConformanceRegistry.load();
-  const pipeline = new ValidationPipeline(registry, { baseUrl: 'http://localhost/fhir', enforcedTypes: new Set(DEFAULT_ENFORCED_TYPES) });
+  const pipeline = new ValidationPipeline(registry, new TerminologyService(listSource(registry.shipped)), { baseUrl: 'http://localhost/fhir', enforcedTypes: new Set(DEFAULT_ENFORCED_TYPES) });
   const resolve = async (): Promise<boolean> => true;
   const run = async (n: number): Promise<number> => {
     const start = process.hrtime.bigint();
