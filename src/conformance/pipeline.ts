@@ -32,6 +32,11 @@ export interface PipelineOptions {
 /** Every issue carries a sentence a person understands (diagnostics) and a location. */
 function readable(issue: OperationOutcomeIssue): OperationOutcomeIssue {
   const where = issue.expression?.[0];
+  // The validator only warns when a reference points at a type its element does not allow; R4 and the profiles forbid it.
+  if (issue.severity === 'warning' && issue.details?.text?.startsWith('Invalid reference: got')) {
+    const text = `${where ?? 'A reference'} points at the wrong type of resource: ${issue.details.text.replace('Invalid reference: ', '')}`;
+    return { ...issue, severity: 'error', code: 'value', diagnostics: text, details: { text } };
+  }
   // The validator's "Missing required property" is a cardinality breach: issue type "required".
   if (issue.details?.text === 'Missing required property' && where) {
     const text = `${where} is required but missing`;
@@ -82,7 +87,10 @@ export class ValidationPipeline {
       else if (!profiles.includes(profile)) profiles.push(profile);
     }
 
-    if (profiles.length === 0) issues.push(...structureIssues(resource));
+    if (profiles.length === 0) {
+      issues.push(...structureIssues(resource));
+      issues.push(...(await checkBindings(resource, this.registry.baseBindings(resource.resourceType), this.terminology)));
+    }
     for (const profile of profiles) {
       issues.push(...structureIssues(resource, profile));
       issues.push(...(await checkBindings(resource, this.registry.getBindings(profile.url as string), this.terminology)));

@@ -7,7 +7,7 @@ import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@med
 import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
-import { loadBaseDefinitions } from './definitions';
+import { getBaseDefinition, loadBaseDefinitions } from './definitions';
 import { readResourceFolder } from './project-files';
 
 export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
@@ -19,6 +19,7 @@ export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';
 export class ConformanceRegistry {
   private readonly profiles = new Map<string, StructureDefinition>();
   private readonly bindings = new Map<string, Binding[]>();
+  private readonly base = new Map<string, Binding[]>();
   readonly extensionBindings = new Map<string, Binding>();
   readonly searchParameters: SearchParameter[] = [];
   /** Everything shipped, for storing as resources at start. */
@@ -67,7 +68,12 @@ export class ConformanceRegistry {
       return;
     }
     this.profiles.set(sd.url, sd);
-    this.bindings.set(sd.url, bindingsOf(sd));
+    // Extensible bindings are checked where the project chose the ValueSet; the
+    // base resource's own extensible bindings would only add noise.
+    this.bindings.set(
+      sd.url,
+      bindingsOf(sd).filter((b) => b.strength === 'required' || b.valueSet.startsWith(PROJECT_BASE))
+    );
   }
 
   getProfile(url: string): StructureDefinition | undefined {
@@ -76,6 +82,17 @@ export class ConformanceRegistry {
 
   getBindings(url: string): Binding[] {
     return this.bindings.get(url.split('|')[0]) ?? [];
+  }
+
+  /** Required bindings of the base R4 definition, for resources no profile applies to. */
+  baseBindings(resourceType: string): Binding[] {
+    let found = this.base.get(resourceType);
+    if (!found) {
+      const sd = getBaseDefinition(resourceType);
+      found = sd ? bindingsOf(sd).filter((b) => b.strength === 'required') : [];
+      this.base.set(resourceType, found);
+    }
+    return found;
   }
 
   /** Profile URLs per resource type, for CapabilityStatement.rest.resource.supportedProfile. */

@@ -1,10 +1,12 @@
 // What every FHIR handler is given besides the request.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { TerminologyService } from '../conformance/terminology/service';
 import type { Repository } from '../store/repository';
 import type { FhirRequest, FhirResult } from './request';
 
 export interface FhirContext {
   repo: Repository;
+  terminology: TerminologyService;
   baseUrl: string;
   defaultPageSize: number;
   maxPageSize: number;

@@ -40,14 +40,15 @@ const splitCanonical = (canonical: string): [string, string | undefined] => {
 
 export class TerminologyService {
   private resolved = new Map<string, { value: Promise<CodeSystem | ValueSet | ConceptMap | undefined>; at: number }>();
-  private expansions = new Map<string, { value: Promise<Expansion>; at: number }>();
+  /** By resource object: a resolved one is the same object while cached; an inline one is new each time. */
+  private expansions = new WeakMap<ValueSet, Promise<Expansion>>();
 
   constructor(private readonly source: TerminologySource) {}
 
   /** Called after a terminology resource is written here: results change at once. */
   invalidate(): void {
     this.resolved.clear();
-    this.expansions.clear();
+    this.expansions = new WeakMap();
   }
 
   private fresh<T>(cache: Map<string, { value: Promise<T>; at: number }>, key: string, load: () => Promise<T>): Promise<T> {
@@ -79,10 +80,12 @@ export class TerminologyService {
 
   /** The expansion of a ValueSet (by resource, so unsaved ones can be expanded too). */
   expand(valueSet: ValueSet): Promise<Expansion> {
-    // Stored value sets are cached by url and version; an unsaved one is expanded afresh.
-    const key = valueSet.meta?.versionId && valueSet.url ? `${valueSet.url}|${valueSet.meta.versionId}` : undefined;
-    const load = () => this.expandCompose(valueSet, new Set(valueSet.url ? [valueSet.url] : []));
-    return key ? this.fresh(this.expansions, key, load) : load();
+    const cached = this.expansions.get(valueSet);
+    if (cached) return cached;
+    const value = this.expandCompose(valueSet, new Set(valueSet.url ? [valueSet.url] : []));
+    this.expansions.set(valueSet, value);
+    value.catch(() => this.expansions.delete(valueSet));
+    return value;
   }
 
   private async expandCompose(valueSet: ValueSet, seen: Set<string>): Promise<Expansion> {
@@ -157,6 +160,8 @@ export class TerminologyService {
     const displayed = options.checkDisplay === false ? { ...coding, display: undefined } : coding;
     if (!match) {
       if (coding.system && expansion.openSystems.has(coding.system)) return checkDisplay({ result: true }, displayed, await this.lookup(coding.system, coding.code));
+      // A bare code (a `code` element) may belong to a system the server cannot enumerate.
+      if (!coding.system && expansion.openSystems.size > 0) return { result: true };
       return { result: false, message: `${shown} is not in ValueSet ${label}` };
     }
     return checkDisplay({ result: true, display: match.display }, displayed, match);
