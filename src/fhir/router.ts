@@ -13,7 +13,7 @@ import { patchResource } from './interactions/patch';
 import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
 import { conditionalUpdate, updateResource } from './interactions/update';
-import { appliesToType, findOperation } from './operations/registry';
+import { findOperation } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
@@ -54,15 +54,9 @@ function routesFor(segments: string[]): Routes | undefined {
 function operationHandler(request: FhirRequest): FhirHandler {
   const at = request.segments.findIndex((s) => s.startsWith('$'));
   const name = request.segments[at].slice(1);
-  const operation = findOperation(name);
   const level = at === 0 ? 'system' : at === 1 ? 'type' : at === 2 ? 'instance' : undefined;
-  const applies =
-    operation &&
-    level &&
-    at === request.segments.length - 1 &&
-    operation[level] &&
-    (level === 'system' || appliesToType(operation, request.segments[0]));
-  if (!applies) throw notFound(`Operation $${name} is not supported at ${request.segments.slice(0, at).join('/') || 'the base'}`);
+  const operation = level && at === request.segments.length - 1 ? findOperation(name, level, request.segments[0]) : undefined;
+  if (!operation) throw notFound(`Operation $${name} is not supported at ${request.segments.slice(0, at).join('/') || 'the base'}`);
   return operation.handler;
 }
 
@@ -71,7 +65,10 @@ export const dispatch = async (request: FhirRequest, ctx: FhirContext): Promise<
   const type = segments[0];
   const isResourcePath = type !== undefined && !['metadata', '_history'].includes(type) && !type.startsWith('$');
   if (isResourcePath && !isKnownResourceType(type)) throw notFound(`Unknown resource type ${type}`);
-  if (segments.some((s) => s.startsWith('$'))) return operationHandler(request)(request, ctx);
+  if (segments.some((s) => s.startsWith('$'))) {
+    if (request.method !== 'GET' && request.method !== 'POST') throw methodNotAllowed(`Operations are called with GET or POST, not ${request.method}`);
+    return operationHandler(request)(request, ctx);
+  }
   const routes = routesFor(segments);
   if (!routes) throw notFound(`No FHIR interaction at /${segments.join('/')}`);
   const handler = routes[request.method];

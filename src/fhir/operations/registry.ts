@@ -16,20 +16,23 @@ export interface OperationDefinitionEntry {
   handler: FhirHandler;
 }
 
-const operations = new Map<string, OperationDefinitionEntry>();
+/** By name; one name may have a definition per resource type ($validate-code on CodeSystem and ValueSet). */
+const operations = new Map<string, OperationDefinitionEntry[]>();
 
 export function registerOperation(entry: OperationDefinitionEntry): void {
-  operations.set(entry.name, entry);
-}
-
-export function findOperation(name: string): OperationDefinitionEntry | undefined {
-  return operations.get(name);
-}
-
-export function listOperations(): OperationDefinitionEntry[] {
-  return [...operations.values()];
+  const entries = (operations.get(entry.name) ?? []).filter((e) => e.definition !== entry.definition);
+  operations.set(entry.name, [...entries, entry]);
 }
 
 export function appliesToType(entry: OperationDefinitionEntry, resourceType: string): boolean {
   return entry.resourceTypes === '*' || entry.resourceTypes.includes(resourceType);
+}
+
+/** The operation called at a level: the system (no type), a type, or an instance of it. */
+export function findOperation(name: string, level: 'system' | 'type' | 'instance', resourceType?: string): OperationDefinitionEntry | undefined {
+  return (operations.get(name) ?? []).find((e) => e[level] && (level === 'system' || appliesToType(e, resourceType as string)));
+}
+
+export function listOperations(): OperationDefinitionEntry[] {
+  return [...operations.values()].flat();
 }
