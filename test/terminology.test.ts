@@ -9,7 +9,7 @@ const SNOMED = 'http://snomed.info/sct';
 const TAXONOMY = `${B}/CodeSystem/sp-directory-taxonomy`;
 
 const param = (p: Parameters, name: string): ParametersParameter | undefined => p.parameter?.find((x) => x.name === name);
-const codes = (vs: ValueSet) => (vs.expansion?.contains ?? []).map((c) => c.code);
+const codes = (vs: ValueSet) => (vs.expansion?.contains ?? []).map((c) => c.code as string);
 
 describe.each(storeTargets)('terminology [$name]', (target) => {
   let server: TestServer;

@@ -13,10 +13,18 @@ import { targetResource } from './terminology-input';
 
 export const MAX_EXPANSION_PAGE = 1000;
 
+/** Words per concept, computed once: concepts live as long as their CodeSystem is cached. */
+const wordCache = new WeakMap<FlatConcept, string[]>();
+
 /** The words a concept can be found by. */
 function searchWords(concept: FlatConcept): string[] {
-  const texts = [concept.display, concept.code, ...(concept.designation ?? []).map((d) => d.value)];
-  return texts.flatMap((t) => (t ? normalizeString(t).split(/[^\p{L}\p{N}]+/u).filter(Boolean) : []));
+  let words = wordCache.get(concept);
+  if (!words) {
+    const texts = [concept.display, concept.code, ...(concept.designation ?? []).map((d) => d.value)];
+    words = texts.flatMap((t) => (t ? normalizeString(t).split(/[^\p{L}\p{N}]+/u).filter(Boolean) : []));
+    wordCache.set(concept, words);
+  }
+  return words;
 }
 
 export function filterConcepts(concepts: FlatConcept[], filter: string | undefined): FlatConcept[] {
