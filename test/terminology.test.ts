@@ -130,6 +130,17 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
       expect(param(outside, 'result')?.valueBoolean).toBe(false);
     });
 
+    test('ValueSet: by instance, and with the ValueSet given inline', async () => {
+      const byInstance = (await server.api.get(`/fhir/ValueSet/sp-task-status/$validate-code?system=http://hl7.org/fhir/task-status&code=ready`)).body;
+      expect(param(byInstance, 'result')?.valueBoolean).toBe(false);
+      const inline = await postOp('ValueSet/$validate-code', [
+        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: 'urn:colours', concept: [{ code: 'red' }] }] } } },
+        { name: 'code', valueCode: 'red' },
+        { name: 'system', valueUri: 'urn:colours' },
+      ]);
+      expect(param(inline.body, 'result')?.valueBoolean).toBe(true);
+    });
+
     test('ValueSet: a CodeableConcept is valid when one of its codings is', async () => {
       const res = await postOp('ValueSet/$validate-code', [
         { name: 'url', valueUri: `${B}/ValueSet/sp-needs` },
@@ -167,6 +178,12 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
     expect(await outcome('debt-advice', 'advice-practical-support')).toBe('subsumed-by');
     expect(await outcome('debt-advice', 'debt-advice')).toBe('equivalent');
     expect(await outcome('debt-advice', 'housing-advice')).toBe('not-subsumed');
+    const post = await postOp('CodeSystem/$subsumes', [
+      { name: 'codingA', valueCoding: { system: TAXONOMY, code: 'arts-culture' } },
+      { name: 'codingB', valueCoding: { system: TAXONOMY, code: 'music-singing' } },
+    ]);
+    expect(param(post.body, 'outcome')?.valueCode).toBe('subsumes');
+    expect((await server.api.get(`/fhir/CodeSystem/$subsumes?system=${TAXONOMY}&codeA=debt-advice&codeB=nope`)).status).toBe(404);
   });
 
   test('$translate maps a local need to SNOMED CT where a concept exists', async () => {
