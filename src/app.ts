@@ -14,6 +14,7 @@ import { registerTerminologyOperations } from './fhir/operations/terminology';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
+import { referralWorkflow } from './domain/referral-workflow';
 import { errorHandler } from './http/errors';
 import { fhirRoutes } from './http/fhir-routes';
 import { requestLogger } from './http/logging';
@@ -46,6 +47,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
+    rules: referralWorkflow,
     onCommit: (versions) => {
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
     },

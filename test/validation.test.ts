@@ -89,6 +89,7 @@ describe('validation pipeline', () => {
     const res = await server.api
       .patch(`/fhir/Task/${created.id}`)
       .set('Content-Type', 'application/json-patch+json')
+      .set('If-Match', 'W/"1"')
       .send([{ op: 'replace', path: '/status', value: 'rejected' }]);
     expect(res.status).toBe(422);
     expect(res.body.issue.some((i: Issue) => i.code === 'invariant' && /sp-task-1/.test(i.diagnostics ?? ''))).toBe(true);

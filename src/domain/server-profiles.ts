@@ -32,3 +32,9 @@ export function serverProfileFor(resource: Resource, enforcedTypes: ReadonlySet<
   if (!rule || !enforcedTypes.has(resource.resourceType)) return undefined;
   return !rule.appliesTo || rule.appliesTo(resource) ? rule.profile : undefined;
 }
+
+/**
+ * Types whose updates must carry If-Match, so that a link worker never
+ * overwrites a newer state of a referral's Task (lost updates).
+ */
+export const IF_MATCH_REQUIRED = new Set(['Task']);

@@ -21,6 +21,7 @@ const STATUS_BY_ID: Record<string, number> = {
   gone: 410,
   'precondition-failed': 412,
   'payload-too-large': 413,
+  'precondition-required': 428,
   'unsupported-media-type': 415,
   'unprocessable-entity': 422,
   'too-many-requests': 429,
@@ -61,6 +62,7 @@ export const gone = (text: string) => fail('gone', 'deleted', text);
 export const methodNotAllowed = (text: string) => fail('method-not-allowed', 'not-supported', text);
 export const conflict = (text: string) => fail('conflict', 'conflict', text);
 export const preconditionFailed = (text: string) => fail('precondition-failed', 'conflict', text);
+export const preconditionRequired = (text: string) => fail('precondition-required', 'required', text);
 export const payloadTooLarge = (text: string) => fail('payload-too-large', 'too-costly', text);
 export const unsupportedMediaType = (text: string) => fail('unsupported-media-type', 'not-supported', text);
 export const serviceUnavailable = (text: string) => fail('service-unavailable', 'transient', text);

@@ -43,9 +43,30 @@ export interface WriteOptions {
 /** Validates a resource about to be written: every issue found, errors and warnings. */
 export type WriteValidator = (resource: Resource, resolveReference: ReferenceResolver) => Promise<OperationOutcomeIssue[]>;
 
+/** A write made in a unit, with the resource it replaced: what the rules react to. */
+export interface Change {
+  version: StoredVersion;
+  previous: Resource | undefined;
+}
+
+/**
+ * Domain rules in the write path (domain/referral-workflow.ts): they check and
+ * complete each new version, and make the follow-up writes that must commit
+ * with it (a referral's Task, a referral following its Task).
+ */
+export interface WriteRules {
+  /** Checks a new version against the previous one and sets fields the server keeps; throws to refuse. */
+  prepare(resource: Resource, previous: Resource | undefined, now: string): Resource;
+  /** Whether this write brings follow-up writes, so that it must commit in a unit with them. */
+  hasFollowUps(resource: Resource, previous: Resource | undefined): boolean;
+  /** Makes the follow-up writes of these changes through repo (bound to the unit). */
+  followUp(repo: Repository, changes: Change[]): Promise<void>;
+}
+
 export interface RepositoryOptions {
   baseUrl: string;
   validate: WriteValidator;
+  rules?: WriteRules;
   /** Told of every committed version, e.g. to drop caches of terminology that changed. */
   onCommit?: (versions: StoredVersion[]) => void;
 }
@@ -62,6 +83,7 @@ export interface WriteResult {
 class UnitOfWork {
   readonly writes: VersionWrite[] = [];
   readonly latest = new Map<string, StoredVersion>();
+  readonly changes: Change[] = [];
   /** "Type/id" of every resource the transaction will write, which references may point at. */
   constructor(readonly plannedReferences: ReadonlySet<string>) {}
 }
@@ -81,7 +103,9 @@ export class Repository {
    * Runs fn against a repository whose writes are buffered, then commits them
    * all at once: all or nothing. Reads inside see the buffered writes.
    */
-  async transaction<T>(fn: (repo: Repository) => Promise<T>, plannedReferences: ReadonlySet<string> = new Set()): Promise<T> {
+  async transaction<T>(fn: (repo: Repository) => Promise<T>, plannedReferences: ReadonlySet<string> = new Set(), ifMatch?: string): Promise<T> {
+    // Already in a unit (a write inside a transaction Bundle): join it.
+    if (this.unit) return fn(this);
     if (!this.store.supportsTransactions) {
       throw new OperationOutcomeError({
         resourceType: 'OperationOutcome',
@@ -91,16 +115,33 @@ export class Repository {
             severity: 'error',
             code: 'not-supported',
             diagnostics:
-              'Transaction Bundles are refused: this MongoDB deployment has no multi-document transactions ' +
-              '(run MongoDB as a replica set), and applying part of a transaction is never acceptable.',
+              'This request writes several resources that must be stored together (a transaction Bundle, or a ' +
+              'referral with its Task), and this MongoDB deployment has no multi-document transactions ' +
+              '(run MongoDB as a replica set); applying part of it is never acceptable.',
           },
         ],
       });
     }
     const unit = new UnitOfWork(plannedReferences);
-    const result = await fn(new Repository(this.store, this.options, unit));
-    if (unit.writes.length > 0) await this.commit(unit.writes);
+    const unitRepo = new Repository(this.store, this.options, unit);
+    const result = await fn(unitRepo);
+    await unitRepo.runFollowUps();
+    if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
     return result;
+  }
+
+  /** Lets the rules react to the unit's changes, and to the changes they make, until none are left. */
+  private async runFollowUps(): Promise<void> {
+    const { unit } = this;
+    const rules = this.options.rules;
+    if (!unit || !rules) return;
+    let handled = 0;
+    for (let round = 0; handled < unit.changes.length; round++) {
+      if (round >= 5) throw new Error('Follow-up writes did not settle');
+      const batch = unit.changes.slice(handled);
+      handled = unit.changes.length;
+      await rules.followUp(this, batch);
+    }
   }
 
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
@@ -173,8 +214,15 @@ export class Repository {
 
   /** ifMatch only chooses the status of a lost race: 412 with it, 409 without. */
   private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false): Promise<WriteResult> {
+    const rules = this.options.rules;
+    const before = previous?.deleted ? undefined : previous?.resource;
+    if (!deleted && !this.unit && rules?.hasFollowUps(resource, before)) {
+      // The write and its follow-ups commit together, or not at all.
+      return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted), new Set(), ifMatch);
+    }
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
     const lastUpdated = nextInstant(previous?.lastUpdated);
+    if (!deleted && rules) resource = rules.prepare(resource, before, lastUpdated);
     const { resourceType, id, meta, ...rest } = resource;
     const stored = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as Resource;
     const issues = deleted ? [] : await this.options.validate(stored, this.referenceExists);
@@ -193,6 +241,7 @@ export class Repository {
     if (this.unit) {
       this.unit.writes.push(write);
       this.unit.latest.set(`${version.resourceType}/${version.id}`, version);
+      this.unit.changes.push({ version, previous: before });
     } else {
       await this.commit([write], ifMatch);
     }

@@ -3,7 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import type { FhirHandler } from '../context';
 import { allOk, badRequest, unsupportedMediaType, withIssues } from '../outcomes';
-import { checkId, parseIfMatch } from './resource-body';
+import { checkId, parseIfMatch, requireIfMatch } from './resource-body';
 
 export const JSON_PATCH = 'application/json-patch+json';
 
@@ -14,6 +14,7 @@ export const patchResource: FhirHandler = async (request, ctx) => {
     throw unsupportedMediaType(`PATCH takes a JSON Patch document (${JSON_PATCH})`);
   }
   if (!Array.isArray(request.body)) throw badRequest('A JSON Patch document is an array of operations');
+  requireIfMatch(resourceType, request.ifMatch);
   const current = await ctx.repo.read(resourceType, id);
   const ifMatch = parseIfMatch(request.ifMatch);
   let patched: Resource;

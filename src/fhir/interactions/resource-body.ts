@@ -1,6 +1,7 @@
 // Checks shared by the interactions that take a resource in the body.
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest } from '../outcomes';
+import { IF_MATCH_REQUIRED } from '../../domain/server-profiles';
+import { badRequest, preconditionRequired } from '../outcomes';
 import type { FhirRequest } from '../request';
 
 export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -28,4 +29,11 @@ export function parseIfMatch(header: string | undefined): string | undefined {
   const m = /^(?:W\/)?"([^"]+)"$/.exec(header.trim());
   if (!m) throw badRequest(`If-Match must look like W/"<versionId>", not ${header}`);
   return m[1];
+}
+
+/** Refuses an update of a type that needs If-Match when the request has none (428). */
+export function requireIfMatch(resourceType: string, header: string | undefined): void {
+  if (header === undefined && IF_MATCH_REQUIRED.has(resourceType)) {
+    throw preconditionRequired(`Updates of ${resourceType} need an If-Match header with the version you read, e.g. If-Match: W/"3"`);
+  }
 }

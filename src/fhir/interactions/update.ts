@@ -5,7 +5,7 @@ import type { FhirContext, FhirHandler } from '../context';
 import { allOk, badRequest, created, withIssues } from '../outcomes';
 import type { FhirResult } from '../request';
 import { findConditionalMatch } from './conditional';
-import { checkId, parseIfMatch, resourceBody } from './resource-body';
+import { checkId, parseIfMatch, requireIfMatch, resourceBody } from './resource-body';
 
 async function save(ctx: FhirContext, resource: Resource, ifMatch?: string): Promise<FhirResult> {
   const { version, created: isNew, issues } = await ctx.repo.update(resource, { ifMatch });
@@ -19,6 +19,8 @@ export const updateResource: FhirHandler = async (request, ctx) => {
   if (resource.id !== id) {
     throw badRequest(`The body's id (${resource.id ?? 'missing'}) must equal the id in the URL (${id})`, ['id']);
   }
+  // Creating with a client id needs no If-Match; changing an existing resource may.
+  if (await ctx.repo.readLatest(resourceType, id)) requireIfMatch(resourceType, request.ifMatch);
   return save(ctx, resource, parseIfMatch(request.ifMatch));
 };
 
@@ -30,6 +32,7 @@ export const conditionalUpdate: FhirHandler = async (request, ctx) => {
     if (resource.id && resource.id !== match.id) {
       throw badRequest(`The body's id (${resource.id}) is not the id of the matching resource (${match.id})`, ['id']);
     }
+    requireIfMatch(resourceType, request.ifMatch);
     return save(ctx, { ...resource, id: match.id }, parseIfMatch(request.ifMatch));
   }
   // No match: create, with the client's id if it gave one.

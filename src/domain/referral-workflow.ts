@@ -1,0 +1,152 @@
+// The referral journey's rules in the write path (DOMAIN.md sections 1 and 4):
+// - every social prescribing referral gets its fulfilment Task, in the same commit;
+// - an onward referral (a ServiceRequest basedOn a referral) gets its own Task, partOf the referral's Task;
+// - Tasks follow the state machine (task-state-machine.ts);
+// - the referral follows its Task: completed -> completed; and a referral the
+//   referrer revokes cancels its open Tasks;
+// - a referral that is completed, revoked or entered-in-error stays so;
+// - a self-referral (requester is the Patient) must say so in its source of referral.
+import type { Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { conflict, OperationOutcomeError } from '../fhir/outcomes';
+import { parseSearchParams } from '../fhir/search/parse';
+import type { Change, Repository, WriteRules } from '../store/repository';
+import { SNOMED, SOCIAL_PRESCRIBING_REFERRAL } from './server-profiles';
+import { isTask, prepareTask, TERMINAL_TASK_STATUSES } from './task-state-machine';
+
+export const SOURCE_OF_REFERRAL_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest';
+export const SELF_REFERRAL = '310434002';
+const TASK_CODE = { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] };
+const FINAL_REFERRAL_STATUSES = new Set(['completed', 'revoked', 'entered-in-error']);
+const OWNER_TYPES = new Set(['Organization', 'HealthcareService', 'PractitionerRole']);
+
+export function isReferral(r: Resource | undefined): r is ServiceRequest {
+  return r?.resourceType === 'ServiceRequest' && (r.code?.coding ?? []).some((c) => c.system === SNOMED && c.code === SOCIAL_PRESCRIBING_REFERRAL);
+}
+
+const isServiceRequest = (r: Resource | undefined): r is ServiceRequest => r?.resourceType === 'ServiceRequest';
+const ref = (r: Resource): string => `${r.resourceType}/${r.id}`;
+
+function refuse(text: string, expression: string): OperationOutcomeError {
+  return new OperationOutcomeError({
+    resourceType: 'OperationOutcome',
+    id: 'unprocessable-entity',
+    issue: [{ severity: 'error', code: 'business-rule', diagnostics: text, expression: [expression] }],
+  });
+}
+
+function prepareReferral(sr: ServiceRequest, previous: ServiceRequest | undefined): ServiceRequest {
+  if (previous && FINAL_REFERRAL_STATUSES.has(previous.status) && sr.status !== previous.status) {
+    throw conflict(`The referral is ${previous.status}; it cannot become ${sr.status}`);
+  }
+  if (sr.requester?.reference?.startsWith('Patient/')) {
+    const source = sr.extension?.find((e) => e.url === SOURCE_OF_REFERRAL_URL)?.valueCodeableConcept;
+    const self = (source?.coding ?? []).some((c) => c.system === SNOMED && c.code === SELF_REFERRAL);
+    if (!self) throw refuse(`A referral requested by the patient is a self-referral: its source of referral must be ${SNOMED}|${SELF_REFERRAL}`, 'ServiceRequest.extension');
+  }
+  return sr;
+}
+
+async function find<T extends Resource>(repo: Repository, resourceType: string, query: Record<string, string[]>): Promise<T[]> {
+  const request = parseSearchParams(resourceType, query, { defaultCount: 100, maxCount: 100 });
+  request.total = 'none';
+  return (await repo.search(request)).matches.map((m) => m.resource as T);
+}
+
+/** Tasks focused on a referral, as the unit sees them (written in it, or stored). */
+async function tasksOf(repo: Repository, changes: Change[], referral: string): Promise<Task[]> {
+  const stored = await find<Task>(repo, 'Task', { focus: [referral] });
+  const inUnit = changes.map((c) => c.version.resource).filter((r): r is Task => isTask(r) && r.focus?.reference === referral);
+  const byId = new Map<string, Task>();
+  for (const t of [...stored, ...inUnit]) {
+    const latest = await repo.readLatest('Task', t.id as string);
+    if (latest?.resource && !latest.deleted) byId.set(t.id as string, latest.resource as Task);
+  }
+  return [...byId.values()];
+}
+
+function newTask(focus: ServiceRequest, now: string, extra: Partial<Task> = {}): Task {
+  const owner = (focus.performer ?? []).find((p: Reference) => OWNER_TYPES.has(p.reference?.split('/')[0] ?? ''));
+  return {
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    code: TASK_CODE,
+    focus: { reference: ref(focus) },
+    for: focus.subject,
+    authoredOn: now,
+    lastModified: now,
+    requester: focus.requester,
+    ...(owner ? { owner } : {}),
+    ...extra,
+  };
+}
+
+export const referralWorkflow: WriteRules = {
+  prepare(resource, previous, now) {
+    if (isTask(resource)) return prepareTask(resource, isTask(previous) ? previous : undefined, now);
+    if (isReferral(resource)) return prepareReferral(resource, isServiceRequest(previous) ? previous : undefined);
+    return resource;
+  },
+
+  hasFollowUps(resource, previous) {
+    if (isServiceRequest(resource)) {
+      // A new referral brings its Task, an onward one its sub-Task; a revoked one cancels its Tasks.
+      if (!previous) return isReferral(resource) || ((resource as ServiceRequest).basedOn ?? []).length > 0;
+      return isReferral(resource) && resource.status === 'revoked' && (previous as ServiceRequest).status !== 'revoked';
+    }
+    if (isTask(resource)) return resource.status === 'completed' && (previous as Task | undefined)?.status !== 'completed';
+    return false;
+  },
+
+  async followUp(repo, changes) {
+    const now = new Date().toISOString();
+    for (const { version, previous } of changes) {
+      const resource = version.resource;
+      if (isServiceRequest(resource) && !previous && resource.status === 'active') {
+        if (isReferral(resource)) {
+          // The referral's own Task, unless the writer (e.g. a transaction Bundle) gave one.
+          if ((await tasksOf(repo, changes, ref(resource))).length === 0) await repo.create(newTask(resource, now));
+        } else {
+          await createOnwardTask(repo, changes, resource, now);
+        }
+      }
+      if (isReferral(resource) && previous && resource.status === 'revoked' && (previous as ServiceRequest).status !== 'revoked') {
+        // The referrer withdrew: open Tasks are cancelled (a completed one makes the withdrawal fail).
+        for (const task of await tasksOf(repo, changes, ref(resource))) {
+          if (task.status === 'cancelled' || task.status === 'entered-in-error') continue;
+          if (TERMINAL_TASK_STATUSES.has(task.status)) {
+            throw conflict(`The referral cannot be withdrawn: its Task ${task.id} is already ${task.status}`);
+          }
+          await repo.update({ ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } });
+        }
+      }
+      if (isTask(resource) && resource.status === 'completed' && (previous as Task | undefined)?.status !== 'completed') {
+        await completeFocus(repo, resource);
+      }
+    }
+  },
+};
+
+/** An onward referral to a community service gets its own Task, partOf the referral's Task. */
+async function createOnwardTask(repo: Repository, changes: Change[], onward: ServiceRequest, now: string): Promise<void> {
+  for (const basis of onward.basedOn ?? []) {
+    const target = basis.reference;
+    if (!target?.startsWith('ServiceRequest/')) continue;
+    const referral = (await repo.readLatest('ServiceRequest', target.split('/')[1]))?.resource;
+    if (!isReferral(referral)) continue;
+    const parent = (await tasksOf(repo, changes, target))[0];
+    if ((await tasksOf(repo, changes, ref(onward))).length > 0) return;
+    await repo.create(newTask(onward, now, parent ? { partOf: [{ reference: `Task/${parent.id}` }] } : {}));
+    return;
+  }
+}
+
+/** A referral whose Task completed is completed. */
+async function completeFocus(repo: Repository, task: Task): Promise<void> {
+  const focus = task.focus?.reference;
+  if (!focus?.startsWith('ServiceRequest/')) return;
+  const latest = await repo.readLatest('ServiceRequest', focus.split('/')[1]);
+  const sr = latest?.resource as ServiceRequest | undefined;
+  if (!sr || latest?.deleted || sr.status !== 'active') return;
+  await repo.update({ ...sr, status: 'completed' });
+}
