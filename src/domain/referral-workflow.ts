@@ -94,7 +94,8 @@ export const referralWorkflow: WriteRules = {
       if (!previous) return isReferral(resource) || ((resource as ServiceRequest).basedOn ?? []).length > 0;
       return isReferral(resource) && resource.status === 'revoked' && (previous as ServiceRequest).status !== 'revoked';
     }
-    if (isTask(resource)) return resource.status === 'completed' && (previous as Task | undefined)?.status !== 'completed';
+    // A Task that moves to completed completes its referral (one created completed arrives mid-journey).
+    if (isTask(resource)) return !!previous && resource.status === 'completed' && (previous as Task).status !== 'completed';
     return false;
   },
 
@@ -120,7 +121,7 @@ export const referralWorkflow: WriteRules = {
           await repo.update({ ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } });
         }
       }
-      if (isTask(resource) && resource.status === 'completed' && (previous as Task | undefined)?.status !== 'completed') {
+      if (isTask(resource) && previous && resource.status === 'completed' && (previous as Task).status !== 'completed') {
         await completeFocus(repo, resource);
       }
     }
@@ -147,6 +148,6 @@ async function completeFocus(repo: Repository, task: Task): Promise<void> {
   if (!focus?.startsWith('ServiceRequest/')) return;
   const latest = await repo.readLatest('ServiceRequest', focus.split('/')[1]);
   const sr = latest?.resource as ServiceRequest | undefined;
-  if (!sr || latest?.deleted || sr.status !== 'active') return;
+  if (!isReferral(sr) || latest?.deleted || sr.status !== 'active') return;
   await repo.update({ ...sr, status: 'completed' });
 }
