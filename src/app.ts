@@ -11,6 +11,7 @@ import { TerminologyService } from './conformance/terminology/service';
 import { coreSource, firstOf, storeSource } from './conformance/terminology/sources';
 import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
+import { registerProcessMessage } from './fhir/operations/process-message';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
@@ -41,6 +42,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   loadBaseDefinitions();
   registerValidateOperation();
   registerTerminologyOperations();
+  registerProcessMessage();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;

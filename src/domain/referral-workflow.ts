@@ -18,6 +18,8 @@ export const SELF_REFERRAL = '310434002';
 const TASK_CODE = { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] };
 const FINAL_REFERRAL_STATUSES = new Set(['completed', 'revoked', 'entered-in-error']);
 const OWNER_TYPES = new Set(['Organization', 'HealthcareService', 'PractitionerRole']);
+/** A referral the referrer withdrew (revoked) or that was sent in error: its open Tasks end with it. */
+const WITHDRAWN = new Set(['revoked', 'entered-in-error']);
 
 export function isReferral(r: Resource | undefined): r is ServiceRequest {
   return r?.resourceType === 'ServiceRequest' && (r.code?.coding ?? []).some((c) => c.system === SNOMED && c.code === SOCIAL_PRESCRIBING_REFERRAL);
@@ -92,7 +94,7 @@ export const referralWorkflow: WriteRules = {
     if (isServiceRequest(resource)) {
       // A new referral brings its Task, an onward one its sub-Task; a revoked one cancels its Tasks.
       if (!previous) return isReferral(resource) || ((resource as ServiceRequest).basedOn ?? []).length > 0;
-      return isReferral(resource) && resource.status === 'revoked' && (previous as ServiceRequest).status !== 'revoked';
+      return isReferral(resource) && WITHDRAWN.has(resource.status) && (previous as ServiceRequest).status !== resource.status;
     }
     // A Task that moves to completed completes its referral (one created completed arrives mid-journey).
     if (isTask(resource)) return !!previous && resource.status === 'completed' && (previous as Task).status !== 'completed';
@@ -111,14 +113,20 @@ export const referralWorkflow: WriteRules = {
           await createOnwardTask(repo, changes, resource, now);
         }
       }
-      if (isReferral(resource) && previous && resource.status === 'revoked' && (previous as ServiceRequest).status !== 'revoked') {
-        // The referrer withdrew: open Tasks are cancelled (a completed one makes the withdrawal fail).
+      if (isReferral(resource) && previous && WITHDRAWN.has(resource.status) && (previous as ServiceRequest).status !== resource.status) {
+        // Withdrawn: open Tasks are cancelled (a finished one makes the withdrawal fail);
+        // sent in error: every Task is entered-in-error too.
+        const inError = resource.status === 'entered-in-error';
         for (const task of await tasksOf(repo, changes, ref(resource))) {
-          if (task.status === 'cancelled' || task.status === 'entered-in-error') continue;
-          if (TERMINAL_TASK_STATUSES.has(task.status)) {
+          if (task.status === 'entered-in-error' || (!inError && task.status === 'cancelled')) continue;
+          if (!inError && TERMINAL_TASK_STATUSES.has(task.status)) {
             throw conflict(`The referral cannot be withdrawn: its Task ${task.id} is already ${task.status}`);
           }
-          await repo.update({ ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } });
+          await repo.update(
+            inError
+              ? { ...task, status: 'entered-in-error' }
+              : { ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } }
+          );
         }
       }
       if (isTask(resource) && previous && resource.status === 'completed' && (previous as Task).status !== 'completed') {

@@ -18,6 +18,8 @@ export interface FhirRequest {
   ifNoneExist?: string;
   /** The Prefer header's handling preference (http.html#prefer). */
   lenient?: boolean;
+  /** X-Request-Id: the sender's idempotency key for messages. */
+  requestId?: string;
   /** Set by a transaction for a create whose id was assigned up front (urn:uuid rewriting). */
   assignedId?: string;
 }

@@ -3,6 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { OperationOutcomeError, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
+import { MessageError } from '../fhir/operations/process-message';
 import { sendFhirJson } from './respond';
 
 interface HttpError extends Error {
@@ -21,6 +22,11 @@ const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
 export function errorHandler(logger: Logger) {
   return (err: HttpError, req: Request, res: Response, next: NextFunction): void => {
     void next;
+    if (err instanceof MessageError) {
+      // A failed message is answered with a fatal-error response message (DOMAIN.md section 5).
+      sendFhirJson(res, err.status, err.response);
+      return;
+    }
     const bodyError = err.type ? BODY_ERRORS[err.type] : undefined;
     let result = bodyError?.();
     if (!result && !(err instanceof OperationOutcomeError) && err.status && err.status >= 400 && err.status < 500) {

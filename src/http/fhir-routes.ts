@@ -60,7 +60,11 @@ export function fhirRoutes(ctx: FhirContext, bodyLimit: string): Router {
         ifMatch: req.get('if-match'),
         ifNoneExist: req.get('if-none-exist'),
         lenient: prefer.lenient,
+        requestId: req.get('x-request-id'),
       };
+      // NHS senders trace a request across systems by X-Correlation-Id: echo it.
+      const correlationId = req.get('x-correlation-id');
+      if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
       if (request.contentType === 'application/json') request.contentType = 'application/fhir+json';
       sendResult(res, await ctx.dispatch(request, ctx), ctx.baseUrl, prefer.return);
     } catch (err) {

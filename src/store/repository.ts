@@ -85,7 +85,10 @@ class UnitOfWork {
   readonly latest = new Map<string, StoredVersion>();
   readonly changes: Change[] = [];
   /** "Type/id" of every resource the transaction will write, which references may point at. */
-  constructor(readonly plannedReferences: ReadonlySet<string>) {}
+  readonly plannedReferences: Set<string>;
+  constructor(planned: ReadonlySet<string>) {
+    this.plannedReferences = new Set(planned);
+  }
 }
 
 export class Repository {
@@ -104,8 +107,11 @@ export class Repository {
    * all at once: all or nothing. Reads inside see the buffered writes.
    */
   async transaction<T>(fn: (repo: Repository) => Promise<T>, plannedReferences: ReadonlySet<string> = new Set(), ifMatch?: string): Promise<T> {
-    // Already in a unit (a write inside a transaction Bundle): join it.
-    if (this.unit) return fn(this);
+    // Already in a unit (a write inside a transaction Bundle, a message): join it.
+    if (this.unit) {
+      plannedReferences.forEach((r) => this.unit?.plannedReferences.add(r));
+      return fn(this);
+    }
     if (!this.store.supportsTransactions) {
       throw new OperationOutcomeError({
         resourceType: 'OperationOutcome',
