@@ -6,7 +6,7 @@
 import type { Bundle, MessageHeader, Task } from '@medplum/fhirtypes';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
-import { fixture } from './support/resources';
+import { fixture, task } from './support/resources';
 
 const B = 'https://social-prescribing.example.org/fhir';
 const SNOMED = 'http://snomed.info/sct';
@@ -325,19 +325,7 @@ describe('referral journey', () => {
       if (status === 'completed') out.output = [{ type: { coding: [{ system: OUTPUT, code: 'resulting-activity' }] }, valueString: 'done' }];
       return out;
     };
-    const taskIn = async (status: string): Promise<Task> =>
-      post({
-        resourceType: 'Task',
-        status,
-        intent: 'order',
-        code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
-        focus: { reference: referralRef },
-        for: { reference: patientRef },
-        authoredOn: '2026-11-02T09:30:00Z',
-        lastModified: '2026-11-02T09:30:00Z',
-        requester: { reference: patientRef },
-        ...reasonFor(status),
-      } as never);
+    const taskIn = async (status: string): Promise<Task> => post(task(referralRef, patientRef, patientRef, { status, ...reasonFor(status) } as Partial<Task>));
 
     const illegal = STATUSES.flatMap((from) =>
       STATUSES.filter((to) => to !== from && to !== 'entered-in-error' && !ALLOWED[from].includes(to)).map((to) => ({ from, to }))

@@ -1,5 +1,5 @@
 // Building blocks of response Bundles: full URLs, links and entry responses.
-import type { BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { BundleLink, Resource } from '@medplum/fhirtypes';
 import type { StoredVersion } from '../../store/port';
 import type { QueryParams } from '../search/parse';
 
@@ -31,4 +31,3 @@ export function resourceLocation(resource: Resource): string {
   return `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
 }
 
-export type Entry = BundleEntry;
