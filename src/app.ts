@@ -7,7 +7,7 @@ import { loadBaseDefinitions } from './conformance/definitions';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
-import { TerminologyService } from './conformance/terminology/service';
+import { TerminologyService, tokenTerminology } from './conformance/terminology/service';
 import { coreSource, firstOf, storeSource } from './conformance/terminology/sources';
 import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
@@ -50,6 +50,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     baseUrl: config.baseUrl,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
     rules: referralWorkflow,
+    tokenTerminology: tokenTerminology(() => terminology),
     onCommit: (versions) => {
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
     },

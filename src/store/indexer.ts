@@ -64,6 +64,8 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
 export const indexField = (code: string): string => `idx.${code}`;
 export const exactField = (code: string): string => `idx.${code}:exact`;
 export const identifierField = (code: string): string => `idx.${code}:identifier`;
+export const textField = (code: string): string => `idx.${code}:text`;
+export const ofTypeField = (code: string): string => `idx.${code}:of-type`;
 export const sortField = (code: string): string => `sort.${code}`;
 
 export interface IndexResult {
@@ -120,17 +122,30 @@ function codingTokens(system: unknown, code: unknown, out: string[], bare: strin
 function indexTokens(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
   const tokens: string[] = [];
   const bare: string[] = [];
+  // For :text (search.html#modifiers): the text and displays, normalised.
+  const texts: string[] = [];
+  // For :of-type: "type system|type code|value" of typed identifiers.
+  const ofType: string[] = [];
   for (const { type, value } of values) {
     if (value === null || value === undefined) continue;
     switch (type) {
       case 'Coding':
         codingTokens(value.system, value.code, tokens, bare);
+        if (isString(value.display)) texts.push(value.display);
         break;
       case 'CodeableConcept':
-        for (const coding of value.coding ?? []) codingTokens(coding.system, coding.code, tokens, bare);
+        for (const coding of value.coding ?? []) {
+          codingTokens(coding.system, coding.code, tokens, bare);
+          if (isString(coding.display)) texts.push(coding.display);
+        }
+        if (isString(value.text)) texts.push(value.text);
         break;
       case 'Identifier':
         codingTokens(value.system, value.value, tokens, bare);
+        if (isString(value.type?.text)) texts.push(value.type.text);
+        for (const t of value.type?.coding ?? []) {
+          if (isString(t.code) && isString(value.value)) ofType.push(`${t.system ?? ''}|${t.code}|${value.value}`);
+        }
         break;
       case 'ContactPoint':
         codingTokens(undefined, value.value, tokens, bare);
@@ -143,6 +158,8 @@ function indexTokens(code: string, values: TypedValue[], idx: IndexFields, sort:
     }
   }
   putStrings(idx, sort, code, tokens, bare);
+  if (texts.length > 0) idx[`${code}:text`] = [...new Set(texts.map(normalizeString))];
+  if (ofType.length > 0) idx[`${code}:of-type`] = [...new Set(ofType)];
 }
 
 function stringsOf({ type, value }: TypedValue): string[] {

@@ -8,7 +8,7 @@ import { conflict, gone, notFound, notSupported, OperationOutcomeError, precondi
 import type { SearchClause, SearchRequest } from '../fhir/search/parse';
 import { computeIndex } from './indexer';
 import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, type StoredVersion, type VersionWrite } from './port';
-import { compileSearch } from './search/compile';
+import { compileSearch, type TokenTerminology } from './search/compile';
 import { NONE, type Filter } from './search/filter';
 import { fetchIncludes } from './search/include';
 
@@ -67,6 +67,8 @@ export interface RepositoryOptions {
   baseUrl: string;
   validate: WriteValidator;
   rules?: WriteRules;
+  /** For token searches with :in, :not-in, :above and :below. */
+  tokenTerminology?: TokenTerminology;
   /** Told of every committed version, e.g. to drop caches of terminology that changed. */
   onCommit?: (versions: StoredVersion[]) => void;
 }
@@ -255,11 +257,7 @@ export class Repository {
   }
 
   async search(request: SearchRequest, lenient = false): Promise<SearchResult> {
-    const compiled = await compileSearch(request, {
-      baseUrl: this.options.baseUrl,
-      lenient,
-      resolveChain: (type, clause) => this.chainIds(type, clause, lenient),
-    });
+    const compiled = await compileSearch(request, this.compileContext(lenient));
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
@@ -284,9 +282,36 @@ export class Repository {
 
   /** Ids of resourceType resources matching one (possibly chained) clause. */
   private async chainIds(resourceType: string, clause: SearchClause, lenient: boolean): Promise<string[]> {
+    return (await this.chainMatches(resourceType, clause, lenient)).map((v) => v.id);
+  }
+
+  private compileContext(lenient: boolean) {
+    return {
+      baseUrl: this.options.baseUrl,
+      terminology: this.options.tokenTerminology,
+      lenient,
+      resolveChain: (type: string, clause: SearchClause) => this.chainIds(type, clause, lenient),
+      resolveHas: (type: string, clause: SearchClause, param: string, target: string) => this.hasIds(type, clause, param, target, lenient),
+    };
+  }
+
+  /** Reverse chaining: ids of targetType resources that the matching resourceType resources refer to. */
+  private async hasIds(resourceType: string, clause: SearchClause, searchParam: string, targetType: string, lenient: boolean): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const match of await this.chainMatches(resourceType, clause, lenient)) {
+      for (const ref of (match.idx[searchParam] as string[] | undefined) ?? []) {
+        const [type, id] = ref.split('/');
+        if (type === targetType && id) ids.add(id);
+      }
+    }
+    return [...ids];
+  }
+
+  /** The resources one clause selects, at most CHAIN_LIMIT. */
+  private async chainMatches(resourceType: string, clause: SearchClause, lenient: boolean): Promise<StoredVersion[]> {
     const compiled = await compileSearch(
       { resourceType, clauses: [clause], count: CHAIN_LIMIT + 1, offset: 0, sort: [], include: [], revinclude: [] },
-      { baseUrl: this.options.baseUrl, lenient, resolveChain: (t, c) => this.chainIds(t, c, lenient) }
+      this.compileContext(lenient)
     );
     if (compiled.filter === NONE) return [];
     const found = await this.store.search({
@@ -301,7 +326,7 @@ export class Repository {
         `The chained parameter ${clause.name} matches more than ${CHAIN_LIMIT} ${resourceType} resources; narrow it down`
       );
     }
-    return found.map((v) => v.id);
+    return found;
   }
 
   async history(request: HistoryRequest): Promise<StoredVersion[]> {

@@ -244,3 +244,25 @@ function checkDisplay(check: CodeCheck, coding: Coding, concept: FlatConcept | u
     message: `The display "${coding.display}" is not a display of ${concept.system}|${concept.code}; it should be "${concept.display}"`,
   };
 }
+
+/** The codes a token search modifier stands for, from this service (see store/search/compile.ts). */
+export function tokenTerminology(service: () => TerminologyService | undefined) {
+  return {
+    async valueSetCodes(url: string): Promise<string[] | undefined> {
+      const terminology = service();
+      const vs = await terminology?.valueSet(url);
+      if (!terminology || !vs) return undefined;
+      const expansion = await terminology.expand(vs);
+      return expansion.openSystems.size > 0 ? undefined : expansion.concepts.map((c) => `${c.system}|${c.code}`);
+    },
+    async relatedCodes(system: string, code: string, direction: 'above' | 'below'): Promise<string[] | undefined> {
+      const cs = await service()?.codeSystem(system);
+      if (!cs) return undefined;
+      const index = indexCodeSystem(cs);
+      if (!index.byCode.has(code)) return undefined;
+      return index.concepts
+        .filter((c) => c.code === code || (direction === 'below' ? isDescendant(index, c.code, code) : isDescendant(index, code, c.code)))
+        .map((c) => c.code);
+    },
+  };
+}

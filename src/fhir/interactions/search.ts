@@ -1,6 +1,7 @@
 // search by GET and POST _search (search.html), answered as a searchset Bundle
 // with self/next/previous links (offset paging) and _include/_revinclude entries.
-import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { applyElements, applySummary } from '../search/shape';
 import type { FhirHandler } from '../context';
 import { fullUrl, link, urlWithQuery } from '../bundle/entries';
 import { allOk, badRequest } from '../outcomes';
@@ -40,13 +41,17 @@ export const searchType: FhirHandler = async (request, ctx) => {
   if (more && search.count > 0) bundle.link.push(link('next', pageUrl(search.offset + search.count)));
   if (search.offset > 0) bundle.link.push(link('previous', pageUrl(Math.max(0, search.offset - search.count))));
 
+  const shape = (resource: Resource): Resource => {
+    if (search.summary && search.summary !== 'count') return applySummary(resource, search.summary);
+    return search.elements ? applyElements(resource, search.elements) : resource;
+  };
   const entries: BundleEntry[] = result.matches.map((v) => ({
     fullUrl: fullUrl(ctx.baseUrl, v.resourceType, v.id),
-    resource: v.resource,
+    resource: shape(v.resource as Resource),
     search: { mode: 'match' },
   }));
   for (const v of result.included) {
-    entries.push({ fullUrl: fullUrl(ctx.baseUrl, v.resourceType, v.id), resource: v.resource, search: { mode: 'include' } });
+    entries.push({ fullUrl: fullUrl(ctx.baseUrl, v.resourceType, v.id), resource: shape(v.resource as Resource), search: { mode: 'include' } });
   }
   if (result.warnings.length > 0) {
     const warning: OperationOutcome = {

@@ -22,12 +22,18 @@ export interface SearchClause {
   /** The parameter itself, then any chained parameters. */
   chain: ParameterLink[];
   values: string[];
+  /** Reverse chaining (search.html#has): _has:<resourceType>:<searchParam>:<inner clause>. */
+  has?: { resourceType: string; searchParam: string; inner: SearchClause };
 }
 
 export interface IncludeTarget {
+  /** A resource type, or '*' (any). */
   resourceType: string;
+  /** A reference search parameter, or '*' (all of them). */
   searchParam: string;
   targetType?: string;
+  /** :iterate — also applies to the resources included (search.html#revinclude). */
+  iterate?: boolean;
 }
 
 export interface SortRule {
@@ -43,7 +49,9 @@ export interface SearchRequest {
   sort: SortRule[];
   include: IncludeTarget[];
   revinclude: IncludeTarget[];
-  summary?: 'count';
+  summary?: 'count' | 'true' | 'text' | 'data';
+  /** _elements: the top-level elements to return. */
+  elements?: string[];
   total?: 'none' | 'estimate' | 'accurate';
 }
 
@@ -65,11 +73,26 @@ function integer(name: string, raw: string, min: number, max: number): number {
 }
 
 function parseInclude(name: string, raw: string): IncludeTarget {
+  const iterate = name.endsWith(':iterate') || name.endsWith(':recurse');
+  if (raw === '*') return { resourceType: '*', searchParam: '*', iterate };
   const parts = raw.split(':');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
     throw badRequest(`${name} must look like Type:parameter[:targetType], not "${raw}"`, [name]);
   }
-  return { resourceType: parts[0], searchParam: parts[1], targetType: parts[2] };
+  return { resourceType: parts[0], searchParam: parts[1], targetType: parts[2], iterate };
+}
+
+/** A clause from its name: a parameter (with modifier and chain), or a _has reverse chain. */
+export function parseClause(name: string, values: string[]): SearchClause {
+  if (name.startsWith('_has:')) {
+    const [, resourceType, searchParam, ...rest] = name.split(':');
+    const innerName = rest.join(':');
+    if (!resourceType || !searchParam || !innerName) {
+      throw badRequest(`${name} must look like _has:Type:parameter:innerParameter`, [name]);
+    }
+    return { name, chain: [], values, has: { resourceType, searchParam, inner: parseClause(innerName, values) } };
+  }
+  return { name, chain: parseChain(name), values };
 }
 
 export function parseChain(name: string): ParameterLink[] {
@@ -109,14 +132,24 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
           }
           break;
         case '_include':
+        case '_include:iterate':
+        case '_include:recurse':
           request.include.push(parseInclude(name, raw));
           break;
         case '_revinclude':
+        case '_revinclude:iterate':
+        case '_revinclude:recurse':
           request.revinclude.push(parseInclude(name, raw));
           break;
         case '_summary':
-          if (raw !== 'count') throw badRequest(`_summary=${raw} is not supported; use _summary=count`, ['_summary']);
-          request.summary = 'count';
+          if (raw === 'false') break;
+          if (raw !== 'count' && raw !== 'true' && raw !== 'text' && raw !== 'data') {
+            throw badRequest(`_summary must be true, text, data, count or false, not "${raw}"`, ['_summary']);
+          }
+          request.summary = raw;
+          break;
+        case '_elements':
+          request.elements = [...(request.elements ?? []), ...raw.split(',').map((e) => e.trim()).filter(Boolean)];
           break;
         case '_total':
           if (raw !== 'none' && raw !== 'estimate' && raw !== 'accurate') {
@@ -126,7 +159,7 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
           break;
         default:
           if (IGNORED_RESULT_PARAMS.has(name)) break;
-          request.clauses.push({ name, chain: parseChain(name), values: splitValues(name, raw) });
+          request.clauses.push(parseClause(name, splitValues(name, raw)));
       }
     }
   }

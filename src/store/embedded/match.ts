@@ -77,6 +77,10 @@ export function compileMatcher(filter: Filter): Predicate {
       const path = filter.field.split('.');
       return (doc) => valuesAt(doc, path).some((v) => typeof v === 'string' && v.startsWith(filter.value));
     }
+    case 'contains': {
+      const path = filter.field.split('.');
+      return (doc) => valuesAt(doc, path).some((v) => typeof v === 'string' && v.includes(filter.value));
+    }
     case 'exists': {
       const path = filter.field.split('.');
       return (doc) => valuesAt(doc, path).length > 0 === filter.exists;

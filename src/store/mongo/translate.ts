@@ -37,6 +37,8 @@ export function toMongoQuery(filter: Filter): Document {
       return { [column(filter.field)]: { [CMP[filter.op]]: filter.value } };
     case 'prefix':
       return { [column(filter.field)]: { $regex: '^' + escapeRegExp(filter.value) } };
+    case 'contains':
+      return { [column(filter.field)]: { $regex: escapeRegExp(filter.value) } };
     case 'exists':
       return { [column(filter.field)]: { $exists: filter.exists } };
   }

@@ -5,7 +5,7 @@ import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../f
 import { splitPrefix } from '../../fhir/search/parse';
 import { badRequest, notSupported } from '../../fhir/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { exactField, getIndexedParameters, identifierField, indexField, normalizeReference, sortField, type IndexedParameter } from '../indexer';
+import { exactField, getIndexedParameters, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
@@ -13,11 +13,24 @@ import { dateRange, normalizeString } from './values';
 /** Runs a chained search: the ids of `resourceType` resources matching the clause. */
 export type ChainResolver = (resourceType: string, clause: SearchClause) => Promise<string[]>;
 
+/** Runs a reverse chain: the ids of `targetType` resources that matching `resourceType` resources refer to through `searchParam`. */
+export type HasResolver = (resourceType: string, clause: SearchClause, searchParam: string, targetType: string) => Promise<string[]>;
+
+/** What token modifiers need from the terminology service (:in, :not-in, :above, :below). */
+export interface TokenTerminology {
+  /** "system|code" of every code in the ValueSet; undefined when unknown or not enumerable. */
+  valueSetCodes(url: string): Promise<string[] | undefined>;
+  /** Codes subsumed by (below) or subsuming (above) the code, itself included; undefined when unknown. */
+  relatedCodes(system: string, code: string, direction: 'above' | 'below'): Promise<string[] | undefined>;
+}
+
 export interface CompileContext {
   baseUrl: string;
+  terminology?: TokenTerminology;
   /** With Prefer: handling=lenient, unknown parameters are ignored instead of refused. */
   lenient: boolean;
   resolveChain: ChainResolver;
+  resolveHas?: HasResolver;
 }
 
 export interface CompiledSearch {
@@ -36,6 +49,10 @@ export async function compileSearch(request: SearchRequest, ctx: CompileContext)
   const ignored: string[] = [];
   const filters: Filter[] = [];
   for (const clause of request.clauses) {
+    if (clause.has) {
+      filters.push(await compileHas(request.resourceType, clause, ctx));
+      continue;
+    }
     const param = lookupParameter(request.resourceType, clause.chain[0].code, clause.name, ctx.lenient);
     if (!param) {
       ignored.push(clause.name);
@@ -44,6 +61,20 @@ export async function compileSearch(request: SearchRequest, ctx: CompileContext)
     filters.push(await compileClause(request.resourceType, param, clause, ctx));
   }
   return { filter: and(filters), sort: compileSort(request), ignored };
+}
+
+async function compileHas(resourceType: string, clause: SearchClause, ctx: CompileContext): Promise<Filter> {
+  const has = clause.has as NonNullable<SearchClause['has']>;
+  const param = getIndexedParameters(has.resourceType).get(has.searchParam);
+  if (!param || param.type !== 'reference') {
+    throw badRequest(`${clause.name}: ${has.resourceType} has no reference search parameter ${has.searchParam}`, [clause.name]);
+  }
+  if (param.targets.length > 0 && !param.targets.includes(resourceType)) {
+    throw badRequest(`${clause.name}: ${has.resourceType}.${has.searchParam} does not refer to ${resourceType}`, [clause.name]);
+  }
+  if (!ctx.resolveHas) throw notSupported('_has is not available here');
+  const ids = await ctx.resolveHas(has.resourceType, has.inner, has.searchParam, resourceType);
+  return ids.length === 0 ? NONE : { kind: 'in', field: 'id', values: ids };
 }
 
 function lookupParameter(resourceType: string, code: string, name: string, lenient: boolean): IndexedParameter | undefined {
@@ -69,7 +100,7 @@ async function compileClause(
   if (link.modifier === 'missing') return compileMissing(param, clause);
   switch (param.type) {
     case 'token':
-      return compileToken(param, link, clause);
+      return compileToken(param, link, clause, ctx);
     case 'string':
       return compileString(param, link, clause);
     case 'reference':
@@ -118,16 +149,56 @@ function tokenFilter(field: string, value: string): Filter {
   return { kind: 'eq', field, value };
 }
 
-function compileToken(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
-  if (link.modifier && link.modifier !== 'not') unsupportedModifier(param, link);
-  const filter = or(clause.values.map((v) => tokenFilter(indexField(param.code), v)));
-  // :not matches resources without the code, including those with no value (search.html#token).
-  return link.modifier === 'not' ? not(filter) : filter;
+async function compileToken(param: IndexedParameter, link: ParameterLink, clause: SearchClause, ctx: CompileContext): Promise<Filter> {
+  const field = indexField(param.code);
+  switch (link.modifier) {
+    case undefined:
+      return or(clause.values.map((v) => tokenFilter(field, v)));
+    case 'not':
+      // :not matches resources without the code, including those with no value (search.html#token).
+      return not(or(clause.values.map((v) => tokenFilter(field, v))));
+    case 'text':
+      return or(clause.values.map((v) => ({ kind: 'contains', field: textField(param.code), value: normalizeString(v) })));
+    case 'of-type':
+      return or(clause.values.map((value) => ({ kind: 'eq', field: ofTypeField(param.code), value })));
+    case 'in':
+    case 'not-in': {
+      const codes = (await Promise.all(clause.values.map((url) => valueSetCodes(ctx, url, clause)))).flat();
+      const filter: Filter = codes.length === 0 ? NONE : { kind: 'in', field, values: codes };
+      return link.modifier === 'in' ? filter : not(filter);
+    }
+    case 'above':
+    case 'below': {
+      const direction = link.modifier;
+      const codes = (await Promise.all(clause.values.map((v) => relatedCodes(ctx, v, direction, clause)))).flat();
+      return codes.length === 0 ? NONE : { kind: 'in', field, values: codes };
+    }
+    default:
+      return unsupportedModifier(param, link);
+  }
+}
+
+async function valueSetCodes(ctx: CompileContext, url: string, clause: SearchClause): Promise<string[]> {
+  const codes = await ctx.terminology?.valueSetCodes(url);
+  if (!codes) throw badRequest(`${clause.name}: ValueSet ${url} is not known to this server or cannot be enumerated`, [clause.name]);
+  return codes;
+}
+
+async function relatedCodes(ctx: CompileContext, value: string, direction: 'above' | 'below', clause: SearchClause): Promise<string[]> {
+  const bar = value.indexOf('|');
+  if (bar <= 0) throw badRequest(`${clause.name} takes system|code`, [clause.name]);
+  const system = value.slice(0, bar);
+  const codes = await ctx.terminology?.relatedCodes(system, value.slice(bar + 1), direction);
+  if (!codes) throw badRequest(`${clause.name}: ${value} is not a code of a CodeSystem this server holds`, [clause.name]);
+  return codes.map((c) => `${system}|${c}`);
 }
 
 function compileString(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
   if (link.modifier === 'exact') {
     return or(clause.values.map((value) => ({ kind: 'eq', field: exactField(param.code), value })));
+  }
+  if (link.modifier === 'contains') {
+    return or(clause.values.map((v) => ({ kind: 'contains', field: indexField(param.code), value: normalizeString(v) })));
   }
   if (link.modifier) unsupportedModifier(param, link);
   // Default string search: starts with, ignoring case and accents.
@@ -235,9 +306,17 @@ function compileDate(param: IndexedParameter, link: ParameterLink, clause: Searc
   );
 }
 
+/** Every leading part of a URI at a '/' boundary: what a stored value must be for :above. */
+function uriAncestors(uri: string): string[] {
+  const out: string[] = [];
+  for (let i = uri.indexOf('/'); i >= 0; i = uri.indexOf('/', i + 1)) if (i > 0) out.push(uri.slice(0, i));
+  return [...out, uri];
+}
+
 function compileUri(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
   const field = indexField(param.code);
   if (link.modifier === 'below') return or(clause.values.map((value) => ({ kind: 'prefix', field, value })));
+  if (link.modifier === 'above') return { kind: 'in', field, values: clause.values.flatMap(uriAncestors) };
   if (link.modifier) unsupportedModifier(param, link);
   return or(clause.values.map((value) => ({ kind: 'eq', field, value })));
 }

@@ -21,6 +21,8 @@ export type Filter =
   | { kind: 'cmp'; field: string; op: 'gt' | 'ge' | 'lt' | 'le'; value: string | number }
   /** A string element starts with the value (literal, case-sensitive). */
   | { kind: 'prefix'; field: string; value: string }
+  /** A string element contains the value (literal, case-sensitive). */
+  | { kind: 'contains'; field: string; value: string }
   | { kind: 'exists'; field: string; exists: boolean };
 
 export const ALL: Filter = { kind: 'all' };

@@ -1,85 +1,115 @@
 // _include and _revinclude (search.html#include): the resources matches refer
-// to, and the resources that refer to matches, through reference parameters.
-// At most INCLUDE_LIMIT are returned; hitting the cap is reported, never silent.
+// to, and the resources that refer to matches, through reference parameters;
+// '*' stands for every reference parameter, and :iterate applies a target to
+// what was included too (at most ITERATE_ROUNDS rounds). At most INCLUDE_LIMIT
+// resources are included; hitting the cap is reported, never silent.
 import { badRequest } from '../../fhir/outcomes';
 import type { IncludeTarget, SearchRequest } from '../../fhir/search/parse';
-import { getIndexedParameters, indexField } from '../indexer';
+import { getIndexedParameters, indexField, type IndexedParameter } from '../indexer';
 import type { StoragePort, StoredVersion } from '../port';
+import { or } from './filter';
 
 export const INCLUDE_LIMIT = 1000;
+const ITERATE_ROUNDS = 4;
 
-function referenceParameter(target: IncludeTarget, name: string) {
-  const param = getIndexedParameters(target.resourceType).get(target.searchParam);
-  if (!param || param.type !== 'reference') {
+/** The reference parameters a target names on a type ('*': all of them). */
+function referenceParameters(resourceType: string, target: IncludeTarget, name: string, strict: boolean): IndexedParameter[] {
+  const params = [...getIndexedParameters(resourceType).values()].filter((p) => p.type === 'reference');
+  if (target.searchParam === '*') return params;
+  const param = params.find((p) => p.code === target.searchParam);
+  if (!param) {
+    if (!strict) return [];
     throw badRequest(`${name}=${target.resourceType}:${target.searchParam}: not a reference search parameter`, [name]);
   }
   if (target.targetType && !param.targets.includes(target.targetType)) {
     throw badRequest(`${name}: ${target.targetType} is not a target of ${target.resourceType}:${target.searchParam}`, [name]);
   }
-  return param;
+  return [param];
 }
 
-export async function fetchIncludes(
-  store: StoragePort,
-  request: SearchRequest,
-  matches: StoredVersion[]
-): Promise<{ included: StoredVersion[]; warnings: string[] }> {
-  const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
-  const included: StoredVersion[] = [];
-  const warnings: string[] = [];
-  let capped = false;
-  const add = (versions: StoredVersion[]): void => {
-    for (const v of versions) {
-      const key = `${v.resourceType}/${v.id}`;
-      if (seen.has(key)) continue;
-      if (included.length >= INCLUDE_LIMIT) {
-        capped = true;
-        return;
-      }
-      seen.add(key);
-      included.push(v);
-    }
-  };
+const key = (v: StoredVersion): string => `${v.resourceType}/${v.id}`;
 
-  for (const target of request.include) {
-    if (target.resourceType !== request.resourceType) {
-      throw badRequest(`_include=${target.resourceType}:${target.searchParam} does not apply to ${request.resourceType}`, ['_include']);
+class Inclusion {
+  readonly included: StoredVersion[] = [];
+  capped = false;
+  private readonly seen: Set<string>;
+
+  constructor(matches: StoredVersion[]) {
+    this.seen = new Set(matches.map(key));
+  }
+
+  /** Adds what is new; returns it. */
+  add(versions: StoredVersion[]): StoredVersion[] {
+    const added: StoredVersion[] = [];
+    for (const v of versions) {
+      if (this.seen.has(key(v))) continue;
+      if (this.included.length >= INCLUDE_LIMIT) {
+        this.capped = true;
+        break;
+      }
+      this.seen.add(key(v));
+      this.included.push(v);
+      added.push(v);
     }
-    const param = referenceParameter(target, '_include');
-    const idsByType = new Map<string, Set<string>>();
-    for (const match of matches) {
-      for (const ref of (match.idx[param.code] as string[] | undefined) ?? []) {
+    return added;
+  }
+}
+
+async function include(store: StoragePort, target: IncludeTarget, sources: StoredVersion[], strict: boolean): Promise<StoredVersion[]> {
+  const idsByType = new Map<string, Set<string>>();
+  for (const source of sources) {
+    if (target.resourceType !== '*' && source.resourceType !== target.resourceType) continue;
+    for (const param of referenceParameters(source.resourceType, target, '_include', strict && target.resourceType !== '*')) {
+      for (const ref of (source.idx[param.code] as string[] | undefined) ?? []) {
         const [type, id, extra] = ref.split('/');
-        if (!id || extra !== undefined || (target.targetType && type !== target.targetType)) continue;
+        if (!id || extra !== undefined || !/^[A-Z]/.test(type) || (target.targetType && type !== target.targetType)) continue;
         if (!idsByType.has(type)) idsByType.set(type, new Set());
         idsByType.get(type)?.add(id);
       }
     }
-    for (const [type, ids] of idsByType) {
-      const found = await store.search({
-        resourceType: type,
-        filter: { kind: 'in', field: 'id', values: [...ids] },
-        sort: [{ field: 'id', descending: false }],
-        offset: 0,
-        limit: INCLUDE_LIMIT + 1,
-      });
-      add(found);
+  }
+  const found: StoredVersion[] = [];
+  for (const [type, ids] of idsByType) {
+    found.push(
+      ...(await store.search({ resourceType: type, filter: { kind: 'in', field: 'id', values: [...ids] }, sort: [{ field: 'id', descending: false }], offset: 0, limit: INCLUDE_LIMIT + 1 }))
+    );
+  }
+  return found;
+}
+
+async function revinclude(store: StoragePort, target: IncludeTarget, sources: StoredVersion[]): Promise<StoredVersion[]> {
+  if (target.resourceType === '*') throw badRequest('_revinclude needs a resource type: _revinclude=Type:parameter', ['_revinclude']);
+  const params = referenceParameters(target.resourceType, target, '_revinclude', true);
+  const refs = sources.map(key);
+  if (refs.length === 0 || params.length === 0) return [];
+  return store.search({
+    resourceType: target.resourceType,
+    filter: or(params.map((p) => ({ kind: 'in', field: indexField(p.code), values: refs }))),
+    sort: [{ field: 'id', descending: false }],
+    offset: 0,
+    limit: INCLUDE_LIMIT + 1,
+  });
+}
+
+export async function fetchIncludes(store: StoragePort, request: SearchRequest, matches: StoredVersion[]): Promise<{ included: StoredVersion[]; warnings: string[] }> {
+  for (const target of request.include) {
+    if (!target.iterate && target.resourceType !== '*' && target.resourceType !== request.resourceType) {
+      throw badRequest(`_include=${target.resourceType}:${target.searchParam} does not apply to ${request.resourceType}`, ['_include']);
     }
   }
-
-  const refs = matches.map((m) => `${m.resourceType}/${m.id}`);
-  for (const target of request.revinclude) {
-    const param = referenceParameter(target, '_revinclude');
-    if (refs.length === 0) continue;
-    const found = await store.search({
-      resourceType: target.resourceType,
-      filter: { kind: 'in', field: indexField(param.code), values: refs },
-      sort: [{ field: 'id', descending: false }],
-      offset: 0,
-      limit: INCLUDE_LIMIT + 1,
-    });
-    add(found);
+  const inclusion = new Inclusion(matches);
+  let frontier = matches;
+  for (let round = 0; round <= ITERATE_ROUNDS && frontier.length > 0; round++) {
+    const next: StoredVersion[] = [];
+    // The first round applies every target to the matches; later rounds only the :iterate ones, to what was just included.
+    for (const target of request.include.filter((t) => round === 0 || t.iterate)) {
+      next.push(...inclusion.add(await include(store, target, frontier, round === 0)));
+    }
+    for (const target of request.revinclude.filter((t) => round === 0 || t.iterate)) {
+      next.push(...inclusion.add(await revinclude(store, target, frontier)));
+    }
+    frontier = next;
   }
-  if (capped) warnings.push(`Included resources were capped at ${INCLUDE_LIMIT}; narrow the search to see them all`);
-  return { included, warnings };
+  const warnings = inclusion.capped ? [`Included resources were capped at ${INCLUDE_LIMIT}; narrow the search to see them all`] : [];
+  return { included: inclusion.included, warnings };
 }
