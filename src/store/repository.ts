@@ -7,9 +7,10 @@ import type { ReferenceResolver } from '../conformance/checks/references';
 import { conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import type { SearchClause, SearchRequest } from '../fhir/search/parse';
 import { computeIndex } from './indexer';
-import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, type StoredVersion, type VersionWrite } from './port';
+import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type TokenTerminology } from './search/compile';
-import { NONE, type Filter } from './search/filter';
+import { and, NONE, type Filter } from './search/filter';
+import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
 
 /** A chained parameter may select at most this many resources (search.html#chaining). */
@@ -17,6 +18,9 @@ export const CHAIN_LIMIT = 1000;
 
 export interface SearchResult {
   matches: StoredVersion[];
+  /** Page links: cursors of the pages after and before this one, when there are such pages. */
+  next?: string;
+  previous?: string;
   total?: number;
   included: StoredVersion[];
   /** Parameters ignored under lenient handling. */
@@ -264,16 +268,40 @@ export class Repository {
       result.total = await this.count(request.resourceType, compiled.filter);
       return result;
     }
-    result.matches = await this.store.search({ ...query, offset: request.offset, limit: request.count });
+    await this.page(request, query, result);
     if (request.total !== 'none') {
       // A short first page is its own total; otherwise count.
-      const complete = request.offset === 0 && result.matches.length < request.count;
+      const complete = request.offset === 0 && !request.cursor && result.matches.length < request.count;
       result.total = complete ? result.matches.length : await this.count(request.resourceType, compiled.filter);
     }
     const { included, warnings } = await fetchIncludes(this.store, request, result.matches);
     result.included = included;
     result.warnings.push(...warnings);
     return result;
+  }
+
+  /** One page by keyset (a cursor) or offset, and the cursors of its neighbours. */
+  private async page(request: SearchRequest, query: { resourceType: string; filter: Filter; sort: SortKey[] }, result: SearchResult): Promise<void> {
+    const cursor = request.cursor ? decodeCursor(request.cursor, query.sort) : undefined;
+    if (request.count === 0) return;
+    let rows: StoredVersion[];
+    if (cursor) {
+      const sort = cursor.before ? reversed(query.sort) : query.sort;
+      rows = await this.store.search({ ...query, sort, filter: and([query.filter, afterFilter(sort, cursor.values)]), offset: 0, limit: request.count + 1 });
+    } else {
+      rows = await this.store.search({ ...query, offset: request.offset, limit: request.count + 1 });
+    }
+    const more = rows.length > request.count;
+    rows = rows.slice(0, request.count);
+    if (cursor?.before) rows.reverse();
+    result.matches = rows;
+    if (rows.length === 0) return;
+    const first = keyValues(rows[0], query.sort);
+    const last = keyValues(rows[rows.length - 1], query.sort);
+    const hasNext = cursor?.before ? true : more;
+    const hasPrevious = cursor ? (cursor.before ? more : true) : request.offset > 0;
+    if (hasNext) result.next = encodeCursor({ values: last, before: false });
+    if (hasPrevious) result.previous = encodeCursor({ values: first, before: true });
   }
 
   private count(resourceType: string, filter: Filter): Promise<number> {

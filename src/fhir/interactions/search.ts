@@ -1,5 +1,6 @@
 // search by GET and POST _search (search.html), answered as a searchset Bundle
-// with self/next/previous links (offset paging) and _include/_revinclude entries.
+// with self/next/previous links (keyset cursors; _offset is also accepted) and
+// _include/_revinclude entries.
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { applyElements, applySummary } from '../search/shape';
 import type { FhirHandler } from '../context';
@@ -29,17 +30,18 @@ export const searchType: FhirHandler = async (request, ctx) => {
   const result = await ctx.repo.search(search, request.lenient);
 
   const selfQuery = Object.fromEntries(Object.entries(query).filter(([key]) => !result.ignored.includes(key)));
-  const pageUrl = (offset: number): string =>
-    urlWithQuery(`${ctx.baseUrl}/${resourceType}`, { ...selfQuery, _offset: [String(offset)], _count: [String(search.count)] });
+  const pageQuery = Object.fromEntries(Object.entries(selfQuery).filter(([key]) => key !== '_offset' && key !== '_cursor'));
+  const pageUrl = (cursor: string): string =>
+    urlWithQuery(`${ctx.baseUrl}/${resourceType}`, { ...pageQuery, _count: [String(search.count)], _cursor: [cursor] });
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: result.total };
   if (search.summary === 'count') {
     bundle.link = [link('self', urlWithQuery(`${ctx.baseUrl}/${resourceType}`, selfQuery))];
     return [allOk(), bundle];
   }
   bundle.link = [link('self', urlWithQuery(`${ctx.baseUrl}/${resourceType}`, selfQuery))];
-  const more = result.total !== undefined ? search.offset + search.count < result.total : result.matches.length === search.count;
-  if (more && search.count > 0) bundle.link.push(link('next', pageUrl(search.offset + search.count)));
-  if (search.offset > 0) bundle.link.push(link('previous', pageUrl(Math.max(0, search.offset - search.count))));
+  // Page links are keyset cursors: stable while resources are written between pages.
+  if (result.next) bundle.link.push(link('next', pageUrl(result.next)));
+  if (result.previous) bundle.link.push(link('previous', pageUrl(result.previous)));
 
   const shape = (resource: Resource): Resource => {
     if (search.summary && search.summary !== 'count') return applySummary(resource, search.summary);

@@ -46,6 +46,8 @@ export interface SearchRequest {
   clauses: SearchClause[];
   count: number;
   offset: number;
+  /** A keyset page link (store/search/cursor.ts), instead of an offset. */
+  cursor?: string;
   sort: SortRule[];
   include: IncludeTarget[];
   revinclude: IncludeTarget[];
@@ -124,6 +126,9 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
         case '_offset':
           request.offset = integer(name, raw, 0, 1_000_000);
           break;
+        case '_cursor':
+          request.cursor = raw;
+          break;
         case '_sort':
           for (const key of raw.split(',')) {
             const code = key.replace(/^-/, '');
@@ -163,6 +168,7 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
       }
     }
   }
+  if (request.cursor !== undefined && request.offset > 0) throw badRequest('_cursor and _offset cannot be used together', ['_cursor']);
   return request;
 }
 
