@@ -37,10 +37,11 @@ describe.each(storeTargets)('metadata and health [$name]', (target) => {
     const cs = (await server.api.get('/fhir/metadata')).body;
     const observation = cs.rest[0].resource.find((r: { type: string }) => r.type === 'Observation');
     const types = new Set(observation.searchParam.map((p: { type: string }) => p.type));
-    for (const type of types) expect(['token', 'string', 'reference', 'date', 'uri', 'number']).toContain(type);
-    // An announced parameter is accepted by search.
-    for (const { name, type } of observation.searchParam.slice(0, 10)) {
-      const value = type === 'date' ? '2020' : type === 'number' ? '1' : 'x';
+    for (const type of types) expect(['token', 'string', 'reference', 'date', 'uri', 'number', 'quantity']).toContain(type);
+    // Every announced parameter is accepted by search.
+    const sample: Record<string, string> = { date: '2020', number: '1', quantity: '5.4', special: '53.8|-1.5|10|km' };
+    for (const { name, type } of observation.searchParam) {
+      const value = sample[type] ?? 'x';
       const res = await server.api.get(`/fhir/Observation?${name}=${value}`);
       expect([name, res.status]).toEqual([name, 200]);
     }

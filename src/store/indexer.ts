@@ -15,8 +15,10 @@ import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 
 /** The search parameter types indexed so far; others are refused at query time. */
-export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number';
-const INDEXED_TYPES = new Set<string>(['token', 'string', 'reference', 'date', 'uri', 'number']);
+export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special';
+const INDEXED_TYPES = new Set<string>(['token', 'string', 'reference', 'date', 'uri', 'number', 'quantity']);
+/** Special parameters the server knows how to index: Location.near (a position). */
+const INDEXED_SPECIAL = new Set(['near']);
 
 /**
  * Not indexed: Medplum's own multi-tenancy parameters (not R4), and _id,
@@ -46,7 +48,8 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
   if (params) return params;
   params = new Map();
   for (const [code, sp] of Object.entries(getSearchParameters(resourceType) ?? {})) {
-    if (EXCLUDED.has(code) || !sp.expression || !INDEXED_TYPES.has(sp.type as string)) continue;
+    if (EXCLUDED.has(code) || !sp.expression) continue;
+    if (!INDEXED_TYPES.has(sp.type as string) && !(sp.type === 'special' && INDEXED_SPECIAL.has(code))) continue;
     const details = getSearchParameterDetails(resourceType, sp);
     params.set(code, {
       code,
@@ -98,6 +101,12 @@ export function computeIndex(resource: Resource, baseUrl: string): IndexResult {
         break;
       case 'number':
         indexNumbers(param.code, values, idx, sort);
+        break;
+      case 'quantity':
+        indexQuantities(param.code, values, idx, sort);
+        break;
+      case 'special':
+        indexPositions(param.code, values, idx);
         break;
     }
   }
@@ -243,4 +252,32 @@ function indexNumbers(code: string, values: TypedValue[], idx: IndexFields, sort
   if (numbers.length === 0) return;
   idx[code] = [...new Set(numbers)];
   sort[code] = Math.min(...numbers);
+}
+
+/** Quantities as their values (v) and units (u: "system|code", "|code" and "code", and the unit text). */
+function indexQuantities(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>): void {
+  const numbers: number[] = [];
+  const units: string[] = [];
+  for (const { value } of values) {
+    if (!value || typeof value.value !== 'number' || !Number.isFinite(value.value)) continue;
+    numbers.push(value.value);
+    codingTokens(value.system, value.code ?? value.currency, units, []);
+    if (isString(value.unit)) units.push(value.unit);
+  }
+  if (numbers.length === 0) return;
+  idx[code] = { v: [...new Set(numbers)], u: [...new Set(units)] };
+  sort[code] = Math.min(...numbers);
+}
+
+/** Positions (Location.position) as latitude and longitude, for near. */
+function indexPositions(code: string, values: TypedValue[], idx: IndexFields): void {
+  const lat: number[] = [];
+  const lng: number[] = [];
+  for (const { value } of values) {
+    if (typeof value?.latitude === 'number' && typeof value?.longitude === 'number') {
+      lat.push(value.latitude);
+      lng.push(value.longitude);
+    }
+  }
+  if (lat.length > 0) idx[code] = { lat, lng };
 }

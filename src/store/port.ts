@@ -24,7 +24,16 @@ export interface DateIndex {
   lo: string[];
   hi: string[];
 }
-export type IndexFields = Record<string, string[] | number[] | DateIndex>;
+/** A quantity parameter's values and units; a position's latitude and longitude. */
+export interface QuantityIndex {
+  v: number[];
+  u: string[];
+}
+export interface PositionIndex {
+  lat: number[];
+  lng: number[];
+}
+export type IndexFields = Record<string, string[] | number[] | DateIndex | QuantityIndex | PositionIndex>;
 
 /**
  * A write of one new version. expectedVersionId is the optimistic lock: the

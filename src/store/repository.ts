@@ -4,23 +4,26 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../conformance/checks/references';
-import { conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
+import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import type { SearchClause, SearchRequest } from '../fhir/search/parse';
 import { computeIndex } from './indexer';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
-import { compileSearch, type TokenTerminology } from './search/compile';
+import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
+import { byDistance } from './search/near';
 import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
 
 /** A chained parameter may select at most this many resources (search.html#chaining). */
 export const CHAIN_LIMIT = 1000;
+/** A near search considers at most this many resources in its bounding box. */
+export const NEAR_LIMIT = 10000;
 
 export interface SearchResult {
   matches: StoredVersion[];
-  /** Page links: cursors of the pages after and before this one, when there are such pages. */
-  next?: string;
-  previous?: string;
+  /** Page links: the parameters of the pages after and before this one (a cursor, or an offset). */
+  next?: Record<string, string>;
+  previous?: Record<string, string>;
   total?: number;
   included: StoredVersion[];
   /** Parameters ignored under lenient handling. */
@@ -265,11 +268,16 @@ export class Repository {
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
-      result.total = await this.count(request.resourceType, compiled.filter);
+      if (compiled.near) await this.nearPage({ ...request, count: 0 }, query, compiled.near, result);
+      else result.total = await this.count(request.resourceType, compiled.filter);
       return result;
     }
-    await this.page(request, query, result);
-    if (request.total !== 'none') {
+    if (compiled.near) {
+      await this.nearPage(request, query, compiled.near, result);
+    } else {
+      await this.page(request, query, result);
+    }
+    if (request.total !== 'none' && result.total === undefined) {
       // A short first page is its own total; otherwise count.
       const complete = request.offset === 0 && !request.cursor && result.matches.length < request.count;
       result.total = complete ? result.matches.length : await this.count(request.resourceType, compiled.filter);
@@ -278,6 +286,18 @@ export class Repository {
     result.included = included;
     result.warnings.push(...warnings);
     return result;
+  }
+
+  /** A near search: candidates in the bounding box, kept within the distance, nearest first, paged by offset. */
+  private async nearPage(request: SearchRequest, query: { resourceType: string; filter: Filter; sort: SortKey[] }, near: NearPoint, result: SearchResult): Promise<void> {
+    if (request.cursor) throw badRequest('A near search pages with _offset, not _cursor', ['_cursor']);
+    const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
+    if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+    const ranked = byDistance(candidates, near);
+    result.total = ranked.length;
+    result.matches = ranked.slice(request.offset, request.offset + request.count).map((r) => r.version);
+    if (request.offset + request.count < ranked.length && request.count > 0) result.next = { _offset: String(request.offset + request.count) };
+    if (request.offset > 0) result.previous = { _offset: String(Math.max(0, request.offset - request.count)) };
   }
 
   /** One page by keyset (a cursor) or offset, and the cursors of its neighbours. */
@@ -300,8 +320,8 @@ export class Repository {
     const last = keyValues(rows[rows.length - 1], query.sort);
     const hasNext = cursor?.before ? true : more;
     const hasPrevious = cursor ? (cursor.before ? more : true) : request.offset > 0;
-    if (hasNext) result.next = encodeCursor({ values: last, before: false });
-    if (hasPrevious) result.previous = encodeCursor({ values: first, before: true });
+    if (hasNext) result.next = { _cursor: encodeCursor({ values: last, before: false }) };
+    if (hasPrevious) result.previous = { _cursor: encodeCursor({ values: first, before: true }) };
   }
 
   private count(resourceType: string, filter: Filter): Promise<number> {
@@ -342,6 +362,12 @@ export class Repository {
       this.compileContext(lenient)
     );
     if (compiled.filter === NONE) return [];
+    if (compiled.near) {
+      const near = compiled.near;
+      const candidates = await this.store.search({ resourceType, filter: compiled.filter, sort: [{ field: 'id', descending: false }], offset: 0, limit: NEAR_LIMIT + 1 });
+      if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+      return byDistance(candidates, near).map((r) => r.version);
+    }
     const found = await this.store.search({
       resourceType,
       filter: compiled.filter,

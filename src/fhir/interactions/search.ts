@@ -31,8 +31,12 @@ export const searchType: FhirHandler = async (request, ctx) => {
 
   const selfQuery = Object.fromEntries(Object.entries(query).filter(([key]) => !result.ignored.includes(key)));
   const pageQuery = Object.fromEntries(Object.entries(selfQuery).filter(([key]) => key !== '_offset' && key !== '_cursor'));
-  const pageUrl = (cursor: string): string =>
-    urlWithQuery(`${ctx.baseUrl}/${resourceType}`, { ...pageQuery, _count: [String(search.count)], _cursor: [cursor] });
+  const pageUrl = (params: Record<string, string>): string =>
+    urlWithQuery(`${ctx.baseUrl}/${resourceType}`, {
+      ...pageQuery,
+      _count: [String(search.count)],
+      ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, [v]])),
+    });
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: result.total };
   if (search.summary === 'count') {
     bundle.link = [link('self', urlWithQuery(`${ctx.baseUrl}/${resourceType}`, selfQuery))];

@@ -31,11 +31,22 @@ export interface CompileContext {
   lenient: boolean;
   resolveChain: ChainResolver;
   resolveHas?: HasResolver;
+  /** Set by a near clause, for the repository to order by distance. */
+  near?: NearPoint;
+}
+
+export interface NearPoint {
+  lat: number;
+  lng: number;
+  km: number;
+  field: string;
 }
 
 export interface CompiledSearch {
   filter: Filter;
   sort: SortKey[];
+  /** A near clause: results are those within the distance, nearest first. */
+  near?: NearPoint;
   /** Clause names ignored under lenient handling; left out of the self link. */
   ignored: string[];
 }
@@ -60,7 +71,7 @@ export async function compileSearch(request: SearchRequest, ctx: CompileContext)
     }
     filters.push(await compileClause(request.resourceType, param, clause, ctx));
   }
-  return { filter: and(filters), sort: compileSort(request), ignored };
+  return { filter: and(filters), sort: compileSort(request), ignored, near: ctx.near };
 }
 
 async function compileHas(resourceType: string, clause: SearchClause, ctx: CompileContext): Promise<Filter> {
@@ -111,6 +122,10 @@ async function compileClause(
       return compileUri(param, link, clause);
     case 'number':
       return compileNumber(param, link, clause);
+    case 'quantity':
+      return compileQuantity(param, link, clause);
+    case 'special':
+      return compileNear(param, link, clause, ctx);
   }
 }
 
@@ -321,40 +336,96 @@ function compileUri(param: IndexedParameter, link: ParameterLink, clause: Search
   return or(clause.values.map((value) => ({ kind: 'eq', field, value })));
 }
 
+/**
+ * A number compared with a prefix. eq and ne take the precision of the value
+ * written (search.html#number): 100 means [99.5, 100.5), 5.4 means [5.35, 5.45).
+ */
+function numberFilter(field: string, prefix: Prefix, text: string, name: string): Filter {
+  const value = Number(text);
+  if (text === '' || !Number.isFinite(value)) throw badRequest(`"${text}" is not a number for ${name}`, [name]);
+  const decimals = /\.(\d+)/.exec(text)?.[1].length ?? 0;
+  const half = 0.5 * 10 ** -decimals;
+  const eq: Filter = and([
+    { kind: 'cmp', field, op: 'ge', value: value - half },
+    { kind: 'cmp', field, op: 'lt', value: value + half },
+  ]);
+  switch (prefix) {
+    case 'eq':
+      return eq;
+    case 'ne':
+      return not(eq);
+    case 'gt':
+    case 'sa':
+      return { kind: 'cmp', field, op: 'gt', value };
+    case 'lt':
+    case 'eb':
+      return { kind: 'cmp', field, op: 'lt', value };
+    case 'ge':
+      return { kind: 'cmp', field, op: 'ge', value };
+    case 'le':
+      return { kind: 'cmp', field, op: 'le', value };
+    case 'ap': {
+      // "Approximately": within 10% of the value (search.html#prefix).
+      const slack = Math.abs(value) * 0.1;
+      return and([
+        { kind: 'cmp', field, op: 'ge', value: value - slack },
+        { kind: 'cmp', field, op: 'le', value: value + slack },
+      ]);
+    }
+  }
+}
+
 function compileNumber(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier) unsupportedModifier(param, link);
+  return or(clause.values.map((v) => numberFilter(indexField(param.code), ...splitPrefix(v), clause.name)));
+}
+
+/** [prefix]number|system|code, [prefix]number||code or [prefix]number (search.html#quantity). */
+function compileQuantity(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
   if (link.modifier) unsupportedModifier(param, link);
   const field = indexField(param.code);
   return or(
-    clause.values.map((v): Filter => {
-      const [prefix, text] = splitPrefix(v);
-      const value = Number(text);
-      if (text === '' || !Number.isFinite(value)) throw badRequest(`"${v}" is not a number for ${clause.name}`, [clause.name]);
-      switch (prefix) {
-        case 'eq':
-          return { kind: 'eq', field, value };
-        case 'ne':
-          return not({ kind: 'eq', field, value });
-        case 'gt':
-        case 'sa':
-          return { kind: 'cmp', field, op: 'gt', value };
-        case 'lt':
-        case 'eb':
-          return { kind: 'cmp', field, op: 'lt', value };
-        case 'ge':
-          return { kind: 'cmp', field, op: 'ge', value };
-        case 'le':
-          return { kind: 'cmp', field, op: 'le', value };
-        case 'ap': {
-          // "Approximately": within 10% of the value (search.html#prefix).
-          const slack = Math.abs(value) * 0.1;
-          return and([
-            { kind: 'cmp', field, op: 'ge', value: value - slack },
-            { kind: 'cmp', field, op: 'le', value: value + slack },
-          ]);
-        }
-      }
+    clause.values.map((v) => {
+      const [number, system, code] = v.split('|');
+      const [prefix, text] = splitPrefix(number);
+      const value = numberFilter(`${field}.v`, prefix, text, clause.name);
+      if (code === undefined || code === '') return value;
+      const unit = system ? `${system}|${code}` : code;
+      return and([value, { kind: 'eq', field: `${field}.u`, value: unit }]);
     })
   );
+}
+
+export const NEAR_DEFAULT_KM = 50;
+const KM_PER_UNIT: Record<string, number> = { km: 1, '[km]': 1, m: 0.001, mi: 1.609344, '[mi_i]': 1.609344 };
+
+/**
+ * near=latitude|longitude|distance|unit (Location-near): a bounding box over the
+ * indexed position here; the repository then keeps what is truly within the
+ * distance and orders by it (store/search/near.ts).
+ */
+function compileNear(param: IndexedParameter, link: ParameterLink, clause: SearchClause, ctx: CompileContext): Filter {
+  if (link.modifier) unsupportedModifier(param, link);
+  if (clause.values.length !== 1) throw badRequest(`${clause.name} takes one point`, [clause.name]);
+  const [latText, lngText, distanceText, unit = 'km'] = clause.values[0].split('|');
+  const lat = Number(latText);
+  const lng = Number(lngText);
+  const distance = distanceText ? Number(distanceText) : NEAR_DEFAULT_KM;
+  const perUnit = KM_PER_UNIT[unit];
+  if (!latText || !lngText || !Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180 || !(distance >= 0) || !perUnit) {
+    throw badRequest(`${clause.name} must be latitude|longitude|distance|unit (km, m or mi), not "${clause.values[0]}"`, [clause.name]);
+  }
+  const km = distance * perUnit;
+  ctx.near = { lat, lng, km, field: indexField(param.code) };
+  const dLat = km / 111.32;
+  const dLng = km / (111.32 * Math.max(Math.cos((lat * Math.PI) / 180), 0.01));
+  const field = indexField(param.code);
+  return and([
+    { kind: 'cmp', field: `${field}.lat`, op: 'ge', value: lat - dLat },
+    { kind: 'cmp', field: `${field}.lat`, op: 'le', value: lat + dLat },
+    { kind: 'cmp', field: `${field}.lng`, op: 'ge', value: lng - dLng },
+    { kind: 'cmp', field: `${field}.lng`, op: 'le', value: lng + dLng },
+  ]);
 }
 
 function compileSort(request: SearchRequest): SortKey[] {
