@@ -112,6 +112,18 @@ describe.each(storeTargets)('search modifiers and shaping [$name]', (target) => 
     expect(includedRefs(star)).toEqual([`Organization/${ids.org}`, `Patient/${ids.jo}`, `ServiceRequest/${ids.sr}`].sort());
   });
 
+  test('_type searches several types at the base, merged and paged', async () => {
+    const both = await search('/fhir?_type=Patient,Organization&_id=' + [ids.jo, ids.org, ids.sam].join(','));
+    expect(matchIds(both)).toEqual([ids.jo, ids.org, ids.sam].sort());
+    expect(both.total).toBe(3);
+    const sorted = await search(`/fhir?_type=Patient,Observation&_id=${ids.jo},${ids.obsLonely}&_sort=-_lastUpdated&_count=1`);
+    expect(sorted.entry[0].resource.id).toBe(ids.obsLonely);
+    expect(sorted.link.some((l: { relation: string }) => l.relation === 'next')).toBe(true);
+    await search('/fhir?name=x', 400);
+    await search('/fhir?_type=Unicorn', 404);
+    await search('/fhir?_type=Patient,Organization&gender=male', 400);
+  });
+
   test('_summary and _elements return part of each resource, marked SUBSETTED', async () => {
     const subsetted = (r: { meta?: { tag?: { code: string }[] } }) => r.meta?.tag?.some((t) => t.code === 'SUBSETTED');
     const summary = (await search(`/fhir/Patient?_id=${ids.jo}&_summary=true`)).entry[0].resource;

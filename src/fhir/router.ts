@@ -12,6 +12,7 @@ import { readHistory } from './interactions/history';
 import { patchResource } from './interactions/patch';
 import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
+import { searchSystem } from './interactions/search-system';
 import { conditionalUpdate, updateResource } from './interactions/update';
 import { findOperation } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
@@ -33,7 +34,7 @@ function routesFor(segments: string[]): Routes | undefined {
   const [first, second, third, fourth] = segments;
   switch (segments.length) {
     case 0:
-      return { POST: bundle };
+      return { POST: bundle, GET: searchSystem };
     case 1:
       if (first === 'metadata') return { GET: metadata };
       if (first === '_history') return { GET: readHistory };
