@@ -15,6 +15,7 @@ import {
   type VersionWrite,
 } from '../port';
 import type { Filter } from '../search/filter';
+import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 
 const HISTORY = 'history';
@@ -71,11 +72,11 @@ export class MongoStore implements StoragePort {
     // indexes when some already exist.
     await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
     await this.history().createIndex({ lastUpdated: -1 });
-    // Current-version collections: _id serves reads; lastUpdated serves polling.
+    // Current-version collections: _id serves reads; indexes.ts lists the rest.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
       for (let type = queue.shift(); type; type = queue.shift()) {
-        await this.current(type).createIndex({ 'idx._lastUpdated.hi': 1 });
+        for (const spec of indexesFor(type)) await this.current(type).createIndex(spec);
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
