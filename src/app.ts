@@ -12,6 +12,10 @@ import { coreSource, firstOf, storeSource } from './conformance/terminology/sour
 import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
 import { registerProcessMessage } from './fhir/operations/process-message';
+import { registerReindexOperation } from './fhir/operations/reindex';
+import { searchParametersChanged } from './fhir/capabilities';
+import { SearchParameterService } from './store/reindex';
+import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './fhir/outcomes';
 import { dispatch } from './fhir/router';
@@ -29,6 +33,7 @@ export interface App {
   express: Express;
   store: StoragePort;
   logger: Logger;
+  searchParameters: SearchParameterService;
   close(): Promise<void>;
 }
 
@@ -43,9 +48,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerValidateOperation();
   registerTerminologyOperations();
   registerProcessMessage();
+  registerReindexOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
+  let searchParameters: SearchParameterService | undefined;
   const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
@@ -53,13 +60,18 @@ export async function createApp(config: Config, store: StoragePort = createStore
     tokenTerminology: tokenTerminology(() => terminology),
     onCommit: (versions) => {
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
+      for (const v of versions) {
+        if (v.resourceType === 'SearchParameter' && v.resource) searchParameters?.onWrite(v.resource as SearchParameter);
+      }
     },
   });
   terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
+  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged);
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
     repo,
     terminology,
+    searchParameters: parameterService,
     baseUrl: config.baseUrl,
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,
@@ -68,6 +80,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
     dispatch,
   };
   await storeShippedResources(repo, conformance);
+  await parameterService.start();
+  searchParameters = parameterService;
 
   const app = express();
   app.disable('x-powered-by');
@@ -89,5 +103,14 @@ export async function createApp(config: Config, store: StoragePort = createStore
     sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
   });
   app.use(errorHandler(logger));
-  return { express: app, store, logger, close: () => store.close() };
+  return {
+    express: app,
+    store,
+    logger,
+    searchParameters: parameterService,
+    close: async () => {
+      await parameterService.idle();
+      await store.close();
+    },
+  };
 }

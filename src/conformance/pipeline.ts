@@ -13,6 +13,7 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import { serverProfileFor } from '../domain/server-profiles';
 import { checkBindings, checkExtensionBindings } from './bindings';
 import { checkNhsIdentifiers } from './checks/nhs-number';
+import { checkSearchParameter } from './checks/search-parameter';
 import { checkReferences, type ReferenceResolver } from './checks/references';
 import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
 import type { TerminologyService } from './terminology/service';
@@ -97,6 +98,7 @@ export class ValidationPipeline {
     }
     issues.push(...(await checkExtensionBindings(resource, this.registry.extensionBindings, this.terminology)));
     issues.push(...checkNhsIdentifiers(resource));
+    issues.push(...checkSearchParameter(resource));
     // Resolving references costs reads: only worth it for an otherwise valid resource.
     if (options.resolveReference && !hasError(issues)) {
       issues.push(...(await checkReferences(resource, this.options.baseUrl, options.resolveReference)));

@@ -3,7 +3,7 @@
 // supports, and the operations in the registry. Nothing here is hand-listed.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { getResourceTypeNames } from '../conformance/definitions';
-import { getIndexedParameters } from '../store/indexer';
+import { getIndexedParameters, pendingParameter } from '../store/indexer';
 import type { FhirContext } from './context';
 import { appliesToType, listOperations } from './operations/registry';
 
@@ -12,14 +12,19 @@ const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'histor
 /** Result parameters every type accepts (search.html#return). */
 const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
 
-const cache = new Map<string, CapabilityStatement>();
+const cache = new Map<string, { statement: CapabilityStatement; version: number }>();
+/** Bumped when SearchParameters change, so the statement is built again. */
+let parametersVersion = 0;
+export function searchParametersChanged(): void {
+  parametersVersion++;
+}
 
 export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'supportedProfiles'>): CapabilityStatement {
   const cached = cache.get(ctx.baseUrl);
-  if (cached) return cached;
+  if (cached && cached.version === parametersVersion) return cached.statement;
   const operations = listOperations();
   const resources: CapabilityStatementRestResource[] = getResourceTypeNames().map((type) => {
-    const params = [...getIndexedParameters(type).values()];
+    const params = [...getIndexedParameters(type).values()].filter((p) => !pendingParameter(type, p.code));
     return {
       type: type as CapabilityStatementRestResource['type'],
       ...(ctx.supportedProfiles(type).length > 0 ? { supportedProfile: ctx.supportedProfiles(type) } : {}),
@@ -62,6 +67,6 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
       },
     ],
   };
-  cache.set(ctx.baseUrl, statement);
+  cache.set(ctx.baseUrl, { statement, version: parametersVersion });
   return statement;
 }

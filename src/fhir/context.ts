@@ -1,12 +1,14 @@
 // What every FHIR handler is given besides the request.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { TerminologyService } from '../conformance/terminology/service';
+import type { SearchParameterService } from '../store/reindex';
 import type { Repository } from '../store/repository';
 import type { FhirRequest, FhirResult } from './request';
 
 export interface FhirContext {
   repo: Repository;
   terminology: TerminologyService;
+  searchParameters: SearchParameterService;
   baseUrl: string;
   defaultPageSize: number;
   maxPageSize: number;

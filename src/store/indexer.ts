@@ -37,6 +37,23 @@ export interface IndexedParameter {
 
 const paramsByType = new Map<string, Map<string, IndexedParameter>>();
 
+/** Parameters being reindexed: indexed on write already, but not searchable until their job ends. */
+const pending = new Map<string, string>();
+const pendingKey = (resourceType: string, code: string): string => `${resourceType}|${code}`;
+
+export function markPending(resourceTypes: string[], code: string, url: string): void {
+  for (const type of resourceTypes) pending.set(pendingKey(type, code), url);
+}
+
+export function clearPending(resourceTypes: string[], code: string): void {
+  for (const type of resourceTypes) pending.delete(pendingKey(type, code));
+}
+
+/** The url of the SearchParameter whose reindex is still running, if this one is. */
+export function pendingParameter(resourceType: string, code: string): string | undefined {
+  return pending.get(pendingKey(resourceType, code));
+}
+
 /** Forgets the computed parameter lists, after SearchParameters were added. */
 export function clearIndexedParameters(): void {
   paramsByType.clear();

@@ -76,6 +76,16 @@ export class VersionConflictError extends Error {
   }
 }
 
+/** New index fields for a current version, after the SearchParameters changed (a reindex). */
+export interface IndexUpdate {
+  resourceType: string;
+  id: string;
+  /** Applied only while this is still the current version. */
+  versionId: string;
+  idx: IndexFields;
+  sort: Record<string, string | number>;
+}
+
 /** Thrown when a multi-version commit needs transactions the deployment lacks. */
 export class TransactionsUnsupportedError extends Error {}
 
@@ -94,6 +104,8 @@ export interface StoragePort {
   count(resourceType: string, filter: Filter): Promise<number>;
   /** Writes all versions or none; throws VersionConflictError on a lost race. */
   commit(writes: VersionWrite[]): Promise<void>;
+  /** Replaces index fields of current versions; a version no longer current is left alone. */
+  updateIndexes(updates: IndexUpdate[]): Promise<void>;
   /** Resolves when the store can serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import type { Filter } from '../search/filter';
 import {
   VersionConflictError,
   type HistoryQuery,
+  type IndexUpdate,
   type StoragePort,
   type StoredVersion,
   type StoreQuery,
@@ -38,7 +39,11 @@ export class EmbeddedStore implements StoragePort {
   async start(): Promise<void> {
     await fsp.mkdir(this.dataDir, { recursive: true });
     this.unlock = lockDataDirectory(this.dataDir);
-    const { log } = await WriteAheadLog.open(this.dataDir, (v) => this.apply(v));
+    const { log } = await WriteAheadLog.open(
+      this.dataDir,
+      (v) => this.apply(v),
+      (u) => this.applyIndex(u)
+    );
     this.log = log;
     if (log.bytes > COMPACT_AT_BYTES) await log.compact(this.allVersions());
   }
@@ -61,6 +66,25 @@ export class EmbeddedStore implements StoragePort {
     }
     const existing = byId.get(version.id);
     if (!existing || Number(version.versionId) > Number(existing.versionId)) byId.set(version.id, version);
+  }
+
+  /** Puts new index fields on the current version (the stored version object is replaced, not changed). */
+  private applyIndex(update: IndexUpdate): boolean {
+    const current = this.current.get(update.resourceType)?.get(update.id);
+    if (current?.versionId !== update.versionId) return false;
+    const next: StoredVersion = { ...current, idx: update.idx, sort: update.sort };
+    this.current.get(update.resourceType)?.set(update.id, next);
+    const list = this.versions.get(keyOf(update.resourceType, update.id)) ?? [];
+    const at = list.indexOf(current);
+    if (at >= 0) list[at] = next;
+    return true;
+  }
+
+  async updateIndexes(updates: IndexUpdate[]): Promise<void> {
+    const applicable = updates.filter((u) => this.current.get(u.resourceType)?.get(u.id)?.versionId === u.versionId);
+    if (applicable.length === 0) return;
+    await this.requireLog().appendIndexes(applicable);
+    applicable.forEach((u) => this.applyIndex(u));
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {

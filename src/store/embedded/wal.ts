@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { StoredVersion } from '../port';
+import type { IndexUpdate, StoredVersion } from '../port';
 
 interface Pending {
   line: string;
@@ -35,7 +35,11 @@ export class WriteAheadLog {
    * Opens the log in dir, replaying the snapshot and then every complete
    * commit through apply, in order. Returns the log and the number of commits replayed.
    */
-  static async open(dir: string, apply: (version: StoredVersion) => void): Promise<{ log: WriteAheadLog; commits: number }> {
+  static async open(
+    dir: string,
+    apply: (version: StoredVersion) => void,
+    applyIndex: (update: IndexUpdate) => void
+  ): Promise<{ log: WriteAheadLog; commits: number }> {
     await fsp.mkdir(dir, { recursive: true });
     const snapshotPath = path.join(dir, SNAPSHOT);
     if (fs.existsSync(snapshotPath)) {
@@ -52,13 +56,14 @@ export class WriteAheadLog {
     while (good < content.length) {
       const end = content.indexOf(10, good);
       if (end < 0) break;
-      let versions: StoredVersion[];
+      let record: { w?: StoredVersion[]; x?: IndexUpdate[] };
       try {
-        versions = (JSON.parse(content.subarray(good, end).toString('utf8')) as { w: StoredVersion[] }).w;
+        record = JSON.parse(content.subarray(good, end).toString('utf8')) as typeof record;
       } catch {
         break;
       }
-      versions.forEach(apply);
+      record.w?.forEach(apply);
+      record.x?.forEach(applyIndex);
       commits++;
       good = end + 1;
     }
@@ -69,8 +74,17 @@ export class WriteAheadLog {
 
   /** Appends one commit; resolves once it is on disk. */
   append(versions: StoredVersion[]): Promise<void> {
+    return this.appendRecord({ w: versions });
+  }
+
+  /** Appends index updates (a reindex): replayed after the versions they belong to. */
+  appendIndexes(updates: IndexUpdate[]): Promise<void> {
+    return this.appendRecord({ x: updates });
+  }
+
+  private appendRecord(record: object): Promise<void> {
     if (this.broken) return Promise.reject(new LogWriteError(`Store is read-only after a write failure: ${this.broken.message}`));
-    const line = JSON.stringify({ w: versions }) + '\n';
+    const line = JSON.stringify(record) + '\n';
     return new Promise((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
       if (!this.flushing) void this.flush();

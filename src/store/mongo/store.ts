@@ -9,6 +9,7 @@ import {
   TransactionsUnsupportedError,
   VersionConflictError,
   type HistoryQuery,
+  type IndexUpdate,
   type StoragePort,
   type StoredVersion,
   type StoreQuery,
@@ -202,6 +203,18 @@ export class MongoStore implements StoragePort {
     if (!orphan) return;
     const previous = Number(versionId) - 1;
     await this.advanceCurrent(orphan, previous > 0 ? String(previous) : undefined);
+  }
+
+  async updateIndexes(updates: IndexUpdate[]): Promise<void> {
+    // Guarded by versionId: a version written meanwhile already has fresh index fields.
+    const byType = new Map<string, IndexUpdate[]>();
+    for (const u of updates) byType.set(u.resourceType, [...(byType.get(u.resourceType) ?? []), u]);
+    for (const [type, list] of byType) {
+      await this.current(type).bulkWrite(
+        list.map((u) => ({ updateOne: { filter: { _id: u.id, versionId: u.versionId }, update: { $set: { idx: u.idx, sort: u.sort } } } })),
+        { ordered: false }
+      );
+    }
   }
 
   async ping(): Promise<void> {

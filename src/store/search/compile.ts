@@ -5,7 +5,7 @@ import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../f
 import { splitPrefix } from '../../fhir/search/parse';
 import { badRequest, notSupported } from '../../fhir/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { exactField, getIndexedParameters, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { exactField, getIndexedParameters, pendingParameter, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
@@ -91,6 +91,11 @@ async function compileHas(resourceType: string, clause: SearchClause, ctx: Compi
 function lookupParameter(resourceType: string, code: string, name: string, lenient: boolean): IndexedParameter | undefined {
   if (code === '_id') return ID_PARAMETER;
   const param = getIndexedParameters(resourceType).get(code);
+  const reindexing = param && pendingParameter(resourceType, code);
+  if (reindexing) {
+    if (lenient) return undefined;
+    throw badRequest(`Search parameter ${code} (${reindexing}) is not yet searchable: existing ${resourceType} resources are being reindexed`, [name]);
+  }
   if (param) return param;
   if (lenient) return undefined;
   if (getSearchParameters(resourceType)?.[code]) {

@@ -1,0 +1,35 @@
+// SearchParameter/[id]/$reindex: GET reads the progress of the parameter's
+// reindex job; POST starts it again. Answers Parameters: status, processed, total.
+import type { SearchParameter } from '@medplum/fhirtypes';
+import type { FhirHandler } from '../context';
+import { allOk, notFound } from '../outcomes';
+import { parameters } from './parameters';
+import { registerOperation } from './registry';
+
+const reindex: FhirHandler = async (request, ctx) => {
+  const sp = (await ctx.repo.read('SearchParameter', request.segments[1])).resource as SearchParameter;
+  if (request.method === 'POST') void ctx.searchParameters.reindex(sp);
+  const status = await ctx.searchParameters.status(sp);
+  if (!status) throw notFound(`No reindex job for SearchParameter/${sp.id}: the server's own parameters need none`);
+  return [
+    allOk(),
+    parameters([
+      { name: 'status', valueCode: status.status },
+      { name: 'processed', valueInteger: status.processed },
+      { name: 'total', valueInteger: status.total },
+      { name: 'searchable', valueBoolean: status.status === 'completed' },
+    ]),
+  ];
+};
+
+export function registerReindexOperation(): void {
+  registerOperation({
+    name: 'reindex',
+    definition: 'https://social-prescribing.example.org/fhir/OperationDefinition/SearchParameter-reindex',
+    resourceTypes: ['SearchParameter'],
+    system: false,
+    type: false,
+    instance: true,
+    handler: reindex,
+  });
+}

@@ -1,0 +1,86 @@
+// A SearchParameter created at runtime: existing resources are reindexed in
+// the background, progress is readable, and the parameter is refused as not
+// yet searchable until the job ends; then it finds old and new resources alike.
+import type { BundleEntry } from '@medplum/fhirtypes';
+import { FHIR_JSON, startServer, type TestServer } from './support/server';
+import { storeTargets } from './support/stores';
+
+const EXT = 'https://social-prescribing.example.org/fhir/StructureDefinition/test-favourite-activity';
+const patient = (activity: string) => ({ resourceType: 'Patient', extension: [{ url: EXT, valueString: activity }], name: [{ family: 'Reindex' }] });
+
+describe.each(storeTargets)('custom SearchParameter [$name]', (target) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(target);
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  // SearchParameters are process-wide; each store's run uses a code of its own.
+  const code = `favourite-activity-${target.name}`;
+
+  test('is reindexed in the background, then searchable over old and new resources', async () => {
+    // FerretDB updates a document in tens of milliseconds, so its run is smaller (still more than one batch of 200 on the embedded store).
+    const size = target.name === 'mongodb' ? 90 : 450;
+    const activities = Array.from({ length: size }, (_, i) => (i % 3 === 0 ? 'gardening' : i % 3 === 1 ? 'choir' : 'walking'));
+    const batch = await server.api
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Bundle', type: 'batch', entry: activities.map((a) => ({ resource: patient(a), request: { method: 'POST', url: 'Patient' } })) });
+    expect(batch.body.entry.every((e: BundleEntry) => e.response?.status === '201 Created')).toBe(true);
+
+    const before = await server.api.get(`/fhir/Patient?${code}=garden`);
+    expect(before.status).toBe(400);
+
+    const created = await server.api
+      .post('/fhir/SearchParameter')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'SearchParameter',
+        url: `https://social-prescribing.example.org/fhir/SearchParameter/test-${code}`,
+        name: code,
+        status: 'active',
+        description: 'Test: a patient by their favourite activity',
+        code,
+        base: ['Patient'],
+        type: 'string',
+        expression: `Patient.extension.where(url = '${EXT}').value`,
+      });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+
+    const pending = await server.api.get(`/fhir/Patient?${code}=garden`);
+    expect(pending.status).toBe(400);
+    expect(pending.body.issue[0].diagnostics).toMatch(/not yet searchable/);
+
+    let status = '';
+    for (let i = 0; i < 600 && status !== 'completed'; i++) {
+      const res = await server.api.get(`/fhir/SearchParameter/${id}/$reindex`);
+      expect(res.status).toBe(200);
+      status = res.body.parameter.find((p: { name: string }) => p.name === 'status').valueCode;
+      const processed = res.body.parameter.find((p: { name: string }) => p.name === 'processed').valueInteger;
+      const total = res.body.parameter.find((p: { name: string }) => p.name === 'total').valueInteger;
+      expect(processed).toBeLessThanOrEqual(total);
+      if (status !== 'completed') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe('completed');
+
+    await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient('gardening')).expect(201);
+    const found = await server.api.get(`/fhir/Patient?${code}=garden&_summary=count`);
+    expect(found.status).toBe(200);
+    expect(found.body.total).toBe(Math.ceil(size / 3) + 1);
+    const meta = (await server.api.get('/fhir/metadata')).body;
+    const params = meta.rest[0].resource.find((r: { type: string }) => r.type === 'Patient').searchParam.map((p: { name: string }) => p.name);
+    expect(params).toContain(code);
+  }, 120000);
+
+  test('a SearchParameter whose code could not name an index field is refused', async () => {
+    const res = await server.api
+      .post('/fhir/SearchParameter')
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'SearchParameter', url: 'urn:bad', name: 'bad', status: 'active', description: 'bad', code: 'a.$b', base: ['Patient'], type: 'string', expression: 'Patient.name' });
+    expect(res.status).toBe(422);
+    expect(res.body.issue.some((i: { expression?: string[] }) => i.expression?.includes('SearchParameter.code'))).toBe(true);
+  });
+});
