@@ -15,6 +15,7 @@ import {
 } from '../port';
 import { compileMatcher, sortBySortKeys } from './match';
 import { lockDataDirectory } from './lock';
+import { FieldIndexes } from './field-index';
 import { WriteAheadLog } from './wal';
 
 /** Compact the log into the snapshot at start when it has grown past this. */
@@ -32,6 +33,7 @@ export class EmbeddedStore implements StoragePort {
   /** Newest version per resource written but not yet durable: the optimistic lock sees these. */
   private readonly pending = new Map<string, StoredVersion>();
   private log: WriteAheadLog | undefined;
+  private readonly fieldIndexes = new FieldIndexes((type) => this.current.get(type)?.values() ?? []);
   private unlock: (() => void) | undefined;
 
   constructor(private readonly dataDir: string) {}
@@ -65,7 +67,10 @@ export class EmbeddedStore implements StoragePort {
       this.current.set(version.resourceType, byId);
     }
     const existing = byId.get(version.id);
-    if (!existing || Number(version.versionId) > Number(existing.versionId)) byId.set(version.id, version);
+    if (!existing || Number(version.versionId) > Number(existing.versionId)) {
+      byId.set(version.id, version);
+      this.fieldIndexes.replace(existing, version);
+    }
   }
 
   /** Puts new index fields on the current version (the stored version object is replaced, not changed). */
@@ -74,6 +79,7 @@ export class EmbeddedStore implements StoragePort {
     if (current?.versionId !== update.versionId) return false;
     const next: StoredVersion = { ...current, idx: update.idx, sort: update.sort };
     this.current.get(update.resourceType)?.set(update.id, next);
+    this.fieldIndexes.replace(current, next);
     const list = this.versions.get(keyOf(update.resourceType, update.id)) ?? [];
     const at = list.indexOf(current);
     if (at >= 0) list[at] = next;
@@ -114,9 +120,13 @@ export class EmbeddedStore implements StoragePort {
 
   private select(resourceType: string, filter: Filter): StoredVersion[] {
     const matches = compileMatcher(filter);
+    const byId = this.current.get(resourceType);
     const out: StoredVersion[] = [];
-    for (const version of this.current.get(resourceType)?.values() ?? []) {
-      if (!version.deleted && matches(version)) out.push(version);
+    // An equality on an index field narrows the rows to look at; the filter still decides.
+    const candidates = this.fieldIndexes.candidates(resourceType, filter);
+    const rows = candidates ? [...candidates].map((id) => byId?.get(id)) : (byId?.values() ?? []);
+    for (const version of rows) {
+      if (version && !version.deleted && matches(version)) out.push(version);
     }
     return out;
   }
