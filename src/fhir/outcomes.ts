@@ -2,9 +2,23 @@
 // derives from the outcome's id (see statusOf), so a handler never picks a
 // status code and an outcome separately.
 import { getStatus, OperationOutcomeError } from '@medplum/core';
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 
 export { OperationOutcomeError };
+
+/**
+ * A failure answered with a body of its own instead of the bare outcome (a
+ * fatal-error response message for $process-message); the status still comes
+ * from the outcome.
+ */
+export class OperationOutcomeErrorWithBody extends OperationOutcomeError {
+  constructor(
+    outcome: OperationOutcome,
+    readonly body: Resource
+  ) {
+    super(outcome);
+  }
+}
 
 type IssueCode = OperationOutcomeIssue['code'];
 

@@ -2,8 +2,7 @@
 // their FHIR status; anything unknown is a 500 that reveals no internals.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { OperationOutcomeError, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
-import { MessageError } from '../fhir/operations/process-message';
+import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
 import { sendFhirJson } from './respond';
 
 interface HttpError extends Error {
@@ -22,9 +21,9 @@ const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
 export function errorHandler(logger: Logger) {
   return (err: HttpError, req: Request, res: Response, next: NextFunction): void => {
     void next;
-    if (err instanceof MessageError) {
-      // A failed message is answered with a fatal-error response message (DOMAIN.md section 5).
-      sendFhirJson(res, err.status, err.response);
+    if (err instanceof OperationOutcomeErrorWithBody) {
+      // e.g. a failed message, answered with a fatal-error response message (DOMAIN.md section 5).
+      sendFhirJson(res, statusOf(err.outcome), err.body);
       return;
     }
     const bodyError = err.type ? BODY_ERRORS[err.type] : undefined;

@@ -23,7 +23,7 @@ import { isReferral } from '../../domain/referral-workflow';
 import { processTransaction } from '../bundle/transaction';
 import type { FhirContext, FhirHandler } from '../context';
 import { findConditionalMatch } from '../interactions/conditional';
-import { allOk, badRequest, notFound, OperationOutcomeError, statusOf, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 
@@ -214,21 +214,9 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       const twin = await awaitTwin(ctx, keys);
       if (twin) return [allOk('This message was processed before; nothing new was written'), twin];
     }
-    const status = statusOf(outcome);
-    throw new MessageError(outcome, responseMessage(ctx, bundle, requestHeader, 'fatal-error', [], outcome), status);
+    throw new OperationOutcomeErrorWithBody(outcome, responseMessage(ctx, bundle, requestHeader, 'fatal-error', [], outcome));
   }
 };
-
-/** A failed message: the HTTP status of the failure, with a fatal-error response message as the body. */
-export class MessageError extends OperationOutcomeError {
-  constructor(
-    outcome: OperationOutcome,
-    readonly response: Bundle,
-    readonly status: number
-  ) {
-    super(outcome);
-  }
-}
 
 export function registerProcessMessage(): void {
   registerOperation({
