@@ -3,6 +3,7 @@
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { patient } from './support/resources';
+import { StoreUnavailableError } from '../src/store/port';
 
 const [embedded] = storeTargets;
 
@@ -104,6 +105,28 @@ describe('error statuses', () => {
       .send('{"resourceType":"Patient","__proto__":{"admin":true},"$where":"1"}');
     expectOutcome(res, 422);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  test('503 with Retry-After while the store cannot serve, and /readyz says so', async () => {
+    const originalCommit = server.store.commit.bind(server.store);
+    const originalPing = server.store.ping.bind(server.store);
+    server.store.commit = async () => {
+      throw new StoreUnavailableError('disk is read-only');
+    };
+    server.store.ping = async () => {
+      throw new StoreUnavailableError('down');
+    };
+    try {
+      const res = await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient());
+      expectOutcome(res, 503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.text).not.toContain('read-only');
+      expect((await server.api.get('/readyz')).status).toBe(503);
+    } finally {
+      server.store.commit = originalCommit;
+      server.store.ping = originalPing;
+    }
+    expect((await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).status).toBe(201);
   });
 
   test('500 for an internal failure, without internals', async () => {

@@ -3,6 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
+import { isStoreUnavailable } from '../store';
 import { sendFhirJson } from './respond';
 
 interface HttpError extends Error {
@@ -30,6 +31,11 @@ export function errorHandler(logger: Logger) {
     let result = bodyError?.();
     if (!result && !(err instanceof OperationOutcomeError) && err.status && err.status >= 400 && err.status < 500) {
       result = outcome('bad-request', 'error', 'invalid', 'The request could not be read');
+    }
+    if (!result && isStoreUnavailable(err)) {
+      // The store will likely be back: say so, and when to try again.
+      res.setHeader('Retry-After', '5');
+      result = outcome('service-unavailable', 'error', 'transient', 'The data store is unavailable; try again shortly');
     }
     result ??= toOperationOutcome(err);
     const status = statusOf(result);

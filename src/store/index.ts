@@ -3,8 +3,19 @@
 import type { Config } from '../config';
 import { EmbeddedStore } from './embedded/store';
 import { MongoStore } from './mongo/store';
-import type { StoragePort } from './port';
+import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+import { StoreUnavailableError, type StoragePort } from './port';
 
 export function createStore(config: Pick<Config, 'mongodbUri' | 'dataDir'>): StoragePort {
   return config.mongodbUri ? new MongoStore(config.mongodbUri) : new EmbeddedStore(config.dataDir);
+}
+
+/** Whether an error means the store cannot serve right now (503 with Retry-After), not a fault in the request or the server. */
+export function isStoreUnavailable(err: unknown): boolean {
+  return (
+    err instanceof StoreUnavailableError ||
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoTopologyClosedError
+  );
 }

@@ -86,6 +86,9 @@ export interface IndexUpdate {
   sort: Record<string, string | number>;
 }
 
+/** The store cannot serve now (closed, unreachable, its disk refused a write): 503, try again later. */
+export class StoreUnavailableError extends Error {}
+
 /** Thrown when a multi-version commit needs transactions the deployment lacks. */
 export class TransactionsUnsupportedError extends Error {}
 

@@ -5,6 +5,7 @@
 import fsp from 'node:fs/promises';
 import type { Filter } from '../search/filter';
 import {
+  StoreUnavailableError,
   VersionConflictError,
   type HistoryQuery,
   type IndexUpdate,
@@ -166,7 +167,7 @@ export class EmbeddedStore implements StoragePort {
   }
 
   private requireLog(): WriteAheadLog {
-    if (!this.log) throw new Error('Embedded store is not started');
+    if (!this.log) throw new StoreUnavailableError('The embedded store is closed');
     return this.log;
   }
 

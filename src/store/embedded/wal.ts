@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { IndexUpdate, StoredVersion } from '../port';
+import { StoreUnavailableError, type IndexUpdate, type StoredVersion } from '../port';
 
 interface Pending {
   line: string;
@@ -15,7 +15,7 @@ interface Pending {
 }
 
 /** A write to the log failed; the store stays readable but refuses writes. */
-export class LogWriteError extends Error {}
+export class LogWriteError extends StoreUnavailableError {}
 
 const SNAPSHOT = 'snapshot.jsonl';
 const LOG = 'wal.jsonl';
