@@ -70,6 +70,33 @@ describe.each(storeTargets)('quantity, number and near [$name]', (target) => {
     expect((await found('/fhir/Observation?value-quantity=7e1||kg')).sort()).toEqual([ids.w70]);
   });
 
+  test('composite: a component code with its value, and a code with a concept', async () => {
+    const loinc = 'http://loinc.org';
+    const bp = await post({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: loinc, code: '85354-9' }] },
+      component: [
+        { code: { coding: [{ system: loinc, code: '8480-6' }] }, valueQuantity: { value: 120, system: UCUM, code: 'mm[Hg]' } },
+        { code: { coding: [{ system: loinc, code: '8462-4' }] }, valueQuantity: { value: 80, system: UCUM, code: 'mm[Hg]' } },
+      ],
+    });
+    const need = await post({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '422650009' }] },
+      valueCodeableConcept: { coding: [{ system: 'urn:severity', code: 'high' }] },
+    });
+    expect(await found(`/fhir/Observation?component-code-value-quantity=${loinc}|8480-6$gt110`)).toEqual([bp]);
+    // 80 is the diastolic value: systolic > 110 does not mix the two components.
+    expect(await found(`/fhir/Observation?component-code-value-quantity=${loinc}|8462-4$gt110`)).toEqual([]);
+    expect(await found(`/fhir/Observation?component-code-value-quantity=8462-4$80||mm[Hg]`)).toEqual([bp]);
+    expect(await found(`/fhir/Observation?combo-code-value-quantity=${loinc}|8480-6$120`)).toEqual([bp]);
+    expect(await found('/fhir/Observation?code-value-concept=http://snomed.info/sct|422650009$urn:severity|high')).toEqual([need]);
+    expect(await found('/fhir/Observation?code-value-concept=422650009$low')).toEqual([]);
+    await found('/fhir/Observation?code-value-concept=nodollar', 400);
+  });
+
   test('near returns locations within the distance, nearest first', async () => {
     expect(await found('/fhir/Location?near=53.7997|-1.5492|25|km')).toEqual([ids.millennium, ids.meanwood, ids.harrogate]);
     expect(await found('/fhir/Location?near=53.7997|-1.5492|5000|m')).toEqual([ids.millennium, ids.meanwood]);

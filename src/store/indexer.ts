@@ -6,17 +6,20 @@ import {
   evalFhirPathTyped,
   getSearchParameterDetails,
   getSearchParameters,
+  parseFhirPath,
   toTypedValue,
   type TypedValue,
 } from '@medplum/core';
+import { createHash } from 'node:crypto';
+import { getBaseSearchParameters } from '../conformance/definitions';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 
 /** The search parameter types indexed so far; others are refused at query time. */
-export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special';
-const INDEXED_TYPES = new Set<string>(['token', 'string', 'reference', 'date', 'uri', 'number', 'quantity']);
+export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
+const INDEXED_TYPES = new Set<string>(['token', 'string', 'reference', 'date', 'uri', 'number', 'quantity', 'composite']);
 /** Special parameters the server knows how to index: Location.near (a position). */
 const INDEXED_SPECIAL = new Set(['near']);
 
@@ -26,10 +29,18 @@ const INDEXED_SPECIAL = new Set(['near']);
  */
 const EXCLUDED = new Set(['_compartment', '_project', '_id']);
 
+/** A composite parameter's second part: what is compared once the first (a token) matched. */
+export interface CompositePart {
+  type: 'token' | 'quantity' | 'date' | 'string';
+  expression: FhirPathAtom;
+}
+
 export interface IndexedParameter {
   code: string;
   type: IndexedType;
   expression: FhirPathAtom;
+  /** For composite parameters: the token part, then the part it qualifies (search.html#composite). */
+  composite?: { first: FhirPathAtom; second: CompositePart };
   /** Resource types a reference parameter may point to. */
   targets: string[];
   definition: SearchParameter;
@@ -67,6 +78,8 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
   for (const [code, sp] of Object.entries(getSearchParameters(resourceType) ?? {})) {
     if (EXCLUDED.has(code) || !sp.expression) continue;
     if (!INDEXED_TYPES.has(sp.type as string) && !(sp.type === 'special' && INDEXED_SPECIAL.has(code))) continue;
+    const composite = sp.type === 'composite' ? compositeParts(sp) : undefined;
+    if (sp.type === 'composite' && !composite) continue;
     const details = getSearchParameterDetails(resourceType, sp);
     params.set(code, {
       code,
@@ -74,10 +87,30 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
       expression: details.parsedExpression,
       targets: (sp.target as string[] | undefined) ?? [],
       definition: sp,
+      composite,
     });
   }
   paramsByType.set(resourceType, params);
   return params;
+}
+
+const COMPOSITE_SECOND = new Set(['token', 'quantity', 'date', 'string']);
+let parametersByUrl: Map<string, SearchParameter> | undefined;
+
+/** A composite of two parts whose first is a token: the form of nearly every R4 composite. */
+function compositeParts(sp: SearchParameter): IndexedParameter['composite'] {
+  parametersByUrl ??= new Map(getBaseSearchParameters().map((p) => [p.url as string, p]));
+  const [first, second, ...rest] = sp.component ?? [];
+  if (!first || !second || rest.length > 0 || !first.expression || !second.expression) return undefined;
+  const firstType = parametersByUrl.get(first.definition as string)?.type;
+  const secondType = parametersByUrl.get(second.definition as string)?.type as string | undefined;
+  if (firstType !== 'token' || !secondType || !COMPOSITE_SECOND.has(secondType)) return undefined;
+  return { first: parseFhirPath(first.expression), second: { type: secondType as CompositePart['type'], expression: parseFhirPath(second.expression) } };
+}
+
+/** The sub-field of a composite for one value of its token part: a hash keeps field names safe. */
+export function compositeKey(token: string): string {
+  return 'k' + createHash('sha1').update(token).digest('hex').slice(0, 16);
 }
 
 /** Field names for a parameter's index; kept here so compiler and indexer agree. */
@@ -124,6 +157,9 @@ export function computeIndex(resource: Resource, baseUrl: string): IndexResult {
         break;
       case 'special':
         indexPositions(param.code, values, idx);
+        break;
+      case 'composite':
+        indexComposite(param, values, idx);
         break;
     }
   }
@@ -297,4 +333,43 @@ function indexPositions(code: string, values: TypedValue[], idx: IndexFields): v
     }
   }
   if (lat.length > 0) idx[code] = { lat, lng };
+}
+
+/**
+ * Composite (search.html#composite): for each root the expression selects (an
+ * Observation, each of its components), the second part's values are stored
+ * under a sub-field named after each form of the first part's token, so a
+ * query compares them with plain field conditions (no $elemMatch).
+ */
+function indexComposite(param: IndexedParameter, roots: TypedValue[], idx: IndexFields): void {
+  const { first, second } = param.composite as NonNullable<IndexedParameter['composite']>;
+  const out: Record<string, IndexFields> = {};
+  for (const root of roots) {
+    const tokens: IndexFields = {};
+    indexTokens('t', evalFhirPathTyped(first, [root]), tokens, {});
+    const forms = (tokens.t as string[] | undefined) ?? [];
+    if (forms.length === 0) continue;
+    const part: IndexFields = {};
+    const values = evalFhirPathTyped(second.expression, [root]);
+    if (second.type === 'token') indexTokens('v', values, part, {});
+    else if (second.type === 'quantity') indexQuantities('v', values, part, {});
+    else if (second.type === 'date') indexDates('v', values, part, {});
+    else indexStrings('v', values, part, {});
+    if (part.v === undefined) continue;
+    for (const form of forms) {
+      const key = compositeKey(form);
+      out[key] = mergeParts(out[key], part);
+    }
+  }
+  if (Object.keys(out).length > 0) idx[param.code] = out as unknown as IndexFields[string];
+}
+
+/** Joins two index parts of the same shape (arrays, or objects of arrays). */
+function mergeParts(a: IndexFields | undefined, b: IndexFields): IndexFields {
+  if (!a) return b;
+  const merge = (x: unknown, y: unknown): unknown =>
+    Array.isArray(x) && Array.isArray(y)
+      ? [...new Set([...x, ...y])]
+      : Object.fromEntries(Object.keys({ ...(x as object), ...(y as object) }).map((k) => [k, merge((x as Record<string, unknown>)?.[k] ?? [], (y as Record<string, unknown>)?.[k] ?? [])]));
+  return { v: merge(a.v, b.v) } as IndexFields;
 }

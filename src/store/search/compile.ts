@@ -5,7 +5,7 @@ import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../f
 import { splitPrefix } from '../../fhir/search/parse';
 import { badRequest, notSupported } from '../../fhir/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { exactField, getIndexedParameters, pendingParameter, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
@@ -131,7 +131,41 @@ async function compileClause(
       return compileQuantity(param, link, clause);
     case 'special':
       return compileNear(param, link, clause, ctx);
+    case 'composite':
+      return compileComposite(param, link, clause);
   }
+}
+
+/** first$second (search.html#composite): the token part picks the sub-field, the second part is compared in it. */
+function compileComposite(param: IndexedParameter, link: ParameterLink, clause: SearchClause): Filter {
+  if (link.modifier) unsupportedModifier(param, link);
+  const second = param.composite?.second.type;
+  return or(
+    clause.values.map((value) => {
+      const at = value.indexOf('$');
+      if (at <= 0 || at === value.length - 1) throw badRequest(`${clause.name} takes token$value, not "${value}"`, [clause.name]);
+      // The token part is written as system|code, |code or code: each is one of the forms indexed.
+      const token = value.slice(0, at);
+      const rest = value.slice(at + 1);
+      const field = `${indexField(param.code)}.${compositeKey(token)}.v`;
+      switch (second) {
+        case 'token':
+          return tokenFilter(field, rest);
+        case 'quantity': {
+          const [number, system, code] = rest.split('|');
+          const compared = numberFilter(`${field}.v`, ...splitPrefix(number), clause.name);
+          if (!code) return compared;
+          return and([compared, { kind: 'eq', field: `${field}.u`, value: system ? `${system}|${code}` : code }]);
+        }
+        case 'date': {
+          const [prefix, text] = splitPrefix(rest);
+          return dateFilter(field, prefix, parseDate(clause, text));
+        }
+        default:
+          return { kind: 'prefix', field, value: normalizeString(rest) };
+      }
+    })
+  );
 }
 
 function unsupportedModifier(param: IndexedParameter, link: ParameterLink): never {
