@@ -98,6 +98,27 @@ describe.each(storeTargets)('search modifiers and shaping [$name]', (target) => 
     expect(below.entry.map((e: Entry) => e.resource.id).sort()).toEqual(['sp-task-output-type', 'sp-task-status']);
   });
 
+  test(':identifier finds a reference by the identifier it carries', async () => {
+    const id = await post({
+      resourceType: 'ServiceRequest',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: `Patient/${ids.sam}`, identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9476719931' } },
+    } as never);
+    expect(matchIds(await search('/fhir/ServiceRequest?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9476719931'))).toEqual([id]);
+    expect(matchIds(await search('/fhir/ServiceRequest?subject:identifier=9476719931'))).toEqual([id]);
+    expect(matchIds(await search('/fhir/ServiceRequest?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919'))).toEqual([]);
+  });
+
+  test('date ap matches values within 10% of their distance from now; _total=none leaves the total out', async () => {
+    // Jo was born 1970-05-01: about 55 years ago, so ap allows about 5.5 years either side.
+    expect(matchIds(await search(`/fhir/Patient?_id=${ids.jo}&birthdate=ap1972-01-01`))).toEqual([ids.jo]);
+    expect(matchIds(await search(`/fhir/Patient?_id=${ids.jo}&birthdate=ap1990-06-01`))).toEqual([]);
+    const noTotal = await search(`/fhir/Patient?_id=${ids.jo}&_total=none`);
+    expect(noTotal.total).toBeUndefined();
+    expect(matchIds(noTotal)).toEqual([ids.jo]);
+  });
+
   test('_has selects by what refers to a resource, and nests', async () => {
     expect(matchIds(await search('/fhir/Patient?_has:ServiceRequest:subject:status=completed'))).toEqual([ids.jo]);
     expect(matchIds(await search('/fhir/Patient?_has:ServiceRequest:subject:status=active'))).toEqual([]);
