@@ -78,6 +78,15 @@ describe('error statuses', () => {
     expectOutcome(await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'nine').send(created), 400);
   });
 
+  test('400 for a body nested deeper than any resource needs, and the server keeps serving', async () => {
+    let inner = '{"url":"urn:x","valueString":"y"}';
+    for (let i = 0; i < 150; i++) inner = `{"url":"urn:x","extension":[${inner}]}`;
+    const res = await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(`{"resourceType":"Patient","extension":[${inner}]}`);
+    expectOutcome(res, 400);
+    expect(res.body.issue[0].diagnostics).toMatch(/nested/);
+    expect((await server.api.get('/fhir/metadata')).status).toBe(200);
+  });
+
   test('413 for a body over the limit', async () => {
     const big = patient({ name: [{ family: 'x'.repeat(20_000) }] });
     expectOutcome(await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(big), 413);

@@ -7,6 +7,7 @@ import { JSON_PATCH } from '../fhir/interactions/patch';
 import { badRequest, unsupportedMediaType } from '../fhir/outcomes';
 import type { FhirMethod, FhirRequest } from '../fhir/request';
 import type { QueryParams } from '../fhir/search/parse';
+import { jsonDepth, MAX_JSON_DEPTH } from './json-depth';
 import { parsePrefer } from './prefer';
 import { sendResult } from './respond';
 
@@ -50,6 +51,7 @@ export function fhirRoutes(ctx: FhirContext, bodyLimit: string): Router {
       }
       const segments = segmentsOf(req);
       checkContentType(req, segments);
+      if (jsonDepth(req.body) > MAX_JSON_DEPTH) throw badRequest(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
       const prefer = parsePrefer(req.get('prefer'));
       const request: FhirRequest = {
         method: req.method as FhirMethod,
