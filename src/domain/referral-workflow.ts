@@ -7,7 +7,7 @@
 // - a referral that is completed, revoked or entered-in-error stays so;
 // - a self-referral (requester is the Patient) must say so in its source of referral.
 import type { Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { conflict, OperationOutcomeError } from '../fhir/outcomes';
+import { businessRule, conflict } from '../fhir/outcomes';
 import { parseSearchParams } from '../fhir/search/parse';
 import type { Change, Repository, WriteRules } from '../store/repository';
 import { SNOMED, SOCIAL_PRESCRIBING_REFERRAL } from './server-profiles';
@@ -28,14 +28,6 @@ export function isReferral(r: Resource | undefined): r is ServiceRequest {
 const isServiceRequest = (r: Resource | undefined): r is ServiceRequest => r?.resourceType === 'ServiceRequest';
 const ref = (r: Resource): string => `${r.resourceType}/${r.id}`;
 
-function refuse(text: string, expression: string): OperationOutcomeError {
-  return new OperationOutcomeError({
-    resourceType: 'OperationOutcome',
-    id: 'unprocessable-entity',
-    issue: [{ severity: 'error', code: 'business-rule', diagnostics: text, expression: [expression] }],
-  });
-}
-
 function prepareReferral(sr: ServiceRequest, previous: ServiceRequest | undefined): ServiceRequest {
   if (previous && FINAL_REFERRAL_STATUSES.has(previous.status) && sr.status !== previous.status) {
     throw conflict(`The referral is ${previous.status}; it cannot become ${sr.status}`);
@@ -43,7 +35,7 @@ function prepareReferral(sr: ServiceRequest, previous: ServiceRequest | undefine
   if (sr.requester?.reference?.startsWith('Patient/')) {
     const source = sr.extension?.find((e) => e.url === SOURCE_OF_REFERRAL_URL)?.valueCodeableConcept;
     const self = (source?.coding ?? []).some((c) => c.system === SNOMED && c.code === SELF_REFERRAL);
-    if (!self) throw refuse(`A referral requested by the patient is a self-referral: its source of referral must be ${SNOMED}|${SELF_REFERRAL}`, 'ServiceRequest.extension');
+    if (!self) throw businessRule(`A referral requested by the patient is a self-referral: its source of referral must be ${SNOMED}|${SELF_REFERRAL}`, 'ServiceRequest.extension');
   }
   return sr;
 }

@@ -3,7 +3,7 @@
 // for it: lastModified, executionPeriod.start on the first move to
 // in-progress, executionPeriod.end on a terminal state.
 import type { Resource, Task } from '@medplum/fhirtypes';
-import { conflict, OperationOutcomeError } from '../fhir/outcomes';
+import { businessRule, conflict } from '../fhir/outcomes';
 
 const TRANSITIONS: Record<string, readonly string[]> = {
   draft: ['requested'],
@@ -21,14 +21,6 @@ export function isAllowedTransition(from: string, to: string): boolean {
   return from === to || to === 'entered-in-error' || (TRANSITIONS[from] ?? []).includes(to);
 }
 
-function unprocessable(text: string, expression: string): OperationOutcomeError {
-  return new OperationOutcomeError({
-    resourceType: 'OperationOutcome',
-    id: 'unprocessable-entity',
-    issue: [{ severity: 'error', code: 'business-rule', diagnostics: text, expression: [expression] }],
-  });
-}
-
 /** Checks a new Task version against the previous one and sets the fields the server keeps. */
 export function prepareTask(task: Task, previous: Task | undefined, now: string): Task {
   const from = previous?.status;
@@ -43,7 +35,7 @@ export function prepareTask(task: Task, previous: Task | undefined, now: string)
   }
   const businessChanged = JSON.stringify(task.businessStatus) !== JSON.stringify(previous?.businessStatus);
   if (previous && task.businessStatus && businessChanged && !BUSINESS_STATUS_ALLOWED.has(to)) {
-    throw unprocessable(`businessStatus can only be set while the Task is accepted or in-progress, not ${to}`, 'Task.businessStatus');
+    throw businessRule(`businessStatus can only be set while the Task is accepted or in-progress, not ${to}`, 'Task.businessStatus');
   }
   const next: Task = { ...task, lastModified: now };
   if (to === 'in-progress' && !next.executionPeriod?.start) next.executionPeriod = { ...next.executionPeriod, start: now };

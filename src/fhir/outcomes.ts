@@ -81,6 +81,15 @@ export const payloadTooLarge = (text: string) => fail('payload-too-large', 'too-
 export const unsupportedMediaType = (text: string) => fail('unsupported-media-type', 'not-supported', text);
 export const serviceUnavailable = (text: string) => fail('service-unavailable', 'transient', text);
 
+/** 422 for a domain rule a resource breaks (a Task state, a self-referral's source). */
+export function businessRule(text: string, expression: string): OperationOutcomeError {
+  return new OperationOutcomeError({
+    resourceType: 'OperationOutcome',
+    id: 'unprocessable-entity',
+    issue: [{ severity: 'error', code: 'business-rule', diagnostics: text, expression: [expression] }],
+  });
+}
+
 /** 422: the resource was understood but breaks the rules (FHIR http.html#2.21.0.13). */
 export function unprocessable(issues: OperationOutcomeIssue[]): OperationOutcomeError {
   return new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'unprocessable-entity', issue: issues });

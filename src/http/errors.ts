@@ -2,7 +2,7 @@
 // their FHIR status; anything unknown is a 500 that reveals no internals.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, statusOf, toOperationOutcome } from '../fhir/outcomes';
+import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, payloadTooLarge, serviceUnavailable, statusOf, toOperationOutcome } from '../fhir/outcomes';
 import { isStoreUnavailable } from '../store';
 import { sendFhirJson } from './respond';
 
@@ -13,7 +13,7 @@ interface HttpError extends Error {
 
 const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
   'entity.parse.failed': () => outcome('bad-request', 'error', 'structure', 'The request body is not valid JSON'),
-  'entity.too.large': () => outcome('payload-too-large', 'error', 'too-costly', 'The request body is larger than the server accepts'),
+  'entity.too.large': () => payloadTooLarge('The request body is larger than the server accepts').outcome,
   'encoding.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body encoding is not supported'),
   'charset.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body charset is not supported; use UTF-8'),
   'request.aborted': () => outcome('bad-request', 'error', 'incomplete', 'The request body was cut short'),
@@ -35,7 +35,7 @@ export function errorHandler(logger: Logger) {
     if (!result && isStoreUnavailable(err)) {
       // The store will likely be back: say so, and when to try again.
       res.setHeader('Retry-After', '5');
-      result = outcome('service-unavailable', 'error', 'transient', 'The data store is unavailable; try again shortly');
+      result = serviceUnavailable('The data store is unavailable; try again shortly').outcome;
     }
     result ??= toOperationOutcome(err);
     const status = statusOf(result);

@@ -1,6 +1,5 @@
 // Building blocks of response Bundles: full URLs, links and entry responses.
 import type { BundleLink, Resource } from '@medplum/fhirtypes';
-import type { StoredVersion } from '../../store/port';
 import type { QueryParams } from '../search/parse';
 
 export function fullUrl(baseUrl: string, resourceType: string, id: string): string {
@@ -17,10 +16,6 @@ export function urlWithQuery(base: string, query: QueryParams): string {
   for (const [key, values] of Object.entries(query)) values.forEach((v) => search.append(key, v));
   const text = search.toString();
   return text ? `${base}?${text}` : base;
-}
-
-export function versionLocation(version: StoredVersion): string {
-  return `${version.resourceType}/${version.id}/_history/${version.versionId}`;
 }
 
 export function etag(versionId: string): string {
