@@ -8,7 +8,6 @@
 // - a self-referral (requester is the Patient) must say so in its source of referral.
 import type { Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { businessRule, conflict } from '../fhir/outcomes';
-import { parseSearchParams } from '../fhir/search/parse';
 import type { Change, Repository, WriteRules } from '../store/repository';
 import { SNOMED, SOCIAL_PRESCRIBING_REFERRAL } from './server-profiles';
 import { isTask, prepareTask, TERMINAL_TASK_STATUSES } from './task-state-machine';
@@ -41,9 +40,7 @@ function prepareReferral(sr: ServiceRequest, previous: ServiceRequest | undefine
 }
 
 async function find<T extends Resource>(repo: Repository, resourceType: string, query: Record<string, string[]>): Promise<T[]> {
-  const request = parseSearchParams(resourceType, query, { defaultCount: 100, maxCount: 100 });
-  request.total = 'none';
-  return (await repo.search(request)).matches.map((m) => m.resource as T);
+  return (await repo.find(resourceType, query, 100)).map((m) => m.resource as T);
 }
 
 /** Tasks focused on a referral, as the unit sees them (written in it, or stored). */
@@ -75,6 +72,16 @@ function newTask(focus: ServiceRequest, now: string, extra: Partial<Task> = {}):
   };
 }
 
+/** A referral the referrer just withdrew, or just marked sent in error. */
+function isWithdrawal(resource: Resource | undefined, previous: Resource | undefined): resource is ServiceRequest {
+  return isReferral(resource) && !!previous && WITHDRAWN.has(resource.status) && (previous as ServiceRequest).status !== resource.status;
+}
+
+/** A Task that just moved to completed (one created completed arrives mid-journey and completes nothing). */
+function isCompletion(resource: Resource | undefined, previous: Resource | undefined): resource is Task {
+  return isTask(resource) && !!previous && resource.status === 'completed' && (previous as Task).status !== 'completed';
+}
+
 export const referralWorkflow: WriteRules = {
   prepare(resource, previous, now) {
     if (isTask(resource)) return prepareTask(resource, isTask(previous) ? previous : undefined, now);
@@ -84,13 +91,11 @@ export const referralWorkflow: WriteRules = {
 
   hasFollowUps(resource, previous) {
     if (isServiceRequest(resource)) {
-      // A new referral brings its Task, an onward one its sub-Task; a revoked one cancels its Tasks.
+      // A new referral brings its Task, an onward one its sub-Task; a withdrawn one ends its Tasks.
       if (!previous) return isReferral(resource) || ((resource as ServiceRequest).basedOn ?? []).length > 0;
-      return isReferral(resource) && WITHDRAWN.has(resource.status) && (previous as ServiceRequest).status !== resource.status;
+      return isWithdrawal(resource, previous);
     }
-    // A Task that moves to completed completes its referral (one created completed arrives mid-journey).
-    if (isTask(resource)) return !!previous && resource.status === 'completed' && (previous as Task).status !== 'completed';
-    return false;
+    return isCompletion(resource, previous);
   },
 
   async followUp(repo, changes) {
@@ -105,7 +110,7 @@ export const referralWorkflow: WriteRules = {
           await createOnwardTask(repo, changes, resource, now);
         }
       }
-      if (isReferral(resource) && previous && WITHDRAWN.has(resource.status) && (previous as ServiceRequest).status !== resource.status) {
+      if (isWithdrawal(resource, previous)) {
         // Withdrawn: open Tasks are cancelled (a finished one makes the withdrawal fail);
         // sent in error: every Task is entered-in-error too.
         const inError = resource.status === 'entered-in-error';
@@ -121,7 +126,7 @@ export const referralWorkflow: WriteRules = {
           );
         }
       }
-      if (isTask(resource) && previous && resource.status === 'completed' && (previous as Task).status !== 'completed') {
+      if (isCompletion(resource, previous)) {
         await completeFocus(repo, resource);
       }
     }

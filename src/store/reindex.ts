@@ -13,7 +13,6 @@ import { PROJECT_BASE } from '../conformance/registry';
 import { clearIndexedParameters, clearPending, computeIndex, markPending } from './indexer';
 import type { StoragePort } from './port';
 import type { Repository } from './repository';
-import { parseSearchParams } from '../fhir/search/parse';
 
 const JOB_URL = `${PROJECT_BASE}/StructureDefinition/reindex-job`;
 const BATCH = 200;
@@ -79,9 +78,7 @@ export class SearchParameterService {
 
   /** At start: stored custom SearchParameters join the index; unfinished jobs resume. */
   async start(): Promise<void> {
-    const request = parseSearchParams('SearchParameter', { status: ['active'], _count: ['1000'] }, { defaultCount: 1000, maxCount: 1000 });
-    request.total = 'none';
-    for (const match of (await this.repo.search(request)).matches) {
+    for (const match of await this.repo.find('SearchParameter', { status: ['active'] }, 1000)) {
       const sp = match.resource as SearchParameter;
       if (!sp.url || BASE_URLS.has(sp.url)) continue;
       this.register(sp);

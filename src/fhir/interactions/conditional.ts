@@ -3,7 +3,7 @@
 import type { StoredVersion } from '../../store/port';
 import type { FhirContext } from '../context';
 import { badRequest, preconditionFailed } from '../outcomes';
-import { parseSearchParams, type QueryParams } from '../search/parse';
+import type { QueryParams } from '../search/parse';
 
 export function queryFromString(text: string): QueryParams {
   const params: QueryParams = {};
@@ -19,10 +19,7 @@ export async function findConditionalMatch(
   what: string
 ): Promise<StoredVersion | undefined> {
   if (Object.keys(query).length === 0) throw badRequest(`${what} needs search criteria`);
-  const request = parseSearchParams(resourceType, query, { defaultCount: 2, maxCount: 2 });
-  request.count = 2;
-  request.total = 'none';
-  const { matches } = await ctx.repo.search(request);
+  const matches = await ctx.repo.find(resourceType, query, 2);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${resourceType}`);
   return matches[0];
 }
