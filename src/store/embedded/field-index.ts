@@ -95,6 +95,8 @@ export class FieldIndexes {
       }
       case 'none':
         return new Set();
+      case 'within':
+        return this.candidates(resourceType, filter.box);
       case 'and': {
         let best: Set<string> | undefined = this.boxOf(resourceType, filter.filters);
         for (const part of filter.filters) {

@@ -81,6 +81,9 @@ export function compileMatcher(filter: Filter): Predicate {
       const path = filter.field.split('.');
       return (doc) => valuesAt(doc, path).some((v) => typeof v === 'string' && v.includes(filter.value));
     }
+    case 'within':
+      // The box; the repository then applies the exact distance (search/near.ts).
+      return compileMatcher(filter.box);
     case 'exists': {
       const path = filter.field.split('.');
       return (doc) => valuesAt(doc, path).length > 0 === filter.exists;

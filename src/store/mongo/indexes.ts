@@ -5,7 +5,8 @@
 //   string :exact / token :text     -> idx.<code>:exact, idx.<code>:text
 //   date                            -> idx.<code>.lo and idx.<code>.hi
 //   number, quantity                -> idx.<code> / idx.<code>.v
-//   near (Location.position)        -> idx.near.lat + idx.near.lng
+//   near (Location.position)        -> 2dsphere on geo.near (geo.ts); idx.near.lat + idx.near.lng where
+//                                      the deployment has no geospatial indexes (FerretDB)
 //   _sort on a parameter            -> sort.<code>
 // A collection holds at most 64 indexes and each one costs every write, so
 // the server creates the ones the social prescribing queries need (below),

@@ -16,6 +16,7 @@ import {
   type VersionWrite,
 } from '../port';
 import type { Filter } from '../search/filter';
+import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 
@@ -35,8 +36,9 @@ type StoredDoc = StoredVersion & { _id: string };
 
 function strip(doc: Document | null): StoredVersion | undefined {
   if (!doc) return undefined;
-  const { _id, ...version } = doc;
+  const { _id, geo, ...version } = doc;
   void _id;
+  void geo;
   return version as StoredVersion;
 }
 
@@ -48,6 +50,8 @@ export interface MongoStoreOptions {
 export class MongoStore implements StoragePort {
   readonly kind = 'mongodb';
   private transactions = false;
+  /** Whether this deployment has 2dsphere indexes, so current documents carry GeoJSON (geo.ts). */
+  private geo = false;
   private readonly client: MongoClient;
   private readonly db: Db;
 
@@ -81,6 +85,24 @@ export class MongoStore implements StoragePort {
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
+    this.geo = await this.createGeoIndexes(resourceTypes);
+  }
+
+  /** Geospatial indexes where the deployment has them (MongoDB does; FerretDB refuses them). */
+  private async createGeoIndexes(resourceTypes: string[]): Promise<boolean> {
+    try {
+      for (const type of resourceTypes) if (GEO_INDEXES[type]) await this.current(type).createIndex(GEO_INDEXES[type]);
+      return true;
+    } catch (err) {
+      if (err instanceof MongoServerError) return false;
+      throw err;
+    }
+  }
+
+  /** The current-version document of a version: GeoJSON copies of positions where geo indexes exist. */
+  private currentDoc(version: StoredVersion): StoredDoc {
+    const geo = this.geo ? geoFields(version.idx) : undefined;
+    return { _id: version.id, ...version, ...(geo ? { geo } : {}) };
   }
 
   private current(resourceType: string): Collection<StoredDoc> {
@@ -115,7 +137,7 @@ export class MongoStore implements StoragePort {
   }
 
   private query(filter: Filter): Document {
-    return { $and: [{ deleted: { $eq: false } }, toMongoQuery(filter)] };
+    return { $and: [{ deleted: { $eq: false } }, toMongoQuery(filter, { geo: this.geo })] };
   }
 
   async search(query: StoreQuery): Promise<StoredVersion[]> {
@@ -180,14 +202,14 @@ export class MongoStore implements StoragePort {
     const collection = this.current(version.resourceType);
     if (expectedVersionId === undefined) {
       try {
-        await collection.insertOne({ _id: version.id, ...version }, { session });
+        await collection.insertOne(this.currentDoc(version), { session });
       } catch (err) {
         // Already there: another request rolled this very version forward.
         if (!isDuplicateKey(err)) throw err;
       }
       return;
     }
-    const result = await collection.replaceOne({ _id: version.id, versionId: expectedVersionId }, version, { session });
+    const result = await collection.replaceOne({ _id: version.id, versionId: expectedVersionId }, this.currentDoc(version), { session });
     if (result.matchedCount > 0) return;
     // Matching nothing is fine if another request already rolled this version forward.
     const current = await collection.findOne({ _id: version.id }, { session });
@@ -211,10 +233,18 @@ export class MongoStore implements StoragePort {
     for (const u of updates) byType.set(u.resourceType, [...(byType.get(u.resourceType) ?? []), u]);
     for (const [type, list] of byType) {
       await this.current(type).bulkWrite(
-        list.map((u) => ({ updateOne: { filter: { _id: u.id, versionId: u.versionId }, update: { $set: { idx: u.idx, sort: u.sort } } } })),
+        list.map((u) => ({ updateOne: { filter: { _id: u.id, versionId: u.versionId }, update: this.indexSet(u) } })),
         { ordered: false }
       );
     }
+  }
+
+  /** The update that gives a current document new index fields (and their GeoJSON copies). */
+  private indexSet(u: IndexUpdate): Document {
+    const set = { $set: { idx: u.idx, sort: u.sort } };
+    if (!this.geo) return set;
+    const geo = geoFields(u.idx);
+    return geo ? { $set: { ...set.$set, geo } } : { ...set, $unset: { geo: '' } };
   }
 
   async ping(): Promise<void> {

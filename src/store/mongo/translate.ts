@@ -5,6 +5,8 @@
 // regular expressions.
 import type { Document } from 'mongodb';
 import type { Filter } from '../search/filter';
+import { EARTH_RADIUS_KM } from '../search/near';
+import { geoField } from './geo';
 
 const CMP = { gt: '$gt', ge: '$gte', lt: '$lt', le: '$lte' } as const;
 
@@ -16,18 +18,24 @@ export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-export function toMongoQuery(filter: Filter): Document {
+export interface TranslateOptions {
+  /** The deployment keeps GeoJSON points and a 2dsphere index (see geo.ts); otherwise near runs its bounding box. */
+  geo: boolean;
+}
+
+export function toMongoQuery(filter: Filter, options: TranslateOptions = { geo: false }): Document {
+  const translate = (f: Filter): Document => toMongoQuery(f, options);
   switch (filter.kind) {
     case 'all':
       return {};
     case 'none':
       return { _id: { $in: [] } };
     case 'and':
-      return { $and: filter.filters.map(toMongoQuery) };
+      return { $and: filter.filters.map(translate) };
     case 'or':
-      return { $or: filter.filters.map(toMongoQuery) };
+      return { $or: filter.filters.map(translate) };
     case 'not':
-      return { $nor: [toMongoQuery(filter.filter)] };
+      return { $nor: [translate(filter.filter)] };
     case 'eq':
       // $eq, not a bare value: a value can then never be read as a sub-document query.
       return { [column(filter.field)]: { $eq: filter.value } };
@@ -41,5 +49,11 @@ export function toMongoQuery(filter: Filter): Document {
       return { [column(filter.field)]: { $regex: escapeRegExp(filter.value) } };
     case 'exists':
       return { [column(filter.field)]: { $exists: filter.exists } };
+    case 'within':
+      if (!options.geo) return translate(filter.box);
+      // A spherical cap around the point, radius in radians on the same Earth
+      // radius as the repository's haversine; a hair wider so that rounding
+      // never drops a point at the edge (the repository keeps the exact cut).
+      return { [geoField(filter.field)]: { $geoWithin: { $centerSphere: [[filter.lng, filter.lat], (filter.km / EARTH_RADIUS_KM) * 1.000001 + 1e-12] } } };
   }
 }

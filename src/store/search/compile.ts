@@ -439,9 +439,9 @@ export const NEAR_DEFAULT_KM = 50;
 const KM_PER_UNIT: Record<string, number> = { km: 1, '[km]': 1, m: 0.001, mi: 1.609344, '[mi_i]': 1.609344 };
 
 /**
- * near=latitude|longitude|distance|unit (Location-near): a bounding box over the
- * indexed position here; the repository then keeps what is truly within the
- * distance and orders by it (store/search/near.ts).
+ * near=latitude|longitude|distance|unit (Location-near): a circle, with its
+ * bounding box for stores without a geospatial index; the repository then keeps
+ * what is truly within the distance and orders by it (store/search/near.ts).
  */
 function compileNear(param: IndexedParameter, link: ParameterLink, clause: SearchClause, ctx: CompileContext): Filter {
   if (link.modifier) unsupportedModifier(param, link);
@@ -459,12 +459,13 @@ function compileNear(param: IndexedParameter, link: ParameterLink, clause: Searc
   const dLat = km / 111.32;
   const dLng = km / (111.32 * Math.max(Math.cos((lat * Math.PI) / 180), 0.01));
   const field = indexField(param.code);
-  return and([
+  const box = and([
     { kind: 'cmp', field: `${field}.lat`, op: 'ge', value: lat - dLat },
     { kind: 'cmp', field: `${field}.lat`, op: 'le', value: lat + dLat },
     { kind: 'cmp', field: `${field}.lng`, op: 'ge', value: lng - dLng },
     { kind: 'cmp', field: `${field}.lng`, op: 'le', value: lng + dLng },
   ]);
+  return { kind: 'within', field, lat, lng, km, box };
 }
 
 function compileSort(request: SearchRequest): SortKey[] {

@@ -23,7 +23,14 @@ export type Filter =
   | { kind: 'prefix'; field: string; value: string }
   /** A string element contains the value (literal, case-sensitive). */
   | { kind: 'contains'; field: string; value: string }
-  | { kind: 'exists'; field: string; exists: boolean };
+  | { kind: 'exists'; field: string; exists: boolean }
+  /**
+   * A position field (idx.<code>.lat/.lng) within km of a point. `box` is the
+   * latitude/longitude bounding box around the circle: a store without a
+   * geospatial index runs the box, and the repository keeps only what is truly
+   * within the distance, so every store gives the same answer.
+   */
+  | { kind: 'within'; field: string; lat: number; lng: number; km: number; box: Filter };
 
 export const ALL: Filter = { kind: 'all' };
 export const NONE: Filter = { kind: 'none' };

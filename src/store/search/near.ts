@@ -4,7 +4,7 @@
 import type { PositionIndex, StoredVersion } from '../port';
 import type { NearPoint } from './compile';
 
-const EARTH_RADIUS_KM = 6371.0088;
+export const EARTH_RADIUS_KM = 6371.0088;
 const rad = (deg: number): number => (deg * Math.PI) / 180;
 
 export function distanceKm(aLat: number, aLng: number, bLat: number, bLng: number): number {
