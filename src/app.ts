@@ -64,6 +64,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
         if (v.resourceType === 'SearchParameter' && v.resource) searchParameters?.onWrite(v.resource as SearchParameter);
       }
     },
+    onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
   });
   terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged);

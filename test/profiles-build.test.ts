@@ -41,7 +41,10 @@ describe('profiles/generated is up to date with profiles/fsh', () => {
       'SearchParameter-CarePlan-referral.json',
       'SearchParameter-HealthcareService-activity-type.json',
       'SearchParameter-HealthcareService-capacity-status.json',
+      'SearchParameter-HealthcareService-need.json',
+      'SearchParameter-ServiceRequest-patient-nhs-number.json',
       'SearchParameter-Task-business-status.json',
+      'SearchParameter-Task-referral-source.json',
     ]);
   });
 

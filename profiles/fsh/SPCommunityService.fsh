@@ -15,6 +15,9 @@ Description: "A community offering people can be connected to (maps an Open Refe
 * category from $vs-directory-taxonomy (extensible)
 * type MS
 * type from $vs-activity-type (extensible)
+* characteristic MS
+* characteristic from $vs-needs (extensible)
+* characteristic ^short = "The needs the service serves (loneliness, money advice, carers' support...)"
 * location MS
 * location only Reference(Location)
 * name MS

@@ -67,3 +67,54 @@ Title: "CarePlan referral"
 * expression = "CarePlan.extension.where(url = 'http://hl7.org/fhir/5.0/StructureDefinition/extension-CarePlan.basedOn').value"
 * xpathUsage = #normal
 * target = #ServiceRequest
+
+// Values read from another resource: the server indexes <reference>.resolve().ofType(<Type>).<path>
+// by reading the referenced resource at write time, and reindexes the referring resources when it changes.
+
+Instance: ServiceRequest-patient-nhs-number
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "ServiceRequest by the NHS number of its subject"
+* url = "https://social-prescribing.example.org/fhir/SearchParameter/ServiceRequest-patient-nhs-number"
+* name = "PatientNhsNumber"
+* status = #active
+* experimental = false
+* publisher = "Social prescribing FHIR server project"
+* description = "The NHS number of the person referred: the subject Patient's identifier in the https://fhir.nhs.uk/Id/nhs-number system (search as patient-nhs-number=https://fhir.nhs.uk/Id/nhs-number|<number> or patient-nhs-number=<number>)"
+* code = #patient-nhs-number
+* base = #ServiceRequest
+* type = #token
+* expression = "ServiceRequest.subject.resolve().ofType(Patient).identifier.where(system = 'https://fhir.nhs.uk/Id/nhs-number')"
+* xpathUsage = #normal
+
+Instance: Task-referral-source
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "Task by the source of its referral"
+* url = "https://social-prescribing.example.org/fhir/SearchParameter/Task-referral-source"
+* name = "ReferralSource"
+* status = #active
+* experimental = false
+* publisher = "Social prescribing FHIR server project"
+* description = "Who referred the person (GP, self-referral, ...): the source of referral extension of the ServiceRequest the Task fulfils (Task.focus)"
+* code = #referral-source
+* base = #Task
+* type = #token
+* expression = "Task.focus.resolve().ofType(ServiceRequest).extension.where(url = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest').value"
+* xpathUsage = #normal
+
+Instance: HealthcareService-need
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "HealthcareService by the need it serves"
+* url = "https://social-prescribing.example.org/fhir/SearchParameter/HealthcareService-need"
+* name = "Need"
+* status = #active
+* experimental = false
+* publisher = "Social prescribing FHIR server project"
+* description = "A need the community service serves (HealthcareService.characteristic, from the sp-needs value set): the same codes as a referral's reasonCode, so a link worker can look for services that meet a person's needs"
+* code = #need
+* base = #HealthcareService
+* type = #token
+* expression = "HealthcareService.characteristic"
+* xpathUsage = #normal

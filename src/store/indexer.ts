@@ -6,6 +6,7 @@ import {
   evalFhirPathTyped,
   getSearchParameterDetails,
   getSearchParameters,
+  globalSchema,
   parseFhirPath,
   toTypedValue,
   type TypedValue,
@@ -43,7 +44,35 @@ export interface IndexedParameter {
   composite?: { first: FhirPathAtom; second: CompositePart };
   /** Resource types a reference parameter may point to. */
   targets: string[];
+  /** For a parameter whose values come from another resource (resolve(); see below). */
+  resolve?: ResolvePath;
   definition: SearchParameter;
+}
+
+/**
+ * An expression of the form `<Base>.<reference path>.resolve().ofType(<Type>).<rest>`:
+ * the values are read from the referenced resource (for example a referral's
+ * patient's NHS number). The referenced resource is read when the resource is
+ * indexed, and resources that refer to it are reindexed when it changes
+ * (store/resolved-index.ts). `via` must be the expression of one of the base
+ * type's reference parameters, so those dependents can be found by its index.
+ */
+export interface ResolvePath {
+  via: FhirPathAtom;
+  /** The reference parameter whose index finds the dependents. */
+  viaCode: string;
+  targetType: string;
+  rest: FhirPathAtom;
+}
+
+export const RESOLVE_FORM = /^(.+?)\.resolve\(\)\.ofType\(([A-Z][A-Za-z]+)\)\.(.+)$/;
+
+function resolvePath(expression: string, params: Record<string, SearchParameter>): ResolvePath | undefined {
+  const m = RESOLVE_FORM.exec(expression.trim());
+  if (!m) return undefined;
+  const viaCode = Object.entries(params).find(([, sp]) => sp.type === 'reference' && sp.expression?.trim() === m[1].trim())?.[0];
+  if (!viaCode) return undefined;
+  return { via: parseFhirPath(m[1]), viaCode, targetType: m[2], rest: parseFhirPath(m[3]) };
 }
 
 const paramsByType = new Map<string, Map<string, IndexedParameter>>();
@@ -68,6 +97,31 @@ export function pendingParameter(resourceType: string, code: string): string | u
 /** Forgets the computed parameter lists, after SearchParameters were added. */
 export function clearIndexedParameters(): void {
   paramsByType.clear();
+  dependentsByTarget = undefined;
+}
+
+export interface ResolveDependent {
+  resourceType: string;
+  param: IndexedParameter & { resolve: ResolvePath };
+}
+let dependentsByTarget: Map<string, ResolveDependent[]> | undefined;
+
+/** The parameters, of any resource type, whose values are read from resources of targetType. */
+export function resolveDependents(targetType: string): ResolveDependent[] {
+  if (!dependentsByTarget) {
+    dependentsByTarget = new Map();
+    for (const [type, info] of Object.entries(globalSchema.types)) {
+      const searchParams = Object.values(info.searchParams ?? {});
+      if (!searchParams.some((sp) => sp.expression && RESOLVE_FORM.test(sp.expression.trim()))) continue;
+      for (const param of getIndexedParameters(type).values()) {
+        if (!param.resolve) continue;
+        const list = dependentsByTarget.get(param.resolve.targetType) ?? [];
+        list.push({ resourceType: type, param: param as ResolveDependent['param'] });
+        dependentsByTarget.set(param.resolve.targetType, list);
+      }
+    }
+  }
+  return dependentsByTarget.get(targetType) ?? [];
 }
 
 /** The indexed search parameters of a resource type, by code. */
@@ -75,19 +129,24 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
   let params = paramsByType.get(resourceType);
   if (params) return params;
   params = new Map();
-  for (const [code, sp] of Object.entries(getSearchParameters(resourceType) ?? {})) {
+  const all = getSearchParameters(resourceType) ?? {};
+  for (const [code, sp] of Object.entries(all)) {
     if (EXCLUDED.has(code) || !sp.expression) continue;
     if (!INDEXED_TYPES.has(sp.type as string) && !(sp.type === 'special' && INDEXED_SPECIAL.has(code))) continue;
     const composite = sp.type === 'composite' ? compositeParts(sp) : undefined;
     if (sp.type === 'composite' && !composite) continue;
-    const details = getSearchParameterDetails(resourceType, sp);
+    // Values read from another resource (ResolvePath). R4's own `where(resolve() is Patient)`
+    // only tests a reference's type, which the FHIRPath engine answers from the reference.
+    const resolve = RESOLVE_FORM.test(sp.expression.trim()) ? resolvePath(sp.expression, all) : undefined;
+    if (RESOLVE_FORM.test(sp.expression.trim()) && !resolve) continue;
     params.set(code, {
       code,
       type: sp.type as IndexedType,
-      expression: details.parsedExpression,
+      expression: resolve ? resolve.rest : getSearchParameterDetails(resourceType, sp).parsedExpression,
       targets: (sp.target as string[] | undefined) ?? [],
       definition: sp,
       composite,
+      resolve,
     });
   }
   paramsByType.set(resourceType, params);
@@ -126,12 +185,37 @@ export interface IndexResult {
   sort: Record<string, string | number>;
 }
 
-export function computeIndex(resource: Resource, baseUrl: string): IndexResult {
+/** Referenced resources, by "Type/id", for parameters with resolve(). */
+export type ResolvedReferences = ReadonlyMap<string, Resource>;
+
+/** The "Type/id" references this resource's resolve() parameters read values from. */
+export function referencesToResolve(resource: Resource, baseUrl: string): string[] {
+  const refs = new Set<string>();
+  const input = [toTypedValue(resource)];
+  for (const param of getIndexedParameters(resource.resourceType).values()) {
+    if (param.resolve) referencesThrough(param.resolve, input, baseUrl).forEach((r) => refs.add(r));
+  }
+  return [...refs];
+}
+
+function referencesThrough(path: ResolvePath, input: TypedValue[], baseUrl: string): string[] {
+  return evalFhirPathTyped(path.via, input)
+    .map((v) => (typeof v.value?.reference === 'string' ? normalizeReference(v.value.reference, baseUrl) : ''))
+    .filter((ref) => ref.startsWith(`${path.targetType}/`));
+}
+
+export function computeIndex(resource: Resource, baseUrl: string, resolved: ResolvedReferences = new Map()): IndexResult {
   const idx: IndexFields = {};
   const sort: Record<string, string | number> = {};
   const input = [toTypedValue(resource)];
   for (const param of getIndexedParameters(resource.resourceType).values()) {
-    const values = evalFhirPathTyped(param.expression, input);
+    const from = param.resolve
+      ? referencesThrough(param.resolve, input, baseUrl).flatMap((ref) => {
+          const target = resolved.get(ref);
+          return target ? [toTypedValue(target)] : [];
+        })
+      : input;
+    const values = from.length === 0 ? [] : evalFhirPathTyped(param.expression, from);
     if (values.length === 0) continue;
     switch (param.type) {
       case 'token':

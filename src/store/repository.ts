@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../conformance/checks/references';
 import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../fhir/search/parse';
-import { computeIndex } from './indexer';
+import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
 import { byDistance } from './search/near';
@@ -78,6 +78,12 @@ export interface RepositoryOptions {
   tokenTerminology?: TokenTerminology;
   /** Told of every committed version, e.g. to drop caches of terminology that changed. */
   onCommit?: (versions: StoredVersion[]) => void;
+  /**
+   * Told when resources that read values from a committed version (resolve()
+   * parameters) could not be reindexed. The write itself stands; a reindex of
+   * the parameter repairs them.
+   */
+  onIndexError?: (err: unknown) => void;
 }
 
 export interface WriteResult {
@@ -162,7 +168,6 @@ export class Repository {
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
     try {
       await this.store.commit(writes);
-      this.options.onCommit?.(writes.map((w) => w.version));
     } catch (err) {
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
@@ -171,6 +176,9 @@ export class Repository {
       if (err instanceof TransactionsUnsupportedError) throw notSupported(err.message);
       throw err;
     }
+    const versions = writes.map((w) => w.version);
+    this.options.onCommit?.(versions);
+    await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
   }
 
   /** The newest version, deleted or not, as this repository sees it. */
@@ -242,7 +250,7 @@ export class Repository {
     const stored = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as Resource;
     const issues = deleted ? [] : await this.options.validate(stored, this.referenceExists);
     if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw unprocessable(issues);
-    const index = deleted ? { idx: {}, sort: {} } : computeIndex(stored, this.options.baseUrl);
+    const index = deleted ? { idx: {}, sort: {} } : await indexWithReferences(stored, this.options.baseUrl, (type, ref) => this.readLatest(type, ref));
     const version: StoredVersion = {
       resourceType: resource.resourceType,
       id: resource.id as string,

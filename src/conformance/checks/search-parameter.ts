@@ -3,6 +3,7 @@
 // must be FHIRPath the indexer can evaluate.
 import { parseFhirPath } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { RESOLVE_FORM } from '../../store/indexer';
 
 const CODE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
@@ -16,6 +17,14 @@ export function checkSearchParameter(resource: Resource): OperationOutcomeIssue[
   if (sp.expression) {
     try {
       parseFhirPath(sp.expression);
+      if (/\.resolve\(\)\./.test(sp.expression) && !RESOLVE_FORM.test(sp.expression.trim())) {
+        issues.push({
+          severity: 'error',
+          code: 'not-supported',
+          expression: ['SearchParameter.expression'],
+          diagnostics: 'A value read through resolve() must have the form <reference>.resolve().ofType(<Type>).<path>, where <reference> is the expression of a reference search parameter of the same type',
+        });
+      }
     } catch (err) {
       issues.push({ severity: 'error', code: 'value', expression: ['SearchParameter.expression'], diagnostics: `expression is not valid FHIRPath: ${(err as Error).message}` });
     }
