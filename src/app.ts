@@ -28,6 +28,12 @@ import { getResourceTypeNames } from './conformance/definitions';
 import { createStore } from './store';
 import type { StoragePort } from './store/port';
 import { Repository } from './store/repository';
+import { AuditTrail } from './audit/audit-trail';
+import { ANONYMOUS_LOCAL } from './auth/caller';
+import { loadOrCreateLocalKey, type LocalKey } from './auth/local-key';
+import { TokenVerifier } from './auth/tokens';
+import { Access } from './fhir/access';
+import { corsAllowList, securityHeaders } from './http/hardening';
 
 export interface App {
   express: Express;
@@ -40,6 +46,20 @@ export interface App {
 export const DEFAULT_PAGE_SIZE = 20;
 
 const TERMINOLOGY_TYPES = new Set(['CodeSystem', 'ValueSet', 'ConceptMap']);
+
+/** Verifies bearer tokens, or undefined when authentication is switched off (loopback only: config.ts). */
+async function tokenVerifier(config: Config, logger: Logger): Promise<TokenVerifier | undefined> {
+  if (!config.auth.enabled) {
+    logger.warn(
+      { host: config.host },
+      'AUTHENTICATION IS OFF (AUTH=off): every request is served without a token and without access control. Use only on this machine, never with real patient data.'
+    );
+    return undefined;
+  }
+  let localKey: LocalKey | undefined;
+  if (config.auth.localKey) localKey = await loadOrCreateLocalKey(config.dataDir);
+  return new TokenVerifier(config.auth, localKey);
+}
 
 /** Creates and starts the store, then builds the Express app over it. */
 export async function createApp(config: Config, store: StoragePort = createStore(config)): Promise<App> {
@@ -76,6 +96,9 @@ export async function createApp(config: Config, store: StoragePort = createStore
     baseUrl: config.baseUrl,
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,
+    maxBundleEntries: config.maxBundleEntries,
+    // The server's own requests; each HTTP request gets its caller's access (fhir-routes.ts).
+    access: new Access(ANONYMOUS_LOCAL, repo),
     validate: (resource, profiles) => pipeline.validate(resource, { profiles, resolveReference: repo.referenceExists }),
     supportedProfiles: (type) => conformance.profilesFor(type),
     dispatch,
@@ -99,7 +122,18 @@ export async function createApp(config: Config, store: StoragePort = createStore
       res.status(503).json({ status: 'unavailable', store: store.kind });
     }
   });
-  app.use('/fhir', fhirRoutes(ctx, config.bodyLimit));
+  app.use(securityHeaders());
+  app.use(corsAllowList(config.corsOrigins));
+  app.use(
+    '/fhir',
+    fhirRoutes(ctx, {
+      bodyLimit: config.bodyLimit,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      verifier: await tokenVerifier(config, logger),
+      audit: new AuditTrail(store, config.baseUrl),
+      logger,
+    })
+  );
   app.use((req, res) => {
     sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
   });

@@ -17,7 +17,29 @@ export interface Config {
   maxPageSize: number;
   /** Resource types held to the server's own profile even without meta.profile. */
   enforceProfiles: string[];
+  auth: AuthConfig;
+  /** Origins allowed to call the API from a browser (CORS); none by default. */
+  corsOrigins: string[];
+  /** Requests a client may make per minute (0: no limit). */
+  rateLimitPerMinute: number;
+  /** Most entries a batch or transaction Bundle may carry. */
+  maxBundleEntries: number;
 }
+
+export interface AuthConfig {
+  /** False only when AUTH=off: then every request is served as an unrestricted caller. */
+  enabled: boolean;
+  /** The aud every token must carry: the FHIR base by default. */
+  audience: string;
+  /** An external issuer whose keys are fetched from its JWKS URL. */
+  jwks?: { issuer: string; url: string };
+  /** Whether tokens signed with the key kept in DATA_DIR (npm run token) are accepted. */
+  localKey: boolean;
+  /** Seconds of clock difference tolerated on exp and nbf. */
+  clockSkewSeconds: number;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const schema = {
   type: 'object',
@@ -31,6 +53,15 @@ const schema = {
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     MAX_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
     ENFORCE_PROFILES: { type: 'string', pattern: `^(none|((${DEFAULT_ENFORCED_TYPES.join('|')})(,(${DEFAULT_ENFORCED_TYPES.join('|')}))*))$` },
+    AUTH: { enum: ['on', 'off'] },
+    AUTH_AUDIENCE: { type: 'string', minLength: 1 },
+    AUTH_ISSUER: { type: 'string', minLength: 1 },
+    AUTH_JWKS_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    AUTH_LOCAL_KEY: { enum: ['on', 'off'] },
+    AUTH_CLOCK_SKEW: { type: 'integer', minimum: 0, maximum: 600 },
+    CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
+    RATE_LIMIT: { type: 'integer', minimum: 0 },
+    MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
   },
 } as const;
 
@@ -61,15 +92,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = (raw.PORT as number | undefined) ?? 8080;
   const host = (raw.HOST as string | undefined) ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const baseUrl = (raw.BASE_URL as string | undefined) ?? `http://${urlHost}:${port}/fhir`;
+  // Without authentication, patient data is open to anyone who can connect: only on loopback.
+  if (raw.AUTH === 'off' && !LOOPBACK.has(host)) {
+    throw new ConfigError(`Invalid configuration: AUTH=off is refused when HOST=${JSON.stringify(host)} is not a loopback address`);
+  }
+  if ((raw.AUTH_ISSUER === undefined) !== (raw.AUTH_JWKS_URL === undefined)) {
+    throw new ConfigError('Invalid configuration: AUTH_ISSUER and AUTH_JWKS_URL are set together (the issuer whose keys the JWKS URL serves)');
+  }
   return {
     port,
     host,
-    baseUrl: (raw.BASE_URL as string | undefined) ?? `http://${urlHost}:${port}/fhir`,
+    baseUrl,
     dataDir: path.resolve((raw.DATA_DIR as string | undefined) ?? './data'),
     mongodbUri: raw.MONGODB_URI as string | undefined,
     bodyLimit: (raw.BODY_LIMIT as string | undefined) ?? '5mb',
     logLevel: (raw.LOG_LEVEL as string | undefined) ?? 'info',
     maxPageSize: (raw.MAX_PAGE_SIZE as number | undefined) ?? 1000,
     enforceProfiles: parseEnforced(raw.ENFORCE_PROFILES as string | undefined),
+    auth: {
+      enabled: raw.AUTH !== 'off',
+      audience: (raw.AUTH_AUDIENCE as string | undefined) ?? baseUrl,
+      jwks: raw.AUTH_ISSUER ? { issuer: raw.AUTH_ISSUER as string, url: raw.AUTH_JWKS_URL as string } : undefined,
+      localKey: raw.AUTH_LOCAL_KEY !== 'off',
+      clockSkewSeconds: (raw.AUTH_CLOCK_SKEW as number | undefined) ?? 30,
+    },
+    corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
+    rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
+    maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
   };
 }

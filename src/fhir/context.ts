@@ -3,6 +3,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { TerminologyService } from '../conformance/terminology/service';
 import type { SearchParameterService } from '../store/reindex';
 import type { Repository } from '../store/repository';
+import type { Access } from './access';
 import type { FhirRequest, FhirResult } from './request';
 
 export interface FhirContext {
@@ -12,6 +13,10 @@ export interface FhirContext {
   baseUrl: string;
   defaultPageSize: number;
   maxPageSize: number;
+  /** Most entries a batch or transaction Bundle may carry. */
+  maxBundleEntries: number;
+  /** The caller's access: set per request from the bearer token (fhir-routes.ts). */
+  access: Access;
   /** Runs the validation pipeline as a write would, with these extra profiles ($validate). */
   validate: (resource: Resource, profiles: string[]) => Promise<OperationOutcomeIssue[]>;
   /** The project's profiles of a resource type (CapabilityStatement supportedProfile). */

@@ -80,6 +80,8 @@ export const preconditionRequired = (text: string) => fail('precondition-require
 export const payloadTooLarge = (text: string) => fail('payload-too-large', 'too-costly', text);
 export const unsupportedMediaType = (text: string) => fail('unsupported-media-type', 'not-supported', text);
 export const serviceUnavailable = (text: string) => fail('service-unavailable', 'transient', text);
+export const forbidden = (text: string) => fail('forbidden', 'forbidden', text);
+export const unauthorized = (text: string) => fail('unauthorized', 'login', text);
 
 /** 422 for a domain rule a resource breaks (a Task state, a self-referral's source). */
 export function businessRule(text: string, expression: string): OperationOutcomeError {

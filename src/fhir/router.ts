@@ -5,6 +5,7 @@ import { isKnownResourceType } from '../conformance/definitions';
 import { processBatch } from './bundle/batch';
 import { processTransaction } from './bundle/transaction';
 import { buildCapabilityStatement } from './capabilities';
+import { authorize } from './authorize';
 import type { FhirContext, FhirHandler } from './context';
 import { createResource } from './interactions/create';
 import { conditionalDelete, deleteResource } from './interactions/delete';
@@ -66,6 +67,7 @@ export const dispatch = async (request: FhirRequest, ctx: FhirContext): Promise<
   const type = segments[0];
   const isResourcePath = type !== undefined && !['metadata', '_history'].includes(type) && !type.startsWith('$');
   if (isResourcePath && !isKnownResourceType(type)) throw notFound(`Unknown resource type ${type}`);
+  await authorize(request, ctx);
   if (segments.some((s) => s.startsWith('$'))) {
     if (request.method !== 'GET' && request.method !== 'POST') throw methodNotAllowed(`Operations are called with GET or POST, not ${request.method}`);
     return operationHandler(request)(request, ctx);

@@ -1,12 +1,13 @@
 // Turns every error into an OperationOutcome response. Body-parser errors get
 // their FHIR status; anything unknown is a 500 that reveals no internals.
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, payloadTooLarge, serviceUnavailable, statusOf, toOperationOutcome } from '../fhir/outcomes';
 import { isStoreUnavailable } from '../store';
 import { sendFhirJson } from './respond';
 
-interface HttpError extends Error {
+export interface HttpError extends Error {
   type?: string;
   status?: number;
 }
@@ -19,31 +20,36 @@ const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
   'request.aborted': () => outcome('bad-request', 'error', 'incomplete', 'The request body was cut short'),
 };
 
+/** The status and body an error is answered with; sets Retry-After for an unavailable store. */
+export function errorResponse(err: HttpError, req: Request, res: Response, logger: Logger): { status: number; body: Resource; outcome: OperationOutcome } {
+  if (err instanceof OperationOutcomeErrorWithBody) {
+    // e.g. a failed message, answered with a fatal-error response message (DOMAIN.md section 5).
+    return { status: statusOf(err.outcome), body: err.body, outcome: err.outcome };
+  }
+  const bodyError = err.type ? BODY_ERRORS[err.type] : undefined;
+  let result = bodyError?.();
+  if (!result && !(err instanceof OperationOutcomeError) && err.status && err.status >= 400 && err.status < 500) {
+    result = outcome('bad-request', 'error', 'invalid', 'The request could not be read');
+  }
+  if (!result && isStoreUnavailable(err)) {
+    // The store will likely be back: say so, and when to try again.
+    res.setHeader('Retry-After', '5');
+    result = serviceUnavailable('The data store is unavailable; try again shortly').outcome;
+  }
+  result ??= toOperationOutcome(err);
+  const status = statusOf(result);
+  if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+  return { status, body: result, outcome: result };
+}
+
 export function errorHandler(logger: Logger) {
   return (err: HttpError, req: Request, res: Response, next: NextFunction): void => {
     void next;
-    if (err instanceof OperationOutcomeErrorWithBody) {
-      // e.g. a failed message, answered with a fatal-error response message (DOMAIN.md section 5).
-      sendFhirJson(res, statusOf(err.outcome), err.body);
-      return;
-    }
-    const bodyError = err.type ? BODY_ERRORS[err.type] : undefined;
-    let result = bodyError?.();
-    if (!result && !(err instanceof OperationOutcomeError) && err.status && err.status >= 400 && err.status < 500) {
-      result = outcome('bad-request', 'error', 'invalid', 'The request could not be read');
-    }
-    if (!result && isStoreUnavailable(err)) {
-      // The store will likely be back: say so, and when to try again.
-      res.setHeader('Retry-After', '5');
-      result = serviceUnavailable('The data store is unavailable; try again shortly').outcome;
-    }
-    result ??= toOperationOutcome(err);
-    const status = statusOf(result);
-    if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    const { status, body } = errorResponse(err, req, res, logger);
     if (res.headersSent) {
       res.end();
       return;
     }
-    sendFhirJson(res, status, result);
+    sendFhirJson(res, status, body);
   };
 }

@@ -1,24 +1,37 @@
-// The Express side of the FHIR API: parses bodies and headers into a
-// FhirRequest, dispatches it, and writes the result. Only this folder knows Express.
+// The Express side of the FHIR API: authenticates, parses bodies and headers
+// into a FhirRequest, dispatches it, records the audit event, and writes the
+// result. Only this folder knows Express.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
 import typeis from 'type-is';
+import type { AuditTrail } from '../audit/audit-trail';
+import type { TokenVerifier } from '../auth/tokens';
+import { Access } from '../fhir/access';
 import type { FhirContext } from '../fhir/context';
 import { JSON_PATCH } from '../fhir/interactions/patch';
-import { badRequest, unsupportedMediaType } from '../fhir/outcomes';
-import type { FhirMethod, FhirRequest } from '../fhir/request';
+import { badRequest, isErrorOutcome, serviceUnavailable, statusOf, toOperationOutcome, unsupportedMediaType } from '../fhir/outcomes';
+import type { FhirMethod, FhirRequest, FhirResult } from '../fhir/request';
 import type { QueryParams } from '../fhir/search/parse';
+import { isStoreUnavailable } from '../store';
+import { callerOf, readBearerToken, requireAuthentication } from './authenticate';
+import { errorResponse, type HttpError } from './errors';
+import { rateLimitPerClient, unsafeKey } from './hardening';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth';
 import { parsePrefer } from './prefer';
-import { sendResult } from './respond';
+import { sendFhirJson, sendResult } from './respond';
+import { smartConfiguration } from './smart-configuration';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', JSON_PATCH];
 const FORM = 'application/x-www-form-urlencoded';
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
+function queryString(req: Request): string {
+  return req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+}
+
 function queryOf(req: Request): QueryParams {
   const query: QueryParams = {};
-  const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-  for (const [key, value] of new URLSearchParams(search)) (query[key] ??= []).push(value);
+  for (const [key, value] of new URLSearchParams(queryString(req))) (query[key] ??= []).push(value);
   return query;
 }
 
@@ -39,10 +52,53 @@ function checkContentType(req: Request, segments: string[]): void {
   }
 }
 
-export function fhirRoutes(ctx: FhirContext, bodyLimit: string): Router {
+function checkBody(body: unknown): void {
+  if (jsonDepth(body) > MAX_JSON_DEPTH) throw badRequest(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  const key = unsafeKey(body);
+  if (key) throw badRequest(`The request body has a key no FHIR resource has: ${key}`);
+}
+
+export interface FhirRouteOptions {
+  bodyLimit: string;
+  rateLimitPerMinute: number;
+  /** Undefined when authentication is off (AUTH=off, loopback only). */
+  verifier?: TokenVerifier;
+  audit: AuditTrail;
+  logger: Logger;
+}
+
+export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router {
   const router = express.Router();
-  router.use(express.json({ type: JSON_TYPES, limit: bodyLimit, strict: true }));
-  router.use(express.urlencoded({ type: FORM, limit: bodyLimit, extended: false }));
+  const { audit, logger } = options;
+
+  /** Records the request in the audit trail, then sends: a request that cannot be audited fails. */
+  async function auditAndSend(req: Request, res: Response, status: number, failure: string | undefined, send: () => void, created?: string): Promise<void> {
+    try {
+      let segments: string[] = [];
+      try {
+        segments = segmentsOf(req);
+      } catch {
+        segments = [];
+      }
+      await audit.record({ caller: callerOf(res), method: req.method, segments, query: queryString(req), status, failure, sourceAddress: req.ip, createdReference: created });
+    } catch (err) {
+      logger.error({ err, method: req.method, path: req.path }, 'could not write the audit event; the request is refused');
+      res.removeHeader('Location');
+      res.removeHeader('ETag');
+      if (isStoreUnavailable(err)) res.setHeader('Retry-After', '5');
+      const refusal = serviceUnavailable('The request could not be recorded in the audit trail, so it is refused; try again shortly').outcome;
+      sendFhirJson(res, 503, refusal);
+      return;
+    }
+    send();
+  }
+
+  router.get('/.well-known/smart-configuration', smartConfiguration(ctx.baseUrl));
+  router.use(readBearerToken(options.verifier));
+  router.use(rateLimitPerClient(options.rateLimitPerMinute));
+  router.use(requireAuthentication(ctx.baseUrl));
+  router.use(express.json({ type: JSON_TYPES, limit: options.bodyLimit, strict: true }));
+  router.use(express.urlencoded({ type: FORM, limit: options.bodyLimit, extended: false }));
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (!METHODS.has(req.method)) {
@@ -51,7 +107,7 @@ export function fhirRoutes(ctx: FhirContext, bodyLimit: string): Router {
       }
       const segments = segmentsOf(req);
       checkContentType(req, segments);
-      if (jsonDepth(req.body) > MAX_JSON_DEPTH) throw badRequest(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+      checkBody(req.body);
       const prefer = parsePrefer(req.get('prefer'));
       const request: FhirRequest = {
         method: req.method as FhirMethod,
@@ -68,10 +124,27 @@ export function fhirRoutes(ctx: FhirContext, bodyLimit: string): Router {
       const correlationId = req.get('x-correlation-id');
       if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
       if (request.contentType === 'application/json') request.contentType = 'application/fhir+json';
-      sendResult(res, await ctx.dispatch(request, ctx), ctx.baseUrl, prefer.return);
+      const caller = callerOf(res);
+      const result: FhirResult = await ctx.dispatch(request, { ...ctx, access: caller ? new Access(caller, ctx.repo) : ctx.access });
+      const [outcome, resource] = result;
+      const status = statusOf(outcome);
+      const created = status === 201 && resource?.id ? `${resource.resourceType}/${resource.id}` : undefined;
+      const failure = isErrorOutcome(outcome) ? outcome.issue?.[0]?.diagnostics : undefined;
+      await auditAndSend(req, res, status, failure, () => sendResult(res, result, ctx.baseUrl, prefer.return), created);
     } catch (err) {
       next(err);
     }
+  });
+  // Errors of this router (401, 413, 415, refusals, failures) are audited like any answer.
+  router.use(async (err: HttpError, req: Request, res: Response, next: NextFunction) => {
+    void next;
+    const { status, body, outcome } = errorResponse(err, req, res, logger);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const failure = outcome.issue?.[0]?.diagnostics ?? toOperationOutcome(err).issue?.[0]?.diagnostics;
+    await auditAndSend(req, res, status, failure, () => sendFhirJson(res, status, body));
   });
   return router;
 }

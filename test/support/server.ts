@@ -2,8 +2,13 @@
 // and gives a supertest agent for it. Every suite owns its server and data.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { createApp, type App } from '../../src/app';
+import { LOCAL_ALGORITHM, LOCAL_ISSUER, loadOrCreateLocalKey } from '../../src/auth/local-key';
 import { loadConfig } from '../../src/config';
 import type { StoragePort } from '../../src/store/port';
 import type { StoreTarget } from './stores';
@@ -15,14 +20,47 @@ export interface TestServer {
   store: StoragePort;
   http: Server;
   url: string;
-  /** supertest for this server; paths are relative to the FHIR base (/fhir). */
-  api: ReturnType<typeof request>;
+  /** supertest for this server, sending a token with every scope (system/*.cruds, no role). */
+  api: ReturnType<typeof request.agent>;
+  /** supertest without a token. */
+  anonymous: ReturnType<typeof request>;
   stop(): Promise<void>;
+}
+
+/** Where test servers keep the local signing key (the store's data lives elsewhere: stores.ts). */
+export const KEY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-fhir-keys-'));
+
+export interface TokenClaims {
+  sub?: string;
+  scope?: string;
+  sp_role?: string;
+  ods_code?: string;
+  patient?: string;
+  aud?: string;
+  /** Seconds from now; negative for an expired token. */
+  expiresIn?: number;
+  notBefore?: number;
+}
+
+/** A token signed with the test servers' local key. */
+export async function tokenFor(claims: TokenClaims = {}): Promise<string> {
+  const key = await loadOrCreateLocalKey(KEY_DIR);
+  const { sub = 'test-client', aud = BASE_URL, expiresIn = 3600, notBefore, ...rest } = claims;
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ scope: 'system/*.cruds', ...rest })
+    .setProtectedHeader({ alg: LOCAL_ALGORITHM, kid: key.kid })
+    .setIssuer(LOCAL_ISSUER)
+    .setSubject(sub)
+    .setAudience(aud)
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresIn);
+  if (notBefore !== undefined) jwt.setNotBefore(now + notBefore);
+  return jwt.sign(key.privateKey);
 }
 
 export async function startServer(target: StoreTarget, env: Record<string, string> = {}): Promise<TestServer> {
   const { store, cleanup } = target.create();
-  const config = loadConfig({ LOG_LEVEL: 'silent', BASE_URL: BASE_URL, DATA_DIR: '/nonexistent', ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', BASE_URL: BASE_URL, DATA_DIR: KEY_DIR, RATE_LIMIT: '0', ...env });
   const app = await createApp(config, store);
   const http = await new Promise<Server>((resolve) => {
     const server = app.express.listen(0, '127.0.0.1', () => resolve(server));
@@ -33,7 +71,8 @@ export async function startServer(target: StoreTarget, env: Record<string, strin
     store,
     http,
     url,
-    api: request(url),
+    api: request.agent(url).set('Authorization', `Bearer ${await tokenFor()}`),
+    anonymous: request(url),
     async stop() {
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

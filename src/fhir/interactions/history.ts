@@ -37,12 +37,14 @@ export const readHistory: FhirHandler = async (request, ctx) => {
   }
   // Versions strictly after _since: lastUpdated > the last millisecond before it.
   const sinceExclusive = since ? new Date(Date.parse(since.lo) - 1).toISOString() : undefined;
-  const versions = await ctx.repo.history({ resourceType, id, since: sinceExclusive, count, offset });
+  // Entries of resources the caller may not see are left out (for one resource, authorize.ts checked it).
+  const all = await ctx.repo.history({ resourceType, id, since: sinceExclusive, count, offset });
+  const versions = id ? all : await ctx.access.visible(all);
 
   const base = [ctx.baseUrl, ...request.segments].join('/');
   const query = Object.fromEntries(Object.entries(request.query).filter(([k]) => k !== '_offset' && k !== '_count'));
   const bundle: Bundle = { resourceType: 'Bundle', type: 'history', link: [link('self', urlWithQuery(base, request.query))] };
-  if (versions.length === count && count > 0) {
+  if (all.length === count && count > 0) {
     bundle.link?.push(link('next', urlWithQuery(base, { ...query, _count: [String(count)], _offset: [String(offset + count)] })));
   }
   bundle.entry = versions.map((v): BundleEntry => {

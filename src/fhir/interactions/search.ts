@@ -27,7 +27,11 @@ export const searchType: FhirHandler = async (request, ctx) => {
   const [resourceType] = request.segments;
   const query = request.segments[1] === '_search' ? mergeFormBody(request.query, request.body) : request.query;
   const search = parseSearchParams(resourceType, query, { defaultCount: ctx.defaultPageSize, maxCount: ctx.maxPageSize });
+  // The caller's own data only (access.ts): clauses added here stay out of the page links.
+  const restriction = await ctx.access.restriction(resourceType);
+  if (restriction) search.clauses.push(...parseSearchParams(resourceType, restriction, { defaultCount: 1, maxCount: 1 }).clauses);
   const result = await ctx.repo.search(search, request.lenient);
+  result.included = await ctx.access.visible(result.included);
 
   const selfQuery = Object.fromEntries(Object.entries(query).filter(([key]) => !result.ignored.includes(key)));
   const pageQuery = Object.fromEntries(Object.entries(selfQuery).filter(([key]) => key !== '_offset' && key !== '_cursor'));
