@@ -14,7 +14,7 @@ describe.each(storeTargets)('keyset paging [$name]', (target) => {
   const initial = new Set<string>();
 
   beforeAll(async () => {
-    server = await startServer(target);
+    server = await startServer(target, { MAX_BUNDLE_ENTRIES: '1000' });
     const entries = Array.from({ length: 1000 }, () => ({ resource: basic(code), request: { method: 'POST', url: 'Basic' } }));
     const res = await server.api.post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'batch', entry: entries });
     expect(res.status).toBe(200);

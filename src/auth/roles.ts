@@ -21,6 +21,9 @@ function grants(entries: [string[], Permission[]][]): Grants {
   return out;
 }
 
+/** Profiles, SearchParameters and terminology describe the API: every role reads them. */
+const DEFINITIONS: [string[], Permission[]] = [[...CONFORMANCE_TYPES], READ];
+
 /** Per role: resource type -> permissions ('*' for every type not named). */
 export const ROLE_GRANTS: Record<Role, Grants> = {
   // Creates referrals (with the patient, consent and the referral's Task) and follows their status.
@@ -29,6 +32,7 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['Task'], READ],
     [DIRECTORY_TYPES, READ],
     [['Organization', 'PractitionerRole', 'Practitioner'], ['c']],
+    DEFINITIONS,
   ]),
   // Works their service's referrals: Tasks, plans, goals, outcomes, onward referrals.
   'link-worker': grants([
@@ -36,6 +40,7 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['CarePlan', 'Goal', 'Observation', 'ServiceRequest', 'Consent'], ['c', 'r', 'u', 's']],
     [['Patient'], ['r', 's', 'u']],
     [DIRECTORY_TYPES, READ],
+    DEFINITIONS,
   ]),
   // Receives onward referrals: the Tasks addressed to them, and keeps its own directory entry.
   'community-provider': grants([
@@ -43,11 +48,12 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['ServiceRequest'], READ],
     [DIRECTORY_TYPES, READ],
     [['HealthcareService', 'Location'], ['u']],
+    DEFINITIONS,
   ]),
   // A system client of another organisation: everything but the server's own definitions and its audit trail.
-  integrator: grants([[['*'], ['c', 'r', 'u', 'd', 's']]]),
+  integrator: grants([[['*'], ['c', 'r', 'u', 'd', 's']], DEFINITIONS]),
   // Reports and minimised exports; Task status for incremental pulls; no patient-identifying reads.
-  commissioner: grants([[['Task', ...DIRECTORY_TYPES, 'MeasureReport', 'Measure'], READ]]),
+  commissioner: grants([[['Task', ...DIRECTORY_TYPES, 'MeasureReport', 'Measure'], READ], DEFINITIONS]),
   // Profiles, terminology, SearchParameters, the directory, background jobs, and the audit trail.
   admin: grants([
     [[...CONFORMANCE_TYPES], ['c', 'r', 'u', 'd', 's']],
@@ -56,14 +62,13 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
   ]),
 };
 
-/** Types no role but admin reaches whatever a token's scopes say. */
+/** Types only admins write (and, for the audit trail, read), whatever a token's scopes say. */
 const ADMIN_ONLY = new Set([...CONFORMANCE_TYPES, 'AuditEvent']);
 
 export function roleAllows(role: Role, resourceType: string, permission: Permission): boolean {
   const granted = ROLE_GRANTS[role];
-  // Conformance resources and terminology are readable by every role (they describe the API).
-  if (CONFORMANCE_TYPES.has(resourceType) && (permission === 'r' || permission === 's')) return true;
-  if (role !== 'admin' && ADMIN_ONLY.has(resourceType)) return false;
+  const definitionRead = CONFORMANCE_TYPES.has(resourceType) && (permission === 'r' || permission === 's');
+  if (role !== 'admin' && ADMIN_ONLY.has(resourceType) && !definitionRead) return false;
   return (granted[resourceType] ?? granted['*'] ?? []).includes(permission);
 }
 

@@ -7,6 +7,7 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Permission } from '../auth/scopes';
 import type { FhirContext } from './context';
+import { findOperation } from './operations/registry';
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from './outcomes';
 import type { FhirRequest } from './request';
 
@@ -64,6 +65,9 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
     const name = segments[at].slice(1);
     const resourceType = at > 0 ? type : undefined;
     const rule = operationRules[name];
+    const level = at === 0 ? 'system' : at === 1 ? 'type' : 'instance';
+    // An operation that does not exist is the router's 404; one without a rule is closed to all.
+    if (!rule && !findOperation(name, level, resourceType)) return;
     if (!rule) throw forbidden(`Access denied: $${name} has no access rule`);
     rule(request, ctx, resourceType);
     if (at === 2 && resourceType) await requireVisible(ctx, resourceType, id);
