@@ -33,8 +33,9 @@ describe('roles and scopes [embedded]', () => {
     const srA = await create(referral(`Patient/${pa.id}`, `Organization/${gpA.id}`, { performer: [{ reference: `Organization/${s1.id}` }] }));
     const srB = await create(referral(`Patient/${pb.id}`, `Organization/${gpB.id}`, { performer: [{ reference: `Organization/${s2.id}` }] }));
     const taskOf = async (sr: string) => (await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr}`)).body.entry[0].resource.id as string;
+    const [taskA, taskB] = [await taskOf(srA.id), await taskOf(srB.id)];
     const onward = await create(task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s1.id}`, { owner: { reference: `HealthcareService/${choir.id}` } }));
-    Object.assign(id, { gpA: gpA.id, s1: s1.id, pa: pa.id, pb: pb.id, srA: srA.id, srB: srB.id, taskA: await taskOf(srA.id), taskB: await taskOf(srB.id), onward: onward.id, choir: choir.id });
+    Object.assign(id, { gpA: gpA.id, s1: s1.id, pa: pa.id, pb: pb.id, srA: srA.id, srB: srB.id, taskA, taskB, onward: onward.id, choir: choir.id });
     const ods: Partial<Record<Role, string>> = { referrer: 'A81001', 'link-worker': 'S10001', 'community-provider': 'P30003' };
     for (const role of ['referrer', 'link-worker', 'community-provider', 'integrator', 'commissioner', 'admin'] as Role[]) {
       tokens[role] = await tokenFor({ sub: `${role}-user`, sp_role: role, scope: defaultScopes(role), ...(ods[role] ? { ods_code: ods[role] } : {}) });
