@@ -60,6 +60,12 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
     rest: [
       {
         mode: 'server',
+        security: {
+          cors: true,
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          description:
+            'OAuth2 bearer JWTs with SMART v2 scopes (system/, user/, patient/), the sp_role and ods_code claims selecting role and organisation; see .well-known/smart-configuration.',
+        },
         documentation: `Result parameters: ${RESULT_PARAMETERS.join(', ')}. Paging with _count and _offset.`,
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
