@@ -1,13 +1,17 @@
 // Bearer tokens: what is accepted and what is refused with 401 and
 // WWW-Authenticate, for the local key and for an issuer's JWKS (with key rotation).
 import express from 'express';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, spawnServer, waitUntilReady } from './support/process';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { BASE_URL, startServer, tokenFor, type TestServer } from './support/server';
-import { storeTargets } from './support/stores';
+import { storeTargets, tempDir } from './support/stores';
 
 describe('authentication with the local key [embedded]', () => {
   let server: TestServer;
@@ -139,5 +143,31 @@ describe('switching authentication off', () => {
     expect(() => loadConfig({ AUTH: 'off', HOST: '0.0.0.0' })).toThrow(/AUTH=off is refused/);
     expect(loadConfig({ AUTH: 'off', HOST: '127.0.0.1' }).auth.enabled).toBe(false);
     expect(loadConfig({}).auth.enabled).toBe(true);
+  });
+});
+
+describe('zero-setup local use (a real process)', () => {
+  test('the server makes a local key on first start, and npm run token prints a token it accepts', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const env = { DATA_DIR: dataDir, PORT: String(port), AUTH: 'on' };
+    const server = spawnServer(env);
+    try {
+      await waitUntilReady(server.url);
+      expect(fs.existsSync(path.join(dataDir, 'auth', 'local-signing-key.json'))).toBe(true);
+      expect((fs.statSync(path.join(dataDir, 'auth', 'local-signing-key.json')).mode & 0o077)).toBe(0);
+      const token = execFileSync(process.execPath, [path.join(__dirname, '../dist/src/cli/token.js'), '--role', 'integrator'], {
+        env: { PATH: process.env.PATH, ...env },
+      })
+        .toString()
+        .trim();
+      expect((await fetch(`${server.url}/fhir/Patient`)).status).toBe(401);
+      expect((await fetch(`${server.url}/fhir/Patient`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await fetch(`${server.url}/fhir/AuditEvent`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(403);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
