@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const size = Number(process.argv[2] ?? 50000);
   const requests = Number(process.argv[3] ?? 400);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-expand-'));
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BODY_LIMIT: '100mb', BASE_URL: 'http://127.0.0.1/fhir' });
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BODY_LIMIT: '100mb', BASE_URL: 'http://127.0.0.1/fhir', AUTH: 'off', RATE_LIMIT: '0' });
   const app = await createApp(config);
   const server = app.express.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const tasks = Number(process.argv[2] ?? 25000);
   const requests = Number(process.argv[3] ?? 100);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-scale-'));
-  const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE }));
+  const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE, AUTH: 'off', RATE_LIMIT: '0' }));
   const owners = 50;
   const t0 = Date.now();
   for (let start = 0; start < tasks; start += 500) {
