@@ -1,0 +1,140 @@
+// The benchmark's scenarios: each is an autocannon run (a separate load
+// generator from the server process) against the loaded population.
+import autocannon from 'autocannon';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import fs from 'node:fs';
+import path from 'node:path';
+import { nhsNumber, patientBundle, type Directory } from './population';
+
+export interface ScenarioResult {
+  name: string;
+  requests: number;
+  /** Requests per second (or resources per second where `unit` says so). */
+  throughput: number;
+  unit: string;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  note?: string;
+}
+
+export interface Target {
+  url: string;
+  token: string;
+  connections: number;
+  duration: number;
+}
+
+type Request = { method: string; path: string; headers?: Record<string, string>; body?: string };
+
+/** Runs one autocannon scenario; `next` makes each request (per connection context for sequences). */
+export async function run(name: string, target: Target, next: (context: Record<string, unknown>) => Request | Request[], options: { amount?: number; perRequest?: number; unit?: string } = {}): Promise<ScenarioResult> {
+  const headers = { authorization: `Bearer ${target.token}`, 'content-type': 'application/fhir+json' };
+  let non2xx = 0;
+  let firstError: string | undefined;
+  const instance = autocannon({
+    url: target.url,
+    connections: target.connections,
+    ...(options.amount ? { amount: options.amount } : { duration: target.duration }),
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+          const made = next(context);
+          const one = Array.isArray(made) ? made[0] : made;
+          return { ...req, method: one.method, path: one.path, headers: { ...headers, ...(one.headers ?? {}) }, body: one.body };
+        },
+        onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+          if (status >= 300) {
+            non2xx++;
+            firstError ??= `${status} ${body.slice(0, 300)}`;
+          }
+          const hook = context.onResponse as ((s: number, b: string) => void) | undefined;
+          hook?.(status, body);
+        },
+      },
+    ],
+  } as never);
+  const result = (await instance) as unknown as autocannon.Result;
+  const perRequest = options.perRequest ?? 1;
+  return {
+    name,
+    requests: result.requests.total,
+    throughput: Math.round(result.requests.average * perRequest),
+    unit: options.unit ?? 'req/s',
+    p50: result.latency.p50,
+    p95: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p99,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + non2xx,
+    ...(firstError ? { note: `first error: ${firstError}` } : {}),
+  };
+}
+
+const FIXTURE = path.join(__dirname, '../../../fixtures/messages/gp-referral.json');
+
+export function scenarios(dir: Directory, sample: { patients: string[]; tasks: string[]; nhs: string[] }, patients: number) {
+  let created = 0;
+  let nextTask = 0;
+  let newPatient = patients + 1_000_000;
+  const message = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Bundle;
+  const since = new Date(Date.now() - 60_000).toISOString();
+  const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)];
+  const referral = (patient: string) => ({
+    resourceType: 'ServiceRequest',
+    extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest', valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } }],
+    identifier: [{ system: 'https://fhir.example-gp.nhs.uk/referral-id', value: `BENCH-${Date.now()}-${created++}` }],
+    status: 'active',
+    intent: 'order',
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '871731000000106' }] },
+    subject: { reference: `Patient/${patient}` },
+    requester: { reference: dir.practices[created % dir.practices.length] },
+    performer: [{ reference: dir.spServices[0] }],
+    authoredOn: new Date().toISOString(),
+  });
+  const STATUSES = ['first-contact-made', 'what-matters-conversation-held'];
+  return {
+    createReferral: () => ({ method: 'POST', path: '/fhir/ServiceRequest', body: JSON.stringify(referral(pick(sample.patients))) }),
+    readById: () => ({ method: 'GET', path: `/fhir/Patient/${pick(sample.patients)}` }),
+    /** Each connection reads its own Task, then updates it with If-Match, alternating. */
+    taskUpdate: (context: Record<string, unknown>): Request => {
+      if (context.task === undefined) {
+        context.task = sample.tasks[nextTask++ % sample.tasks.length];
+        context.onResponse = (status: number, body: string) => {
+          if (status === 200 && body) context.current = JSON.parse(body) as Resource;
+          else context.current = undefined;
+        };
+      }
+      const current = context.current as (Resource & { meta?: { versionId?: string }; businessStatus?: unknown }) | undefined;
+      if (!current) return { method: 'GET', path: `/fhir/Task/${context.task}` };
+      context.turn = ((context.turn as number) ?? 0) + 1;
+      const code = STATUSES[(context.turn as number) % 2];
+      const body = { ...current, businessStatus: { coding: [{ system: 'https://social-prescribing.example.org/fhir/CodeSystem/sp-business-status', code }] } };
+      return { method: 'PUT', path: `/fhir/Task/${context.task}`, headers: { 'if-match': `W/"${current.meta?.versionId}"` }, body: JSON.stringify(body) };
+    },
+    transaction: () => {
+      const bundle = patientBundle(newPatient++, dir, 7);
+      // Patient + Consent + referral + Task: the referral transaction of an NHS system.
+      bundle.entry = (bundle.entry ?? []).filter((e) => ['Patient', 'Consent', 'Task'].includes(e.resource?.resourceType as string) || (e.resource?.resourceType === 'ServiceRequest' && !(e.resource as { basedOn?: unknown }).basedOn));
+      const task = bundle.entry.find((e) => e.resource?.resourceType === "Task")?.resource as unknown as Record<string, unknown>;
+      Object.assign(task, { status: 'requested', owner: { reference: dir.spServices[0] } });
+      delete task.output;
+      delete task.businessStatus;
+      delete task.statusReason;
+      return { method: 'POST', path: '/fhir', body: JSON.stringify(bundle) };
+    },
+    processMessage: () => {
+      const m = structuredClone(message);
+      const n = newPatient++;
+      m.id = `bench-${process.pid}-${n}`;
+      (m.entry?.[1].resource as { identifier: { value: string }[] }).identifier[0].value = `BENCH-MSG-${process.pid}-${n}`;
+      (m.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = nhsNumber(n);
+      return { method: 'POST', path: '/fhir/$process-message', body: JSON.stringify(m) };
+    },
+    polling: () => ({ method: 'GET', path: `/fhir/Task?owner=${pick(dir.linkWorkers)}&_lastUpdated=gt${encodeURIComponent(since)}&_include=Task:focus` }),
+    carePlanByNhs: () => ({ method: 'GET', path: `/fhir/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${pick(sample.nhs)}&_revinclude=Task:focus` }),
+    near: () => ({ method: 'GET', path: `/fhir/HealthcareService?location.near=${dir.centre.lat}|${dir.centre.lng}|5|km&_count=20` }),
+    patientName: () => ({ method: 'GET', path: `/fhir/Patient?name=${pick(['oka', 'smi', 'pat', 'jon', 'now', 'kha', 'tay', 'che'])}&_count=20` }),
+    validate: () => ({ method: 'POST', path: '/fhir/ServiceRequest/$validate', body: JSON.stringify(referral(pick(sample.patients))) }),
+    expand: () => ({ method: 'GET', path: `/fhir/ValueSet/$expand?url=https://social-prescribing.example.org/fhir/ValueSet/sp-activity-type&filter=${pick(['ar', 'gr', 'ca', 'de'])}` }),
+  };
+}
