@@ -17,6 +17,14 @@ export interface Config {
   maxPageSize: number;
   /** Resource types held to the server's own profile even without meta.profile. */
   enforceProfiles: string[];
+  /** Bulk export: how long output files are kept after the job completes. */
+  exportRetentionSeconds: number;
+  /** Bulk export: how long a process holds a job without renewing before another may take it over. */
+  exportLeaseSeconds: number;
+  /** Bulk export: resources per page read and per output chunk written. */
+  exportPageSize: number;
+  /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
+  pseudonymKey?: string;
 }
 
 const schema = {
@@ -30,6 +38,10 @@ const schema = {
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     MAX_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    EXPORT_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 30 * 86400 },
+    EXPORT_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    EXPORT_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    PSEUDONYM_KEY: { type: 'string', minLength: 32 },
     ENFORCE_PROFILES: { type: 'string', pattern: `^(none|((${DEFAULT_ENFORCED_TYPES.join('|')})(,(${DEFAULT_ENFORCED_TYPES.join('|')}))*))$` },
   },
 } as const;
@@ -37,6 +49,8 @@ const schema = {
 const validateEnv = new Ajv({ coerceTypes: true, allErrors: true }).compile(schema);
 
 export class ConfigError extends Error {}
+
+const SECRETS = new Set(['PSEUDONYM_KEY']);
 
 function parseEnforced(value: string | undefined): string[] {
   if (value === undefined) return DEFAULT_ENFORCED_TYPES;
@@ -54,7 +68,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!validateEnv(raw)) {
     const problems = (validateEnv.errors ?? []).map((e) => {
       const name = e.instancePath.replace(/^\//, '');
-      return `${name}=${JSON.stringify(env[name])} ${e.message}`;
+      // A secret is named, never echoed.
+      const shown = SECRETS.has(name) ? '(hidden)' : JSON.stringify(env[name]);
+      return `${name}=${shown} ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -71,5 +87,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: (raw.LOG_LEVEL as string | undefined) ?? 'info',
     maxPageSize: (raw.MAX_PAGE_SIZE as number | undefined) ?? 1000,
     enforceProfiles: parseEnforced(raw.ENFORCE_PROFILES as string | undefined),
+    exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
+    exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
+    exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,
+    pseudonymKey: raw.PSEUDONYM_KEY as string | undefined,
   };
 }

@@ -3,6 +3,7 @@
 // acknowledged or becomes visible to readers. Commits are atomic: one log
 // line holds all of a commit's versions.
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Filter } from '../search/filter';
 import {
   StoreUnavailableError,
@@ -18,6 +19,7 @@ import { compileMatcher, sortBySortKeys } from './match';
 import { lockDataDirectory } from './lock';
 import { FieldIndexes } from './field-index';
 import { WriteAheadLog } from './wal';
+import { ExportFiles } from './export-files';
 
 /** Compact the log into the snapshot at start when it has grown past this. */
 const COMPACT_AT_BYTES = 64 * 1024 * 1024;
@@ -37,7 +39,11 @@ export class EmbeddedStore implements StoragePort {
   private readonly fieldIndexes = new FieldIndexes((type) => this.current.get(type)?.values() ?? []);
   private unlock: (() => void) | undefined;
 
-  constructor(private readonly dataDir: string) {}
+  private readonly exportFiles: ExportFiles;
+
+  constructor(private readonly dataDir: string) {
+    this.exportFiles = new ExportFiles(path.join(dataDir, 'export'));
+  }
 
   async start(): Promise<void> {
     await fsp.mkdir(this.dataDir, { recursive: true });
@@ -160,6 +166,21 @@ export class EmbeddedStore implements StoragePort {
         if (this.pending.get(key) === version) this.pending.delete(key);
       }
     }
+  }
+
+  async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
+    this.requireLog();
+    await this.exportFiles.write(jobId, file, seq, text);
+  }
+
+  async readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined> {
+    this.requireLog();
+    return this.exportFiles.read(jobId, file, seq);
+  }
+
+  async deleteExportFiles(jobId: string): Promise<void> {
+    this.requireLog();
+    await this.exportFiles.remove(jobId);
   }
 
   async ping(): Promise<void> {
