@@ -13,6 +13,10 @@ import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
 import { registerProcessMessage } from './fhir/operations/process-message';
 import { registerReindexOperation } from './fhir/operations/reindex';
+import { registerExportOperations } from './fhir/operations/export';
+import { ExportService } from './bulk/export-service';
+import { Pseudonyms } from './bulk/pseudonym';
+import { bulkRoutes } from './http/bulk-routes';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -49,6 +53,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerTerminologyOperations();
   registerProcessMessage();
   registerReindexOperation();
+  registerExportOperations();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -82,6 +87,14 @@ export async function createApp(config: Config, store: StoragePort = createStore
   await storeShippedResources(repo, conformance);
   await parameterService.start();
   searchParameters = parameterService;
+  const exports = new ExportService(
+    repo,
+    store,
+    new Pseudonyms(store, config.pseudonymKey),
+    { pageSize: config.exportPageSize, leaseSeconds: config.exportLeaseSeconds, retentionSeconds: config.exportRetentionSeconds },
+    logger
+  );
+  await exports.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -98,6 +111,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       res.status(503).json({ status: 'unavailable', store: store.kind });
     }
   });
+  app.use('/fhir', bulkRoutes(ctx, exports, config.bodyLimit));
   app.use('/fhir', fhirRoutes(ctx, config.bodyLimit));
   app.use((req, res) => {
     sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
@@ -110,6 +124,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     searchParameters: parameterService,
     close: async () => {
       await parameterService.idle();
+      await exports.close();
       await store.close();
     },
   };
