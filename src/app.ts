@@ -87,14 +87,14 @@ export async function createApp(config: Config, store: StoragePort = createStore
   await storeShippedResources(repo, conformance);
   await parameterService.start();
   searchParameters = parameterService;
-  const exports = new ExportService(
+  const bulkExports = new ExportService(
     repo,
     store,
     new Pseudonyms(store, config.pseudonymKey),
     { pageSize: config.exportPageSize, leaseSeconds: config.exportLeaseSeconds, retentionSeconds: config.exportRetentionSeconds },
     logger
   );
-  await exports.start();
+  await bulkExports.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -111,7 +111,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       res.status(503).json({ status: 'unavailable', store: store.kind });
     }
   });
-  app.use('/fhir', bulkRoutes(ctx, exports, config.bodyLimit));
+  app.use('/fhir', bulkRoutes(ctx, bulkExports, config.bodyLimit));
   app.use('/fhir', fhirRoutes(ctx, config.bodyLimit));
   app.use((req, res) => {
     sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
@@ -124,7 +124,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     searchParameters: parameterService,
     close: async () => {
       await parameterService.idle();
-      await exports.close();
+      await bulkExports.close();
       await store.close();
     },
   };

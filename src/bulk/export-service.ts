@@ -94,7 +94,16 @@ export class ExportService {
 
   /** DELETE on the status URL: the record goes at once; the process running the job sees that at its next save and stops. */
   async cancel(job: ExportJob): Promise<void> {
-    await this.repo.delete('Basic', basicIdOf(job.id));
+    // The running job saves its progress often; a delete that races a save is simply tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.repo.delete('Basic', basicIdOf(job.id));
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 10) throw err;
+        await sleep(10 * attempt);
+      }
+    }
     await this.store.deleteExportFiles(job.id);
   }
 

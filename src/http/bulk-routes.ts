@@ -39,13 +39,13 @@ function kickOffLevel(segments: string[]): { level: ExportLevel; groupId?: strin
 
 const forbidden = (text: string) => new OperationOutcomeError(outcome('forbidden', 'error', 'forbidden', text));
 
-export function bulkRoutes(ctx: FhirContext, exports: ExportService, bodyLimit: string): Router {
+export function bulkRoutes(ctx: FhirContext, bulkExports: ExportService, bodyLimit: string): Router {
   const router = express.Router();
   const statusUrl = (job: ExportJob) => `${ctx.baseUrl}/_export/${job.id}`;
 
   /** The job behind a status or file URL, for its own client only. */
   const jobFor = async (req: Request, id: string): Promise<ExportJob> => {
-    const job = JOB_ID.test(id) ? await exports.read(id) : undefined;
+    const job = JOB_ID.test(id) ? await bulkExports.read(id) : undefined;
     if (!job) throw notFound(`No export job ${id}: it never existed, was cancelled, or has expired`);
     if (job.requester !== requesterKey(requesterOf(req))) throw forbidden('This export belongs to another client');
     return job;
@@ -60,7 +60,7 @@ export function bulkRoutes(ctx: FhirContext, exports: ExportService, bodyLimit: 
     if (accept && !/application\/(fhir\+)?json|\*\/\*/.test(accept)) throw badRequest(`Accept ${accept} is not supported; use application/fhir+json`);
     const query = req.method === 'POST' ? { ...queryOf(req), ...queryOfParameters(req.body) } : queryOf(req);
     const parameters = await parseKickOff(ctx.repo, { ...level, query, lenient: prefer.lenient });
-    const job = await exports.kickOff(parameters, `${ctx.baseUrl}${req.url}`, requesterOf(req));
+    const job = await bulkExports.kickOff(parameters, `${ctx.baseUrl}${req.url}`, requesterOf(req));
     res.setHeader('Content-Location', statusUrl(job));
     sendFhirJson(res, 202, allOk(`Export ${job.id} accepted; poll ${statusUrl(job)}`));
   };
@@ -68,7 +68,7 @@ export function bulkRoutes(ctx: FhirContext, exports: ExportService, bodyLimit: 
   const status = async (req: Request, res: Response, id: string): Promise<void> => {
     const job = await jobFor(req, id);
     if (req.method === 'DELETE') {
-      await exports.cancel(job);
+      await bulkExports.cancel(job);
       sendFhirJson(res, 202, allOk(`Export ${job.id} cancelled; its files are removed`));
       return;
     }
@@ -103,7 +103,7 @@ export function bulkRoutes(ctx: FhirContext, exports: ExportService, bodyLimit: 
     if (!output) throw notFound(`Export ${id} has no file ${name}`);
     res.status(200).type('application/fhir+ndjson');
     // Chunk by chunk, waiting for the client to drain each: memory holds one chunk per download.
-    for await (const text of exports.chunks(job, output)) {
+    for await (const text of bulkExports.chunks(job, output)) {
       if (!res.write(text)) await once(res, 'drain');
     }
     res.end();
