@@ -5,7 +5,7 @@
 // version of its resource, with its index fields computed as a write would.
 import type { Resource } from '@medplum/fhirtypes';
 import { computeIndex } from '../../src/store/indexer';
-import type { StoragePort, StoredVersion } from '../../src/store/port';
+import type { StoragePort, StoredVersion, VersionWrite } from '../../src/store/port';
 import { BASE_URL } from './server';
 
 export interface DatedVersion {
@@ -14,8 +14,16 @@ export interface DatedVersion {
   at: string;
 }
 
+/** Where the store allows it, versions are committed this many at a time (a MongoDB without transactions takes one per commit). */
+const BATCH = 500;
+
 export async function loadHistory(store: StoragePort, versions: DatedVersion[]): Promise<void> {
   const latest = new Map<string, string>();
+  let batch: VersionWrite[] = [];
+  const flush = async () => {
+    if (batch.length > 0) await store.commit(batch);
+    batch = [];
+  };
   for (const { resource, at } of versions) {
     const key = `${resource.resourceType}/${resource.id}`;
     const previous = latest.get(key) ?? (await store.readCurrent(resource.resourceType, resource.id as string))?.versionId;
@@ -31,7 +39,10 @@ export async function loadHistory(store: StoragePort, versions: DatedVersion[]):
       resource: stored,
       ...computeIndex(stored, BASE_URL),
     };
-    await store.commit([{ version, expectedVersionId: previous }]);
+    if (batch.some((w) => w.version.resourceType === version.resourceType && w.version.id === version.id)) await flush();
+    batch.push({ version, expectedVersionId: previous });
+    if (!store.supportsTransactions || batch.length >= BATCH) await flush();
     latest.set(key, versionId);
   }
+  await flush();
 }
