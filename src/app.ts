@@ -17,6 +17,8 @@ import { registerExportOperations } from './fhir/operations/export';
 import { ExportService } from './bulk/export-service';
 import { Pseudonyms } from './bulk/pseudonym';
 import { bulkRoutes } from './http/bulk-routes';
+import { registerActivityReport } from './fhir/operations/activity-report';
+import { activityReportCsv } from './http/activity-report-csv';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -54,6 +56,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerProcessMessage();
   registerReindexOperation();
   registerExportOperations();
+  registerActivityReport();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -112,6 +115,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     }
   });
   app.use('/fhir', bulkRoutes(ctx, bulkExports, config.bodyLimit));
+  app.use('/fhir', activityReportCsv(ctx));
   app.use('/fhir', fhirRoutes(ctx, config.bodyLimit));
   app.use((req, res) => {
     sendFhirJson(res, 404, outcome('not-found', 'error', 'not-found', `Nothing at ${req.path}; the FHIR base is /fhir`));
