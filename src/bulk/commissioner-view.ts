@@ -38,12 +38,27 @@ const DROPPED_KEYS = new Set(['text', 'note', 'contained']);
 
 type Json = unknown;
 
+/** Pseudonyms remembered per export: a patient's resources often come together, and an HMAC per reference adds up. */
+const MEMO_LIMIT = 100_000;
+
 export class CommissionerView {
+  private readonly memo = new Map<string, string>();
+
   constructor(
-    private readonly pseudonym: (patientId: string) => string,
+    private readonly hash: (patientId: string) => string,
     /** The instant ages are taken at (the export's transaction time). */
     private readonly at: string
   ) {}
+
+  private pseudonym(patientId: string): string {
+    let value = this.memo.get(patientId);
+    if (value === undefined) {
+      value = this.hash(patientId);
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(patientId, value);
+    }
+    return value;
+  }
 
   apply(resource: Resource): Resource {
     if (resource.resourceType === 'Patient') return this.patient(resource);
