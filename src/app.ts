@@ -13,6 +13,12 @@ import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
 import { registerProcessMessage } from './fhir/operations/process-message';
 import { registerReindexOperation } from './fhir/operations/reindex';
+import { registerExportOperations } from './fhir/operations/export';
+import { ExportService } from './bulk/export-service';
+import { Pseudonyms } from './bulk/pseudonym';
+import { bulkRoutes } from './http/bulk-routes';
+import { registerActivityReport } from './fhir/operations/activity-report';
+import { activityReportCsv } from './http/activity-report-csv';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -69,6 +75,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerTerminologyOperations();
   registerProcessMessage();
   registerReindexOperation();
+  registerExportOperations();
+  registerActivityReport();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -106,6 +114,14 @@ export async function createApp(config: Config, store: StoragePort = createStore
   await storeShippedResources(repo, conformance);
   await parameterService.start();
   searchParameters = parameterService;
+  const bulkExports = new ExportService(
+    repo,
+    store,
+    new Pseudonyms(store, config.pseudonymKey),
+    { pageSize: config.exportPageSize, leaseSeconds: config.exportLeaseSeconds, retentionSeconds: config.exportRetentionSeconds },
+    logger
+  );
+  await bulkExports.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -132,6 +148,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
       verifier: await tokenVerifier(config, logger),
       audit: new AuditTrail(store, config.baseUrl),
       logger,
+      // Answers a FhirResult cannot carry (async export, NDJSON, CSV), behind the same authentication and audit.
+      routes: (audited) => [bulkRoutes(ctx, bulkExports, config.bodyLimit, audited), activityReportCsv(ctx, audited)],
     })
   );
   app.use((req, res) => {
@@ -145,6 +163,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     searchParameters: parameterService,
     close: async () => {
       await parameterService.idle();
+      await bulkExports.close();
       await store.close();
     },
   };

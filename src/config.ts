@@ -24,6 +24,14 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Bulk export: how long output files are kept after the job completes. */
+  exportRetentionSeconds: number;
+  /** Bulk export: how long a process holds a job without renewing before another may take it over. */
+  exportLeaseSeconds: number;
+  /** Bulk export: resources per page read and per output chunk written. */
+  exportPageSize: number;
+  /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
+  pseudonymKey?: string;
 }
 
 export interface AuthConfig {
@@ -52,6 +60,10 @@ const schema = {
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     MAX_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    EXPORT_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 30 * 86400 },
+    EXPORT_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    EXPORT_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    PSEUDONYM_KEY: { type: 'string', minLength: 32 },
     ENFORCE_PROFILES: { type: 'string', pattern: `^(none|((${DEFAULT_ENFORCED_TYPES.join('|')})(,(${DEFAULT_ENFORCED_TYPES.join('|')}))*))$` },
     AUTH: { enum: ['on', 'off'] },
     AUTH_AUDIENCE: { type: 'string', minLength: 1 },
@@ -69,6 +81,8 @@ const validateEnv = new Ajv({ coerceTypes: true, allErrors: true }).compile(sche
 
 export class ConfigError extends Error {}
 
+const SECRETS = new Set(['PSEUDONYM_KEY']);
+
 function parseEnforced(value: string | undefined): string[] {
   if (value === undefined) return DEFAULT_ENFORCED_TYPES;
   return value === 'none' ? [] : value.split(',');
@@ -85,7 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!validateEnv(raw)) {
     const problems = (validateEnv.errors ?? []).map((e) => {
       const name = e.instancePath.replace(/^\//, '');
-      return `${name}=${JSON.stringify(env[name])} ${e.message}`;
+      // A secret is named, never echoed.
+      const shown = SECRETS.has(name) ? '(hidden)' : JSON.stringify(env[name]);
+      return `${name}=${shown} ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -120,5 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
+    exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
+    exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,
+    pseudonymKey: raw.PSEUDONYM_KEY as string | undefined,
   };
 }

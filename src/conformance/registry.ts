@@ -28,7 +28,7 @@ export class ConformanceRegistry {
   static load(): ConformanceRegistry {
     loadBaseDefinitions();
     const registry = new ConformanceRegistry();
-    const resources = [...readResourceFolder('profiles/generated'), ...readResourceFolder('terminology')];
+    const resources = [...readResourceFolder('profiles/generated'), ...readResourceFolder('profiles/measures'), ...readResourceFolder('terminology')];
     const definitions = resources.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
     // Medplum's validator looks extension and profile definitions up by url.
     if (definitions.length > 0) indexStructureDefinitionBundle(definitions);

@@ -6,6 +6,7 @@
 // (access.ts); one that is not answers 404, as if it did not exist.
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Permission } from '../auth/scopes';
+import { authorizeActivityReport } from '../bulk/export-access';
 import type { FhirContext } from './context';
 import { findOperation } from './operations/registry';
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from './outcomes';
@@ -29,6 +30,15 @@ const operationRules: Record<string, OperationRule> = {
   // A referral message creates the referral, its patient and its Task.
   'process-message': (_r, ctx) => ctx.access.require('ServiceRequest', 'c'),
   reindex: (_r, ctx) => ctx.access.require('SearchParameter', 'u'),
+  // Reaches the router only inside a Bundle, where it is refused (bulk-routes.ts serves it).
+  export: () => undefined,
+  'activity-report': (_r, ctx) => authorizeActivityReport(ctx.access),
+  'import-directory': (_r, ctx) => {
+    ctx.access.require('HealthcareService', 'c');
+    ctx.access.require('HealthcareService', 'u');
+    ctx.access.require('Organization', 'u');
+    ctx.access.require('Location', 'u');
+  },
 };
 
 /** Lets an operation registered elsewhere say what it needs. */

@@ -58,6 +58,12 @@ function checkBody(body: unknown): void {
   if (key) throw badRequest(`The request body has a key no FHIR resource has: ${key}`);
 }
 
+/**
+ * Records the request in the audit trail, then calls send; answers 503 instead
+ * when the AuditEvent cannot be written. Resolves to whether send was called.
+ */
+export type Audited = (req: Request, res: Response, status: number, failure: string | undefined, send: () => void, created?: string) => Promise<boolean>;
+
 export interface FhirRouteOptions {
   bodyLimit: string;
   rateLimitPerMinute: number;
@@ -65,6 +71,8 @@ export interface FhirRouteOptions {
   verifier?: TokenVerifier;
   audit: AuditTrail;
   logger: Logger;
+  /** Routers for answers a FhirResult cannot carry; they answer through `audited`. */
+  routes?: (audited: Audited) => Router[];
 }
 
 export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router {
@@ -72,7 +80,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
   const { audit, logger } = options;
 
   /** Records the request in the audit trail, then sends: a request that cannot be audited fails. */
-  async function auditAndSend(req: Request, res: Response, status: number, failure: string | undefined, send: () => void, created?: string): Promise<void> {
+  const auditAndSend: Audited = async (req, res, status, failure, send, created) => {
     try {
       let segments: string[] = [];
       try {
@@ -88,15 +96,23 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       if (isStoreUnavailable(err)) res.setHeader('Retry-After', '5');
       const refusal = serviceUnavailable('The request could not be recorded in the audit trail, so it is refused; try again shortly').outcome;
       sendFhirJson(res, 503, refusal);
-      return;
+      return false;
     }
     send();
-  }
+    return true;
+  };
 
   router.get('/.well-known/smart-configuration', smartConfiguration(ctx.baseUrl));
   router.use(readBearerToken(options.verifier));
   router.use(rateLimitPerClient(options.rateLimitPerMinute));
   router.use(requireAuthentication(ctx.baseUrl));
+  // The caller's access, for every route below.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    const caller = callerOf(res);
+    res.locals.ctx = { ...ctx, access: caller ? new Access(caller, ctx.repo) : ctx.access } satisfies FhirContext;
+    next();
+  });
+  for (const extra of options.routes?.(auditAndSend) ?? []) router.use(extra);
   router.use(express.json({ type: JSON_TYPES, limit: options.bodyLimit, strict: true }));
   router.use(express.urlencoded({ type: FORM, limit: options.bodyLimit, extended: false }));
   router.use(async (req: Request, res: Response, next: NextFunction) => {
@@ -124,8 +140,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       const correlationId = req.get('x-correlation-id');
       if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
       if (request.contentType === 'application/json') request.contentType = 'application/fhir+json';
-      const caller = callerOf(res);
-      const result: FhirResult = await ctx.dispatch(request, { ...ctx, access: caller ? new Access(caller, ctx.repo) : ctx.access });
+      const result: FhirResult = await ctx.dispatch(request, res.locals.ctx as FhirContext);
       const [outcome, resource] = result;
       const status = statusOf(outcome);
       const created = status === 201 && resource?.id ? `${resource.resourceType}/${resource.id}` : undefined;

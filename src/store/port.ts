@@ -109,6 +109,17 @@ export interface StoragePort {
   commit(writes: VersionWrite[]): Promise<void>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */
   updateIndexes(updates: IndexUpdate[]): Promise<void>;
+  /**
+   * Bulk export output, kept beside the resources rather than as resources:
+   * a file is a run of numbered text chunks that any server process sharing
+   * the store can read back in order. Writing chunk n again replaces it, so a
+   * job resumed after a crash can simply redo its last page.
+   */
+  writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void>;
+  /** One chunk, or undefined when it was never written (or was removed). */
+  readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined>;
+  /** Removes every chunk of a job's files (cancelled or expired). */
+  deleteExportFiles(jobId: string): Promise<void>;
   /** Resolves when the store can serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -340,6 +340,20 @@ export class Repository {
     return (await this.search(request)).matches;
   }
 
+  /**
+   * The store filter a search's criteria compile to, for work that pages
+   * through the store itself (bulk export _typeFilter). Only criteria: result
+   * parameters (_sort, _count, _include, ...) and near are refused.
+   */
+  async compileFilter(resourceType: string, query: QueryParams): Promise<Filter> {
+    const request = parseSearchParams(resourceType, query, { defaultCount: 1, maxCount: 1 });
+    const extra = Object.keys(query).filter((k) => /^_(count|offset|cursor|sort|include|revinclude|summary|elements|total)(:|$)/.test(k));
+    if (extra.length > 0) throw badRequest(`Only search criteria are allowed here, not ${extra.join(', ')}`);
+    const compiled = await compileSearch(request, this.compileContext(false));
+    if (compiled.near) throw badRequest('near is not allowed here');
+    return compiled.filter;
+  }
+
   private count(resourceType: string, filter: Filter): Promise<number> {
     return filter.kind === 'none' ? Promise.resolve(0) : this.store.count(resourceType, filter);
   }

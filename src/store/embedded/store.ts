@@ -3,6 +3,7 @@
 // acknowledged or becomes visible to readers. Commits are atomic: one log
 // line holds all of a commit's versions.
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Filter } from '../search/filter';
 import {
   StoreUnavailableError,
@@ -18,6 +19,8 @@ import { compileMatcher, sortBySortKeys } from './match';
 import { lockDataDirectory } from './lock';
 import { FieldIndexes } from './field-index';
 import { WriteAheadLog } from './wal';
+import { ExportFiles } from './export-files';
+import { IdOrder } from './id-order';
 
 /** Compact the log into the snapshot at start when it has grown past this. */
 const COMPACT_AT_BYTES = 64 * 1024 * 1024;
@@ -35,9 +38,14 @@ export class EmbeddedStore implements StoragePort {
   private readonly pending = new Map<string, StoredVersion>();
   private log: WriteAheadLog | undefined;
   private readonly fieldIndexes = new FieldIndexes((type) => this.current.get(type)?.values() ?? []);
+  private readonly idOrder = new IdOrder((type) => this.current.get(type)?.keys() ?? []);
   private unlock: (() => void) | undefined;
 
-  constructor(private readonly dataDir: string) {}
+  private readonly exportFiles: ExportFiles;
+
+  constructor(private readonly dataDir: string) {
+    this.exportFiles = new ExportFiles(path.join(dataDir, 'export'));
+  }
 
   async start(): Promise<void> {
     await fsp.mkdir(this.dataDir, { recursive: true });
@@ -69,6 +77,7 @@ export class EmbeddedStore implements StoragePort {
     }
     const existing = byId.get(version.id);
     if (!existing || Number(version.versionId) > Number(existing.versionId)) {
+      if (!existing) this.idOrder.added(version.resourceType, version.id);
       byId.set(version.id, version);
       this.fieldIndexes.replace(existing, version);
     }
@@ -133,8 +142,27 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async search(query: StoreQuery): Promise<StoredVersion[]> {
+    const [key, ...others] = query.sort;
+    // Sorted by id alone and without an index to narrow by: walk the ids in order and stop at the page's end.
+    if (key?.field === 'id' && !key.descending && others.length === 0 && !this.fieldIndexes.candidates(query.resourceType, query.filter)) {
+      return this.searchById(query);
+    }
     const found = sortBySortKeys(this.select(query.resourceType, query.filter), query.sort);
     return found.slice(query.offset, query.offset + query.limit);
+  }
+
+  private searchById(query: StoreQuery): StoredVersion[] {
+    const matches = compileMatcher(query.filter);
+    const byId = this.current.get(query.resourceType);
+    const out: StoredVersion[] = [];
+    const wanted = query.offset + query.limit;
+    if (!byId || wanted === 0) return out;
+    for (const id of this.idOrder.from(query.resourceType, query.filter)) {
+      const version = byId.get(id);
+      if (version && !version.deleted && matches(version)) out.push(version);
+      if (out.length >= wanted) break;
+    }
+    return out.slice(query.offset);
   }
 
   async count(resourceType: string, filter: Filter): Promise<number> {
@@ -160,6 +188,21 @@ export class EmbeddedStore implements StoragePort {
         if (this.pending.get(key) === version) this.pending.delete(key);
       }
     }
+  }
+
+  async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
+    this.requireLog();
+    await this.exportFiles.write(jobId, file, seq, text);
+  }
+
+  async readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined> {
+    this.requireLog();
+    return this.exportFiles.read(jobId, file, seq);
+  }
+
+  async deleteExportFiles(jobId: string): Promise<void> {
+    this.requireLog();
+    await this.exportFiles.remove(jobId);
   }
 
   async ping(): Promise<void> {

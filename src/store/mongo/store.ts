@@ -21,6 +21,14 @@ import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 
 const HISTORY = 'history';
+/** Bulk export output: one document per chunk, like GridFS but with text chunks of whole NDJSON lines. */
+const EXPORT_CHUNKS = 'export_chunks';
+
+interface ExportChunkDoc {
+  _id: string;
+  job: string;
+  text: string;
+}
 const DUPLICATE_KEY = 11000;
 
 /**
@@ -77,6 +85,7 @@ export class MongoStore implements StoragePort {
     // indexes when some already exist.
     await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
     await this.history().createIndex({ lastUpdated: -1 });
+    await this.exportChunks().createIndex({ job: 1 });
     // Current-version collections: _id serves reads; indexes.ts lists the rest.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
@@ -245,6 +254,23 @@ export class MongoStore implements StoragePort {
     if (!this.geo) return set;
     const geo = geoFields(u.idx);
     return geo ? { $set: { ...set.$set, geo } } : { ...set, $unset: { geo: '' } };
+  }
+
+  private exportChunks(): Collection<ExportChunkDoc> {
+    return this.db.collection<ExportChunkDoc>(EXPORT_CHUNKS);
+  }
+
+  async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
+    // Upsert by a key naming the chunk: writing it again (a resumed job) replaces it.
+    await this.exportChunks().replaceOne({ _id: `${jobId}/${file}/${seq}` }, { job: jobId, text }, { upsert: true });
+  }
+
+  async readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined> {
+    return (await this.exportChunks().findOne({ _id: `${jobId}/${file}/${seq}` }))?.text;
+  }
+
+  async deleteExportFiles(jobId: string): Promise<void> {
+    await this.exportChunks().deleteMany({ job: { $eq: jobId } });
   }
 
   async ping(): Promise<void> {
