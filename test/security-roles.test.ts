@@ -167,6 +167,39 @@ describe('roles and scopes [embedded]', () => {
     expect(system.body.entry.some((e: { resource?: Resource }) => e.resource?.resourceType === 'AuditEvent')).toBe(false);
   });
 
+  test('bulk export and activity reports by role', async () => {
+    const kickOff = (role: Role, query: string) =>
+      server.anonymous.get(`/fhir/$export?${query}`).set('Authorization', `Bearer ${tokens[role]}`).set('Prefer', 'respond-async').set('Accept', 'application/fhir+json');
+    expect((await kickOff('referrer', '_type=Task')).status).toBe(403);
+    expect((await kickOff('link-worker', '_type=Task')).status).toBe(403);
+    expect((await kickOff('admin', '_type=Patient')).status).toBe(403);
+    expect((await kickOff('integrator', '_type=Task,Patient')).status).toBe(202);
+    // A commissioner's export is always minimised and pseudonymous.
+    const started = await kickOff('commissioner', '_type=Patient,Task');
+    expect(started.status).toBe(202);
+    const statusPath = new URL(started.headers['content-location']).pathname;
+    let manifest: { output: { url: string }[] } | undefined;
+    for (let i = 0; i < 100 && !manifest; i++) {
+      const res = await server.anonymous.get(statusPath).set('Authorization', `Bearer ${tokens.commissioner}`);
+      if (res.status === 200) manifest = JSON.parse(res.text);
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    // Only the commissioner who asked may fetch it.
+    expect((await server.anonymous.get(statusPath).set('Authorization', `Bearer ${tokens.integrator}`)).status).toBe(403);
+    for (const output of manifest?.output ?? []) {
+      const file = await server.anonymous.get(new URL(output.url).pathname).set('Authorization', `Bearer ${tokens.commissioner}`).buffer(true).parse((r, cb) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString()));
+        r.on('end', () => cb(null, text));
+      });
+      expect(file.body).not.toMatch(/9000000009|9000000017|Smith/);
+      expect(file.body).not.toContain(id.pa);
+    }
+    const report = (role: Role) => server.anonymous.get('/fhir/$activity-report?periodStart=2026-01-01&periodEnd=2026-12-31').set('Authorization', `Bearer ${tokens[role]}`);
+    expect((await report('commissioner')).status).toBe(200);
+    expect((await report('link-worker')).status).toBe(403);
+  });
+
   test('a token without the scope is refused with 403 and says which scope is needed', async () => {
     const narrow = await tokenFor({ scope: 'system/Patient.rs' });
     const res = await server.anonymous.get('/fhir/Task').set('Authorization', `Bearer ${narrow}`);
