@@ -13,6 +13,8 @@ import { registerValidateOperation } from './fhir/operations/validate';
 import { registerTerminologyOperations } from './fhir/operations/terminology';
 import { registerProcessMessage } from './fhir/operations/process-message';
 import { registerReindexOperation } from './fhir/operations/reindex';
+import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
+import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -34,6 +36,8 @@ export interface App {
   store: StoragePort;
   logger: Logger;
   searchParameters: SearchParameterService;
+  /** The FHIR layer without HTTP: what the command-line tools (import, seed) write through. */
+  fhir: FhirContext;
   close(): Promise<void>;
 }
 
@@ -49,6 +53,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerTerminologyOperations();
   registerProcessMessage();
   registerReindexOperation();
+  registerImportDirectoryOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -108,8 +113,10 @@ export async function createApp(config: Config, store: StoragePort = createStore
     store,
     logger,
     searchParameters: parameterService,
+    fhir: ctx,
     close: async () => {
       await parameterService.idle();
+      await importJobsIdle();
       await store.close();
     },
   };
