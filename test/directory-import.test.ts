@@ -79,6 +79,7 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
           id: 'sal-sing-1',
           location: {
             id: 'loc-sing-1',
+            organization_id: 'org-sing-1',
             name: 'St Anne Community Hall',
             description: 'Step-free access',
             latitude: 52.9536,
@@ -177,12 +178,18 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
 
   test('importing the same directory again changes nothing, and a changed service is updated', async () => {
     const services = [orukService(), orukService(), orukService()];
-    const page = orukPage(services);
-    expect(await importSync(page)).toMatchObject({ total: 3, created: 3, updated: 0, unchanged: 0, rejected: 0 });
+    // Another organization's service at the same venue: one Location, whichever service is imported first.
+    const sameVenue = orukService({ service_at_locations: services[0].service_at_locations });
+    const page = orukPage([...services, sameVenue]);
+    expect(await importSync(page)).toMatchObject({ total: 4, created: 4, updated: 0, unchanged: 0, rejected: 0 });
     const before = await serviceByOrukId(services[0].id);
+    expect((await serviceByOrukId(sameVenue.id)).location).toEqual(before.location);
 
-    expect(await importSync(page)).toMatchObject({ total: 3, created: 0, updated: 0, unchanged: 3, deactivated: 0, rejected: 0 });
+    expect(await importSync(page)).toMatchObject({ total: 4, created: 0, updated: 0, unchanged: 4, deactivated: 0, rejected: 0 });
+    expect(await importSync(orukPage([sameVenue, ...services].reverse()))).toMatchObject({ unchanged: 4 });
     expect((await serviceByOrukId(services[0].id)).meta?.versionId).toBe(before.meta?.versionId);
+    const venue = await read<Location>(before.location?.[0].reference as string);
+    expect(venue.meta?.versionId).toBe('1');
 
     const renamed = { ...services[1], name: 'Renamed group' };
     const movedLocation = JSON.parse(JSON.stringify(services[2]));

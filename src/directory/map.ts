@@ -147,7 +147,14 @@ export function mapOrganization(org: OrukOrganization, id: string): Organization
   };
 }
 
-export function mapLocation(location: OrukLocation, id: string, fallbackName: string, organizationId?: string): Location {
+/**
+ * A location is often shared by the services of several organizations, so it
+ * takes nothing from the service that names it: its managing organization is
+ * its own organization_id (when that is the service's provider, whose FHIR id
+ * is known), and a location without a name is named by its address or id.
+ * Whichever service is imported first, the Location comes out the same.
+ */
+export function mapLocation(location: OrukLocation, id: string, managingOrganizationId?: string): Location {
   const addresses = location.addresses ?? location.physical_addresses ?? [];
   const hasPosition = present(location.latitude) && present(location.longitude);
   return {
@@ -156,12 +163,12 @@ export function mapLocation(location: OrukLocation, id: string, fallbackName: st
     meta: { profile: [PROFILE.location] },
     identifier: [{ system: ORUK_LOCATION_ID, value: location.id }],
     status: 'active',
-    // SPLocation requires a name; ORUK does not, so the first address line or the service name stands in.
-    name: location.name || addresses[0]?.address_1 || fallbackName,
+    // SPLocation requires a name; ORUK does not.
+    name: location.name || location.alternate_name || addresses[0]?.address_1 || `Location ${location.id}`,
     ...(present(location.description) ? { description: location.description } : {}),
     ...(addresses[0] ? { address: mapAddress(addresses[0]) } : {}),
     ...(hasPosition ? { position: { latitude: location.latitude as number, longitude: location.longitude as number } } : {}),
-    ...(organizationId ? { managingOrganization: { reference: `Organization/${organizationId}` } } : {}),
+    ...(managingOrganizationId ? { managingOrganization: { reference: `Organization/${managingOrganizationId}` } } : {}),
   };
 }
 
@@ -182,7 +189,8 @@ export function mapService(oruk: OrukService, ids: FhirIds, serviceId: string): 
     const loc = sal.location;
     if (!loc) continue;
     if (sal.location_id && sal.location_id !== loc.id) throw new MappingError(`service_at_location ${sal.id}: location_id ${sal.location_id} differs from location.id ${loc.id}`);
-    if (!locations.some((l) => l.identifier?.[0].value === loc.id)) locations.push(mapLocation(loc, ids.location(loc.id), oruk.name, organizationId));
+    const managedBy = loc.organization_id && loc.organization_id === orgOrukId ? organizationId : undefined;
+    if (!locations.some((l) => l.identifier?.[0].value === loc.id)) locations.push(mapLocation(loc, ids.location(loc.id), managedBy));
   }
   const locationRefs = [
     ...locations.map((l) => `Location/${l.id}`),

@@ -59,7 +59,9 @@ export interface OrukAddress {
 
 export interface OrukLocation {
   id: string;
+  organization_id?: string | null;
   name?: string | null;
+  alternate_name?: string | null;
   description?: string | null;
   latitude?: number | null;
   longitude?: number | null;
