@@ -19,6 +19,8 @@ import { Pseudonyms } from './bulk/pseudonym';
 import { bulkRoutes } from './http/bulk-routes';
 import { registerActivityReport } from './fhir/operations/activity-report';
 import { activityReportCsv } from './http/activity-report-csv';
+import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
+import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -46,6 +48,8 @@ export interface App {
   store: StoragePort;
   logger: Logger;
   searchParameters: SearchParameterService;
+  /** The FHIR layer without HTTP: what the command-line tools (import, seed) write through. */
+  fhir: FhirContext;
   close(): Promise<void>;
 }
 
@@ -77,6 +81,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerReindexOperation();
   registerExportOperations();
   registerActivityReport();
+  registerImportDirectoryOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   let terminology: TerminologyService | undefined;
@@ -161,9 +166,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
     store,
     logger,
     searchParameters: parameterService,
+    fhir: ctx,
     close: async () => {
       await parameterService.idle();
       await bulkExports.close();
+      await importJobsIdle();
       await store.close();
     },
   };

@@ -198,6 +198,10 @@ describe('roles and scopes [embedded]', () => {
     const report = (role: Role) => server.anonymous.get('/fhir/$activity-report?periodStart=2026-01-01&periodEnd=2026-12-31').set('Authorization', `Bearer ${tokens[role]}`);
     expect((await report('commissioner')).status).toBe(200);
     expect((await report('link-worker')).status).toBe(403);
+    // Importing the directory is for admins.
+    expect((await as('link-worker').post('$import-directory', { items: [] })).status).toBe(403);
+    expect((await as('commissioner').post('$import-directory', { items: [] })).status).toBe(403);
+    expect((await as('admin').post('$import-directory', { items: [] })).status).not.toBe(403);
   });
 
   test('a token without the scope is refused with 403 and says which scope is needed', async () => {

@@ -25,6 +25,7 @@ type IssueCode = OperationOutcomeIssue['code'];
 const STATUS_BY_ID: Record<string, number> = {
   ok: 200,
   created: 201,
+  accepted: 202,
   'not-modified': 304,
   'bad-request': 400,
   unauthorized: 401,
@@ -68,6 +69,8 @@ function fail(id: string, code: IssueCode, text: string, expression?: string[]):
 
 export const allOk = (text = 'All OK'): OperationOutcome => outcome('ok', 'information', 'informational', text);
 export const created = (text = 'Created'): OperationOutcome => outcome('created', 'information', 'informational', text);
+/** 202: an asynchronous request was accepted, or is still running (async.html). */
+export const accepted = (text: string): OperationOutcome => outcome('accepted', 'information', 'informational', text);
 
 export const badRequest = (text: string, expression?: string[]) => fail('bad-request', 'invalid', text, expression);
 export const notSupported = (text: string) => fail('bad-request', 'not-supported', text);

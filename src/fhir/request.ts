@@ -18,6 +18,8 @@ export interface FhirRequest {
   ifNoneExist?: string;
   /** The Prefer header's handling preference (http.html#prefer). */
   lenient?: boolean;
+  /** Prefer: respond-async (async.html): run a long operation in the background. */
+  respondAsync?: boolean;
   /** X-Request-Id: the sender's idempotency key for messages. */
   requestId?: string;
   /** Set by a transaction for a create whose id was assigned up front (urn:uuid rewriting). */
@@ -28,4 +30,7 @@ export interface FhirRequest {
  * What a handler returns: the outcome decides the status (see outcomes.ts),
  * the resource is the body when the client wants a representation.
  */
-export type FhirResult = [OperationOutcome, Resource?];
+export type FhirResult = [OperationOutcome, Resource?, ResponseHeaders?];
+
+/** Headers an operation sets itself, e.g. Content-Location and X-Progress of an asynchronous job. */
+export type ResponseHeaders = Record<string, string>;

@@ -134,6 +134,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
         ifMatch: req.get('if-match'),
         ifNoneExist: req.get('if-none-exist'),
         lenient: prefer.lenient,
+        respondAsync: prefer.respondAsync,
         requestId: req.get('x-request-id'),
       };
       // NHS senders trace a request across systems by X-Correlation-Id: echo it.

@@ -19,8 +19,9 @@ export function sendFhirJson(res: Response, status: number, body: Resource | und
   res.type(FHIR_JSON).send(JSON.stringify(body));
 }
 
-export function sendResult(res: Response, [outcome, resource]: FhirResult, baseUrl: string, prefer?: ReturnPreference): void {
+export function sendResult(res: Response, [outcome, resource, headers]: FhirResult, baseUrl: string, prefer?: ReturnPreference): void {
   const status = statusOf(outcome);
+  for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
   if (isErrorOutcome(outcome) || !resource) {
     sendFhirJson(res, status, outcome);
     return;

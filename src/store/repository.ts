@@ -272,7 +272,9 @@ export class Repository {
   }
 
   async search(request: SearchRequest, lenient = false): Promise<SearchResult> {
-    const compiled = await compileSearch(request, this.compileContext(lenient));
+    // Distances of the resources a chained near clause selected (HealthcareService?location.near=...).
+    const chainedNear = new Map<string, number>();
+    const compiled = await compileSearch(request, this.compileContext(lenient, chainedNear));
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
@@ -280,8 +282,11 @@ export class Repository {
       else result.total = await this.count(request.resourceType, compiled.filter);
       return result;
     }
+    const nearChain = compiled.near ? undefined : nearChainField(request, chainedNear);
     if (compiled.near) {
       await this.nearPage(request, query, compiled.near, result);
+    } else if (nearChain) {
+      await this.nearChainPage(request, query, nearChain, chainedNear, result);
     } else {
       await this.page(request, query, result);
     }
@@ -302,6 +307,29 @@ export class Repository {
     const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
     if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
     const ranked = byDistance(candidates, near);
+    result.total = ranked.length;
+    result.matches = ranked.slice(request.offset, request.offset + request.count).map((r) => r.version);
+    if (request.offset + request.count < ranked.length && request.count > 0) result.next = { _offset: String(request.offset + request.count) };
+    if (request.offset > 0) result.previous = { _offset: String(Math.max(0, request.offset - request.count)) };
+  }
+
+  /**
+   * A search through a chained near (e.g. services by their location's
+   * distance): nearest first too, by the distance of the nearest resource each
+   * match refers to through `field`, paged by offset like near itself.
+   */
+  private async nearChainPage(
+    request: SearchRequest,
+    query: { resourceType: string; filter: Filter; sort: SortKey[] },
+    field: string,
+    distances: Map<string, number>,
+    result: SearchResult
+  ): Promise<void> {
+    if (request.cursor) throw badRequest('A near search pages with _offset, not _cursor', ['_cursor']);
+    const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
+    if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+    const km = (v: StoredVersion) => Math.min(...((v.idx[field] as string[] | undefined) ?? []).map((ref) => distances.get(ref) ?? Infinity));
+    const ranked = candidates.map((version) => ({ version, km: km(version) })).sort((a, b) => a.km - b.km || (a.version.id < b.version.id ? -1 : a.version.id > b.version.id ? 1 : 0));
     result.total = ranked.length;
     result.matches = ranked.slice(request.offset, request.offset + request.count).map((r) => r.version);
     if (request.offset + request.count < ranked.length && request.count > 0) result.next = { _offset: String(request.offset + request.count) };
@@ -359,16 +387,16 @@ export class Repository {
   }
 
   /** Ids of resourceType resources matching one (possibly chained) clause. */
-  private async chainIds(resourceType: string, clause: SearchClause, lenient: boolean): Promise<string[]> {
-    return (await this.chainMatches(resourceType, clause, lenient)).map((v) => v.id);
+  private async chainIds(resourceType: string, clause: SearchClause, lenient: boolean, nearDistances?: Map<string, number>): Promise<string[]> {
+    return (await this.chainMatches(resourceType, clause, lenient, nearDistances)).map((v) => v.id);
   }
 
-  private compileContext(lenient: boolean) {
+  private compileContext(lenient: boolean, nearDistances?: Map<string, number>) {
     return {
       baseUrl: this.options.baseUrl,
       terminology: this.options.tokenTerminology,
       lenient,
-      resolveChain: (type: string, clause: SearchClause) => this.chainIds(type, clause, lenient),
+      resolveChain: (type: string, clause: SearchClause) => this.chainIds(type, clause, lenient, nearDistances),
       resolveHas: (type: string, clause: SearchClause, param: string, target: string) => this.hasIds(type, clause, param, target, lenient),
     };
   }
@@ -385,8 +413,8 @@ export class Repository {
     return [...ids];
   }
 
-  /** The resources one clause selects, at most CHAIN_LIMIT. */
-  private async chainMatches(resourceType: string, clause: SearchClause, lenient: boolean): Promise<StoredVersion[]> {
+  /** The resources one clause selects, at most CHAIN_LIMIT; a near clause records each one's distance in nearDistances. */
+  private async chainMatches(resourceType: string, clause: SearchClause, lenient: boolean, nearDistances?: Map<string, number>): Promise<StoredVersion[]> {
     const compiled = await compileSearch(
       { resourceType, clauses: [clause], count: CHAIN_LIMIT + 1, offset: 0, sort: [], include: [], revinclude: [] },
       this.compileContext(lenient)
@@ -396,7 +424,9 @@ export class Repository {
       const near = compiled.near;
       const candidates = await this.store.search({ resourceType, filter: compiled.filter, sort: [{ field: 'id', descending: false }], offset: 0, limit: NEAR_LIMIT + 1 });
       if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
-      return byDistance(candidates, near).map((r) => r.version);
+      const ranked = byDistance(candidates, near);
+      for (const r of ranked) nearDistances?.set(`${resourceType}/${r.version.id}`, r.km);
+      return ranked.map((r) => r.version);
     }
     const found = await this.store.search({
       resourceType,
@@ -425,6 +455,16 @@ export class Repository {
       limit: request.count,
     });
   }
+}
+
+/**
+ * The index field of a clause that chains once into near (location.near=...),
+ * when that near selected something and no _sort overrides its order; a
+ * longer chain is not ordered by distance.
+ */
+function nearChainField(request: SearchRequest, distances: Map<string, number>): string | undefined {
+  if (distances.size === 0 || request.sort.length > 0) return undefined;
+  return request.clauses.find((c) => c.chain.length === 2 && c.chain[1].code === 'near')?.chain[0].code;
 }
 
 /** Now, but always after the previous version, so history order is version order. */
