@@ -195,6 +195,8 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${label}...\n`);
       results.push(await scenario());
     }
+    process.stdout.write('  $export...\n');
+    results.push(await exportAllTasks(server.url, token));
   } finally {
     await server.stop();
   }
@@ -222,6 +224,32 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, JSON.stringify(report, null, 2));
   console.log(`\nwritten: ${outFile}`);
+}
+
+/** $export of every Task: kick-off, poll, download every file; resources per second end to end. */
+async function exportAllTasks(url: string, token: string): Promise<ScenarioResult> {
+  const started = performance.now();
+  const headers = { authorization: `Bearer ${token}`, prefer: 'respond-async', accept: 'application/fhir+json' };
+  const kickOff = await fetch(`${url}/fhir/$export?_type=Task`, { headers });
+  if (kickOff.status !== 202) throw new Error(`$export kick-off answered ${kickOff.status}`);
+  const status = new URL(kickOff.headers.get('content-location') as string).pathname;
+  let manifest: { output: { url: string; count: number }[] } | undefined;
+  while (!manifest) {
+    const res = await fetch(`${url}${status}`, { headers: { authorization: headers.authorization } });
+    if (res.status === 200) manifest = (await res.json()) as { output: { url: string; count: number }[] };
+    else if (res.status === 202) await new Promise((r) => setTimeout(r, 200));
+    else throw new Error(`$export status answered ${res.status}`);
+  }
+  let lines = 0;
+  for (const output of manifest.output) {
+    const res = await fetch(`${url}${new URL(output.url).pathname}`, { headers: { authorization: headers.authorization } });
+    const reader = res.body?.getReader();
+    for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) {
+      for (const byte of chunk.value) if (byte === 10) lines++;
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { name: '$export of all Tasks (kick-off to last byte)', requests: 1, throughput: Math.round(lines / seconds), unit: 'resources/s', p50: Math.round(seconds * 1000), p95: Math.round(seconds * 1000), p99: Math.round(seconds * 1000), errors: 0, note: `${lines} Tasks in ${seconds.toFixed(2)} s` };
 }
 
 async function profileCreate(mongoUri: string | undefined, connections: number, duration: number): Promise<unknown> {
