@@ -195,14 +195,16 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       }
       const reply = { ...responseMessage(ctx, bundle, requestHeader, 'ok', content), id: keys.bundle };
       // The records of this message commit with its writes: a repeat finds them, a concurrent twin conflicts.
-      const stored = (await repo.update(reply)).version.resource as Bundle;
+      // Created, never updated: a twin that got here first (even one that ran before this one, while
+      // this one waited for its conditional creates' locks) makes this a conflict, answered as the twin was.
+      const stored = (await repo.create(reply, keys.bundle)).version.resource as Bundle;
       if (keys.request) {
-        await repo.update({
+        await repo.create({
           resourceType: 'Basic',
           id: keys.request,
           code: { coding: [{ system: `${ctx.baseUrl}/processed-message`, code: 'x-request-id' }] },
           subject: { reference: `Bundle/${keys.bundle}` },
-        } as Basic);
+        } as Basic, keys.request);
       }
       return stored;
     });
