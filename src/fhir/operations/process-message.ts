@@ -26,6 +26,7 @@ import { findConditionalMatch } from '../interactions/conditional';
 import { allOk, badRequest, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
+import { checkBundleEntries } from '../router';
 
 export const BARS_EVENTS = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
 const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -169,6 +170,7 @@ interface MessageKeys {
 const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
   const bundle = request.body as Bundle | undefined;
   if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'message') throw badRequest('$process-message takes a Bundle of type message');
+  checkBundleEntries(bundle);
   if (!bundle.id) throw badRequest('A message Bundle needs an id: it identifies the message for replies and repeats', ['Bundle.id']);
   const requestHeader = header(bundle);
   const keys: MessageKeys = { bundle: recordId('msg', bundle.id), request: request.requestId ? recordId('req', request.requestId) : undefined };
