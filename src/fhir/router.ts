@@ -19,6 +19,15 @@ import { findOperation } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
+/** Bundle.entry must be an array of objects before anything walks it. */
+export function checkBundleEntries(body: Bundle): void {
+  if (body.entry === undefined) return;
+  if (!Array.isArray(body.entry)) throw badRequest('Bundle.entry must be an array', ['Bundle.entry']);
+  body.entry.forEach((entry, i) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw badRequest(`Bundle.entry[${i}] must be an object`, [`Bundle.entry[${i}]`]);
+  });
+}
+
 type Routes = Partial<Record<FhirRequest['method'], FhirHandler>>;
 
 const metadata: FhirHandler = async (_request, ctx) => [allOk(), buildCapabilityStatement(ctx)];
@@ -26,6 +35,7 @@ const metadata: FhirHandler = async (_request, ctx) => [allOk(), buildCapability
 const bundle: FhirHandler = async (request, ctx) => {
   const body = request.body as Bundle | undefined;
   if (body?.resourceType !== 'Bundle') throw badRequest('POST to the base takes a Bundle');
+  checkBundleEntries(body);
   if (body.type === 'batch') return processBatch(body, ctx);
   if (body.type === 'transaction') return processTransaction(body, ctx);
   throw badRequest(`Bundle.type must be batch or transaction, not ${body.type}`, ['Bundle.type']);

@@ -16,6 +16,7 @@ const BODY_ERRORS: Record<string, () => ReturnType<typeof outcome>> = {
   'entity.parse.failed': () => outcome('bad-request', 'error', 'structure', 'The request body is not valid JSON'),
   'entity.too.large': () => payloadTooLarge('The request body is larger than the server accepts').outcome,
   'encoding.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body encoding is not supported'),
+  'charset.invalid': () => outcome('bad-request', 'error', 'structure', 'The request body is not valid UTF-8'),
   'charset.unsupported': () => outcome('unsupported-media-type', 'error', 'not-supported', 'The request body charset is not supported; use UTF-8'),
   'request.aborted': () => outcome('bad-request', 'error', 'incomplete', 'The request body was cut short'),
 };

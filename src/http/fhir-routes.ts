@@ -1,6 +1,7 @@
 // The Express side of the FHIR API: authenticates, parses bodies and headers
 // into a FhirRequest, dispatches it, records the audit event, and writes the
 // result. Only this folder knows Express.
+import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import typeis from 'type-is';
@@ -31,8 +32,19 @@ function queryString(req: Request): string {
 
 function queryOf(req: Request): QueryParams {
   const query: QueryParams = {};
-  for (const [key, value] of new URLSearchParams(queryString(req))) (query[key] ??= []).push(value);
+  for (const [key, value] of new URLSearchParams(queryString(req))) {
+    // No FHIR parameter is named so; as a key it would reach the object's prototype.
+    if (UNSAFE_PARAMETER.test(key)) throw badRequest(`Unknown search parameter ${key.slice(0, 64)}`);
+    (query[key] ??= []).push(value);
+  }
   return query;
+}
+
+const UNSAFE_PARAMETER = /^(__proto__|constructor|prototype)([.:[]|$)/;
+
+/** A body must be UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced. */
+function verifyUtf8(_req: Request, _res: Response, body: Buffer): void {
+  if (!isUtf8(body)) throw Object.assign(new Error('The request body is not valid UTF-8'), { status: 400, type: 'charset.invalid' });
 }
 
 function segmentsOf(req: Request): string[] {
@@ -113,8 +125,8 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
     next();
   });
   for (const extra of options.routes?.(auditAndSend) ?? []) router.use(extra);
-  router.use(express.json({ type: JSON_TYPES, limit: options.bodyLimit, strict: true }));
-  router.use(express.urlencoded({ type: FORM, limit: options.bodyLimit, extended: false }));
+  router.use(express.json({ type: JSON_TYPES, limit: options.bodyLimit, strict: true, verify: verifyUtf8 }));
+  router.use(express.urlencoded({ type: FORM, limit: options.bodyLimit, extended: false, verify: verifyUtf8 }));
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (!METHODS.has(req.method)) {

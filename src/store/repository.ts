@@ -13,6 +13,18 @@ import { byDistance } from './search/near';
 import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
+import { KeyedLocks } from './keyed-lock';
+
+/** One set of conditional-write locks per store, shared by every Repository over it. */
+const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
+function locksOf(store: StoragePort): KeyedLocks {
+  let locks = conditionalLocks.get(store);
+  if (!locks) {
+    locks = new KeyedLocks();
+    conditionalLocks.set(store, locks);
+  }
+  return locks;
+}
 
 /** A chained parameter may select at most this many resources (search.html#chaining). */
 export const CHAIN_LIMIT = 1000;
@@ -101,6 +113,9 @@ class UnitOfWork {
   readonly changes: Change[] = [];
   /** "Type/id" of every resource the transaction will write, which references may point at. */
   readonly plannedReferences: Set<string>;
+  /** Conditional-write keys this unit holds until it commits or fails (Repository.exclusive). */
+  readonly heldKeys = new Set<string>();
+  readonly releases: Array<() => void> = [];
   constructor(planned: ReadonlySet<string>) {
     this.plannedReferences = new Set(planned);
   }
@@ -145,10 +160,38 @@ export class Repository {
     }
     const unit = new UnitOfWork(plannedReferences);
     const unitRepo = new Repository(this.store, this.options, unit);
-    const result = await fn(unitRepo);
-    await unitRepo.runFollowUps();
-    if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
-    return result;
+    try {
+      const result = await fn(unitRepo);
+      await unitRepo.runFollowUps();
+      if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
+      return result;
+    } finally {
+      unit.releases.forEach((release) => release());
+    }
+  }
+
+  /**
+   * Runs fn holding the keys (e.g. "Patient?identifier=x|y" of a conditional
+   * create) against every other request in this process, so a search for a
+   * match and the create it decides on are not interleaved with a twin's.
+   * Inside a unit of work the keys stay held until the unit commits or fails.
+   * One process only: several server processes over one MongoDB are not covered.
+   */
+  async exclusive<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+    if (keys.length === 0) return fn();
+    const locks = locksOf(this.store);
+    const { unit } = this;
+    const taken = await locks.acquire(keys, unit?.heldKeys);
+    if (unit) {
+      taken.keys.forEach((k) => unit.heldKeys.add(k));
+      unit.releases.push(taken.release);
+      return locks.runHolding(unit.heldKeys, fn);
+    }
+    try {
+      return await locks.runHolding(taken.keys, fn);
+    } finally {
+      taken.release();
+    }
   }
 
   /** Lets the rules react to the unit's changes, and to the changes they make, until none are left. */

@@ -5,6 +5,7 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { FhirContext } from '../context';
+import { conditionalCreateKey } from '../interactions/create';
 import { findConditionalMatch, queryFromString } from '../interactions/conditional';
 import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../outcomes';
 import type { FhirRequest, FhirResult } from '../request';
@@ -49,6 +50,14 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
     }
   });
 
+  // Conditional creates search and then create: hold their criteria until the transaction commits.
+  const conditionalKeys = prepared
+    .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
+    .map(({ request }) => conditionalCreateKey(request.segments[0], request.ifNoneExist as string));
+  return ctx.repo.exclusive(conditionalKeys, () => applyTransaction(entries, prepared, ctx));
+}
+
+async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext): Promise<FhirResult> {
   const resolved = await assignIds(entries, prepared, ctx);
   for (const { index, request } of prepared) {
     if (request.method === 'PATCH') continue;

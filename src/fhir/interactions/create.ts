@@ -7,11 +7,22 @@ import { resourceBody } from './resource-body';
 export const createResource: FhirHandler = async (request, ctx) => {
   const [resourceType] = request.segments;
   const resource = resourceBody(request, resourceType);
-  if (request.ifNoneExist !== undefined) {
-    const existing = await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist), 'If-None-Exist');
-    if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), existing.resource];
-  }
-  // The server assigns the id; one in the body is ignored (http.html#create).
-  const { version, issues } = await ctx.repo.create(resource, request.assignedId);
-  return [withIssues(created(), issues), version.resource];
+  const ifNoneExist = request.ifNoneExist;
+  // A conditional create searches and then creates: no twin may do the same in between.
+  const keys = ifNoneExist !== undefined ? [conditionalCreateKey(resourceType, ifNoneExist)] : [];
+  return ctx.repo.exclusive(keys, async () => {
+    if (ifNoneExist !== undefined) {
+      const existing = await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist');
+      if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), existing.resource];
+    }
+    // The server assigns the id; one in the body is ignored (http.html#create).
+    const { version, issues } = await ctx.repo.create(resource, request.assignedId);
+    return [withIssues(created(), issues), version.resource];
+  });
 };
+
+/** The lock key of a conditional create: its type and criteria, parameters in a stable order. */
+export function conditionalCreateKey(resourceType: string, ifNoneExist: string): string {
+  const params = [...new URLSearchParams(ifNoneExist)].map(([k, v]) => `${k}=${v}`).sort();
+  return `${resourceType}?${params.join('&')}`;
+}

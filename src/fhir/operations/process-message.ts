@@ -26,6 +26,7 @@ import { findConditionalMatch } from '../interactions/conditional';
 import { allOk, badRequest, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
+import { checkBundleEntries } from '../router';
 
 export const BARS_EVENTS = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
 const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -169,6 +170,7 @@ interface MessageKeys {
 const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
   const bundle = request.body as Bundle | undefined;
   if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'message') throw badRequest('$process-message takes a Bundle of type message');
+  checkBundleEntries(bundle);
   if (!bundle.id) throw badRequest('A message Bundle needs an id: it identifies the message for replies and repeats', ['Bundle.id']);
   const requestHeader = header(bundle);
   const keys: MessageKeys = { bundle: recordId('msg', bundle.id), request: request.requestId ? recordId('req', request.requestId) : undefined };
@@ -195,14 +197,16 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       }
       const reply = { ...responseMessage(ctx, bundle, requestHeader, 'ok', content), id: keys.bundle };
       // The records of this message commit with its writes: a repeat finds them, a concurrent twin conflicts.
-      const stored = (await repo.update(reply)).version.resource as Bundle;
+      // Created, never updated: a twin that got here first (even one that ran before this one, while
+      // this one waited for its conditional creates' locks) makes this a conflict, answered as the twin was.
+      const stored = (await repo.create(reply, keys.bundle)).version.resource as Bundle;
       if (keys.request) {
-        await repo.update({
+        await repo.create({
           resourceType: 'Basic',
           id: keys.request,
           code: { coding: [{ system: `${ctx.baseUrl}/processed-message`, code: 'x-request-id' }] },
           subject: { reference: `Bundle/${keys.bundle}` },
-        } as Basic);
+        } as Basic, keys.request);
       }
       return stored;
     });

@@ -97,7 +97,7 @@ export class WriteAheadLog {
       const batch = this.queue.splice(0);
       const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
       try {
-        await this.handle.write(data, 0, data.length, this.size);
+        await this.writeFully(data);
         await this.handle.datasync();
         this.size += data.length;
         batch.forEach((p) => p.resolve());
@@ -110,6 +110,20 @@ export class WriteAheadLog {
       }
     }
     this.flushing = false;
+  }
+
+  /**
+   * Writes all of data at the end of the log. A write can be cut short (a full
+   * disk, a file-size limit): write the rest, and if no progress can be made,
+   * fail, so a commit is never acknowledged with only part of it on disk.
+   */
+  private async writeFully(data: Buffer): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await this.handle.write(data, written, data.length - written, this.size + written);
+      if (bytesWritten <= 0) throw new Error('the disk accepted no more bytes');
+      written += bytesWritten;
+    }
   }
 
   /** Cuts a partly written batch off, so the log stays a sequence of whole commits. */

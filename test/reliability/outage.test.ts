@@ -1,0 +1,226 @@
+// Store outages under load.
+// - MongoDB (when MONGODB_URI is set; FerretDB started by this suite on a port
+//   and directory of its own): the database is stopped under load; requests get
+//   503 with Retry-After and an OperationOutcome, quickly; /readyz fails. It is
+//   started again on the same port and directory: the server recovers by itself
+//   within 5 s, without a restart, and nothing acknowledged before is lost.
+// - Embedded store: the disk fills up under load. This is a real failure of
+//   the operating system, not an injected one: the server process's file-size
+//   limit (RLIMIT_FSIZE, set on the running process with prlimit) is lowered to
+//   just above the log's size, so the kernel cuts the next write short and then
+//   refuses writes with EFBIG, as a full disk does with ENOSPC. Writes must fail
+//   cleanly (503 or 507, OperationOutcome), the log must stay whole, and once
+//   the limit is raised again (space freed) writes work again without a restart.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, type ServerProcess } from '../support/process';
+import { tempDir } from '../support/stores';
+import { call, embeddedDeployment, ferretdb, jsonInit, kill, markedPatient, mongoDeployment, report, sleep, startProcess, type Deployment, type Reply } from './harness';
+
+const AUDIT_REFUSAL = /could not be recorded in the audit trail/;
+
+interface Ack {
+  id: string;
+  versionId: string;
+  marker: string;
+}
+
+/** Creates a marked Patient; an acknowledged one is recorded. */
+async function create(url: string, marker: string, acks: Ack[], timeoutMs = 15000): Promise<Reply> {
+  const res = await call(`${url}/fhir/Patient`, { ...jsonInit('POST', markedPatient(marker)), timeoutMs });
+  if (res.status === 201) acks.push({ id: res.body.id, versionId: res.body.meta.versionId, marker });
+  return res;
+}
+
+async function expectAllReadable(url: string, acks: Ack[]): Promise<number> {
+  let lost = 0;
+  for (const ack of acks) {
+    const res = await call(`${url}/fhir/Patient/${ack.id}/_history/${ack.versionId}`);
+    if (res.status !== 200 || res.body.name[0].family !== ack.marker) lost++;
+  }
+  return lost;
+}
+
+/** A failure answered during an outage: 503 (with Retry-After) or 507, an OperationOutcome, quickly. */
+function expectCleanFailure(res: Reply, withinMs: number): void {
+  expect([503, 507]).toContain(res.status);
+  expect(res.body?.resourceType).toBe('OperationOutcome');
+  if (res.status === 503) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(res.ms).toBeLessThan(withinMs);
+}
+
+describe('embedded store: the disk fills up under load', () => {
+  let deployment: Deployment;
+  let server: ServerProcess | undefined;
+  beforeAll(() => {
+    deployment = embeddedDeployment();
+  });
+  afterAll(async () => {
+    if (server) await kill(server);
+    await deployment.cleanup();
+  });
+
+  const setFileSizeLimit = (pid: number, bytes: number | 'unlimited'): void => {
+    execFileSync('prlimit', ['--pid', String(pid), `--fsize=${bytes}:unlimited`]);
+  };
+
+  test('writes fail cleanly with 503/507, nothing acknowledged is lost, the log stays whole, and writes resume when space is back', async () => {
+    server = await startProcess(deployment);
+    const url = server.url;
+    const acks: Ack[] = [];
+    for (let i = 0; i < 20; i++) expect((await create(url, `before-${i}`, acks)).status).toBe(201);
+
+    const wal = path.join(deployment.dataDir, 'wal.jsonl');
+    // Room for a few more commits, then the "disk" is full.
+    setFileSizeLimit(server.child.pid as number, fs.statSync(wal).size + 30_000);
+    const failures: Reply[] = [];
+    const failedMarkers: string[] = [];
+    const auditRefused: string[] = [];
+    let n = 0;
+    const writer = async (): Promise<void> => {
+      while (failures.length < 40) {
+        const marker = `during-${++n}`;
+        const res = await create(url, marker, acks);
+        if (res.status !== 201) {
+          failures.push(res);
+          // A create whose resource reached the log but whose AuditEvent did not is stored yet answered
+          // 503 (the audit refusal, fhir-routes.ts): counted apart; any other refusal must have stored nothing.
+          if (AUDIT_REFUSAL.test(res.body?.issue?.[0]?.diagnostics ?? '')) auditRefused.push(marker);
+          else failedMarkers.push(marker);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, writer));
+    for (const res of failures) expectCleanFailure(res, 2000);
+    const acknowledgedBeforeFull = acks.length;
+
+    // Reads are still answered at once, never hang: served (200), or refused with 503 because
+    // the read's own AuditEvent cannot be written (a request that cannot be audited is refused).
+    const read = await call(`${url}/fhir/Patient/${acks[0].id}`);
+    expect([200, 503]).toContain(read.status);
+    expect(read.ms).toBeLessThan(2000);
+    if (read.status === 503) expect(read.body.resourceType).toBe('OperationOutcome');
+    expect((await call(`${url}/healthz`)).status).toBe(200);
+
+    // Space is back: writes resume, without a restart.
+    setFileSizeLimit(server.child.pid as number, 'unlimited');
+    const freed = Date.now();
+    let resumed = false;
+    while (!resumed && Date.now() - freed < 5000) resumed = (await create(url, `after-${Date.now()}`, acks)).status === 201;
+    const recoveryMs = Date.now() - freed;
+    expect(resumed).toBe(true);
+
+    // After a kill and a restart, the log replays whole: every acknowledged write is there, no refused one is.
+    await kill(server);
+    server = await startProcess(deployment);
+    const lost = await expectAllReadable(server.url, acks);
+    let refusedButStored = 0;
+    for (const marker of failedMarkers) {
+      const res = await call(`${server.url}/fhir/Patient?identifier=urn:sp-reliability:marker|${marker}&_summary=count`);
+      refusedButStored += res.body.total;
+    }
+    let auditRefusedButStored = 0;
+    for (const marker of auditRefused) {
+      const res = await call(`${server.url}/fhir/Patient?identifier=urn:sp-reliability:marker|${marker}&_summary=count`);
+      auditRefusedButStored += res.body.total;
+    }
+    report(
+      `[embedded disk full] refused by the audit refusal: ${auditRefused.length}, of which stored: ${auditRefusedButStored}; `
+    );
+    report(
+      `[embedded disk full] acknowledged before the disk filled: ${acknowledgedBeforeFull}, refused while full: ${failures.length} ` +
+        `(statuses ${[...new Set(failures.map((f) => f.status))].join(',')}, slowest ${Math.max(...failures.map((f) => f.ms))} ms), ` +
+        `lost after restart: ${lost}, refused but stored: ${refusedButStored}, writes resumed ${recoveryMs} ms after space came back`
+    );
+    expect(lost).toBe(0);
+    expect(refusedButStored).toBe(0);
+  }, 120_000);
+});
+
+// Not yet reliable: on FerretDB this test has been seen to hang past its time limit (under investigation),
+// so it runs only when asked for, and never in CI until that is understood.
+const runMongoOutage = Boolean(process.env.MONGODB_URI) && process.env.RELIABILITY_MONGO_OUTAGE === '1';
+const mongoDescribe = runMongoOutage ? describe : describe.skip;
+if (!runMongoOutage) {
+  report('MongoDB outage test skipped: set MONGODB_URI and RELIABILITY_MONGO_OUTAGE=1 (and build FerretDB with .ci/ferretdb.sh build) to run it');
+}
+
+mongoDescribe('MongoDB: the database stops under load and comes back', () => {
+  const ferretDir = tempDir('sp-outage-ferret-');
+  let port: number;
+  let deployment: Deployment;
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    port = await freePort();
+    const uri = await ferretdb('start', String(port), ferretDir);
+    deployment = mongoDeployment(uri);
+  }, 120_000);
+  afterAll(async () => {
+    if (server) await kill(server);
+    await ferretdb('start', String(port), ferretDir).catch(() => undefined);
+    await deployment.cleanup();
+    await ferretdb('stop', ferretDir).catch(() => undefined);
+    fs.rmSync(ferretDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('503 with Retry-After quickly while it is down, /readyz fails, recovery within 5 s of its return, nothing lost', async () => {
+    server = await startProcess(deployment);
+    const url = server.url;
+    const acks: Ack[] = [];
+    let stop = false;
+    let n = 0;
+    const during: Reply[] = [];
+    let down = false;
+    const writer = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const res = await create(url, `load-${++n}`, acks, 20000);
+          if (down && res.status !== 201) during.push(res);
+        } catch (err) {
+          during.push({ status: 0, headers: new Headers(), body: String(err), ms: 20000 });
+        }
+      }
+    };
+    const writers = Array.from({ length: 4 }, writer);
+    while (acks.length < 50) await sleep(50);
+
+    await ferretdb('stop', ferretDir);
+    down = true;
+    const acknowledgedBefore = acks.length;
+    await sleep(3000);
+    const ready = await call(`${url}/readyz`, { timeoutMs: 15000 });
+    const read = await call(`${url}/fhir/Patient/${acks[0].id}`, { timeoutMs: 15000 });
+
+    await ferretdb('start', String(port), ferretDir);
+    const back = Date.now();
+    down = false;
+    let recoveredMs = -1;
+    while (Date.now() - back < 15000) {
+      const res = await create(url, `recovery-${Date.now()}`, acks, 15000).catch(() => undefined);
+      if (res?.status === 201 && (await call(`${url}/readyz`)).status === 200) {
+        recoveredMs = Date.now() - back;
+        break;
+      }
+      await sleep(100);
+    }
+    stop = true;
+    await Promise.all(writers);
+
+    const lost = await expectAllReadable(url, acks);
+    const slowest = Math.max(...during.map((r) => r.ms));
+    report(
+      `[mongodb outage] acknowledged before the outage: ${acknowledgedBefore}, answered while down: ${during.length} ` +
+        `(statuses ${[...new Set(during.map((r) => r.status))].join(',')}, slowest ${slowest} ms), /readyz while down: ${ready.status} in ${ready.ms} ms, ` +
+        `recovered ${recoveredMs} ms after the database came back, acknowledged writes checked: ${acks.length}, lost: ${lost}`
+    );
+    expect(during.length).toBeGreaterThan(0);
+    for (const res of during) expectCleanFailure(res, 8000);
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(8000);
+    expectCleanFailure(read, 8000);
+    expect(recoveredMs).toBeGreaterThanOrEqual(0);
+    expect(recoveredMs).toBeLessThan(5000);
+    expect(lost).toBe(0);
+  }, 180_000);
+});
