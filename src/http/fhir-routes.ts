@@ -172,6 +172,13 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       return;
     }
     const failure = outcome.issue?.[0]?.diagnostics ?? toOperationOutcome(err).issue?.[0]?.diagnostics;
+    if (isStoreUnavailable(err)) {
+      // The store holds the audit trail too, so waiting for it again would only delay the 503;
+      // nothing was served, and the log keeps the record of the refusal.
+      logger.warn({ method: req.method, path: req.path, status, caller: callerOf(res)?.subject }, 'store unavailable: request refused; its AuditEvent could not be stored');
+      sendFhirJson(res, status, body);
+      return;
+    }
     await auditAndSend(req, res, status, failure, () => sendFhirJson(res, status, body));
   });
   return router;

@@ -65,7 +65,8 @@ export class MongoStore implements StoragePort {
 
   constructor(uri: string, options: MongoStoreOptions = {}) {
     this.client = new MongoClient(uri, {
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+      // Short: while the database is down, requests are answered 503 within about two seconds.
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 2000,
       ignoreUndefined: true,
     });
     // The database named in the URI, or "fhir".
