@@ -6,12 +6,12 @@
 // resource (Basic/reindex-<SearchParameter id>) in the store, so its progress
 // can be read from any server process and an unfinished job resumes at start.
 import { indexSearchParameterBundle } from '@medplum/core';
-import type { Basic, Extension, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Basic, Extension, SearchParameter } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { getBaseSearchParameters } from '../conformance/definitions';
 import { PROJECT_BASE } from '../conformance/registry';
 import { clearIndexedParameters, clearPending, markPending } from './indexer';
-import { indexWithReferences } from './resolved-index';
+import { reindexVersions } from './resolved-index';
 import type { StoragePort } from './port';
 import type { Repository } from './repository';
 
@@ -147,12 +147,7 @@ export class SearchParameterService {
             limit: BATCH,
           });
           if (rows.length === 0) break;
-          const updates = [];
-          for (const v of rows) {
-            const index = await indexWithReferences(v.resource as Resource, this.baseUrl, (t, id) => this.store.readCurrent(t, id));
-            updates.push({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, ...index });
-          }
-          await this.store.updateIndexes(updates);
+          await reindexVersions(this.store, this.baseUrl, rows);
           status.processed += rows.length;
           after = rows[rows.length - 1].id;
           await this.save(sp, status);

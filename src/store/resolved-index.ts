@@ -20,6 +20,16 @@ export async function indexWithReferences(resource: Resource, baseUrl: string, r
   return computeIndex(resource, baseUrl, resolved);
 }
 
+/** Fresh index fields for stored current versions (a reindex, or dependents of a changed resource). */
+export async function reindexVersions(store: StoragePort, baseUrl: string, rows: StoredVersion[]): Promise<void> {
+  const updates = [];
+  for (const row of rows) {
+    const index = await indexWithReferences(row.resource as Resource, baseUrl, (type, id) => store.readCurrent(type, id));
+    updates.push({ resourceType: row.resourceType, id: row.id, versionId: row.versionId, ...index });
+  }
+  await store.updateIndexes(updates);
+}
+
 const PAGE = 500;
 
 /**
@@ -45,12 +55,7 @@ export async function refreshDependents(store: StoragePort, baseUrl: string, ver
           limit: PAGE,
         });
         if (rows.length === 0) break;
-        const updates = [];
-        for (const row of rows) {
-          const index = await indexWithReferences(row.resource as Resource, baseUrl, (type, id) => store.readCurrent(type, id));
-          updates.push({ resourceType, id: row.id, versionId: row.versionId, ...index });
-        }
-        await store.updateIndexes(updates);
+        await reindexVersions(store, baseUrl, rows);
         after = rows[rows.length - 1].id;
       }
     }
