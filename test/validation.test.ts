@@ -37,6 +37,20 @@ describe('validation pipeline', () => {
     expect(issue?.diagnostics).toEqual(expect.any(String));
   });
 
+  test.each([
+    ['an empty array for a single code', { gender: [] }, 'Patient.gender'],
+    ['an object for a repeating element', { name: { family: 'Shape' } }, 'Patient.name'],
+    ['a number inside a repeating complex element', { identifier: [42] }, 'Patient.identifier[0]'],
+    ['a number for a Reference', { managingOrganization: 42 }, 'Patient.managingOrganization'],
+    ['an empty string', { gender: '' }, 'Patient.gender'],
+    ['a null inside an array', { name: [null] }, 'Patient.name[0]'],
+    ['a string for a boolean in a choice type', { deceasedBoolean: 'yes' }, 'Patient.deceasedBoolean'],
+  ])('a body of the wrong JSON shape is 422 with where: %s', async (_name, wrong, expression) => {
+    const res = await post({ ...patient(), ...wrong });
+    expect(res.status).toBe(422);
+    expect(find(res.body.issue, 'structure', expression)?.severity).toBe('error');
+  });
+
   test('a ServiceRequest that is not a social prescribing referral is not held to SPReferral', async () => {
     const res = await post({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: subject } });
     expect(res.status).toBe(201);

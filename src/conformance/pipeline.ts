@@ -13,6 +13,7 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import { serverProfileFor } from '../domain/server-profiles';
 import { checkBindings, checkExtensionBindings } from './bindings';
 import { checkNhsIdentifiers } from './checks/nhs-number';
+import { checkJsonShape } from './checks/json-shape';
 import { checkSearchParameter } from './checks/search-parameter';
 import { checkReferences, type ReferenceResolver } from './checks/references';
 import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
@@ -69,6 +70,9 @@ export class ValidationPipeline {
 
   /** All issues found, errors and warnings alike; the caller decides what an error means. */
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
+    // A body of the wrong JSON shape is refused before anything reads it as FHIR.
+    const shape = checkJsonShape(resource);
+    if (shape.length > 0) return shape;
     const issues: OperationOutcomeIssue[] = [];
     const profiles: StructureDefinition[] = [];
     const claimed = resource.meta?.profile ?? [];

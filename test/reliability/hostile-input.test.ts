@@ -103,7 +103,8 @@ function bodyCases(): Case[] {
     for (const [field, kind] of Object.entries(fields)) {
       for (const wrong of kinds[kind]) {
         post(`${type}.${field} = ${JSON.stringify(wrong)}`, JSON.stringify({ ...base, [field]: wrong }), FHIR_JSON, type);
-        cases[cases.length - 1].knownGap = true;
+        // On create the server assigns id and meta itself (http.html#create): the bad value is discarded, not stored.
+        cases[cases.length - 1].knownGap = field === 'id' || field === 'meta';
       }
     }
     post(`${type} with resourceType missing`, JSON.stringify({ ...base, resourceType: undefined }), FHIR_JSON, type);
