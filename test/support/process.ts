@@ -29,8 +29,8 @@ export interface ServerProcess {
 export function spawnServer(env: Record<string, string>): ServerProcess {
   if (!fs.existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run npm run build first`);
   const child = spawn(process.execPath, [SERVER_JS], {
-    // Authentication is off unless a test turns it on: these tests are about the process (kill -9, SIGTERM, config).
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', HOST: '127.0.0.1', AUTH: 'off', ...env },
+    // Authentication and the rate limit are off unless a test turns them on: these tests are about the process (kill -9, SIGTERM, config).
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', HOST: '127.0.0.1', AUTH: 'off', RATE_LIMIT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
