@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     app.logger.info({ base: config.baseUrl, store: app.store.kind, dataDir: config.mongodbUri ? undefined : config.dataDir }, 'FHIR server listening');
   });
   let stopping = false;
+  // Once stopping, every answer closes its connection, so keep-alive clients cannot go on sending.
+  server.on('request', (_req, res) => {
+    if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
+  });
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;

