@@ -150,6 +150,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     fhirRoutes(ctx, {
       bodyLimit: config.bodyLimit,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      tokenEndpoint: config.auth.tokenEndpoint,
       verifier: await tokenVerifier(config, logger),
       audit: new AuditTrail(store, config.baseUrl),
       logger,

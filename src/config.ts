@@ -45,6 +45,8 @@ export interface AuthConfig {
   localKey: boolean;
   /** Seconds of clock difference tolerated on exp and nbf. */
   clockSkewSeconds: number;
+  /** The issuer's token endpoint, announced in the SMART configuration. */
+  tokenEndpoint?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -71,6 +73,7 @@ const schema = {
     AUTH_JWKS_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
     AUTH_LOCAL_KEY: { enum: ['on', 'off'] },
     AUTH_CLOCK_SKEW: { type: 'integer', minimum: 0, maximum: 600 },
+    AUTH_TOKEN_ENDPOINT: { type: 'string', pattern: '^https?://[^\\s]+$' },
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwks: raw.AUTH_ISSUER ? { issuer: raw.AUTH_ISSUER as string, url: raw.AUTH_JWKS_URL as string } : undefined,
       localKey: raw.AUTH_LOCAL_KEY !== 'off',
       clockSkewSeconds: (raw.AUTH_CLOCK_SKEW as number | undefined) ?? 30,
+      tokenEndpoint: raw.AUTH_TOKEN_ENDPOINT as string | undefined,
     },
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,

@@ -107,7 +107,7 @@ describe('authentication against an issuer JWKS [embedded]', () => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const url = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-    server = await startServer(storeTargets[0], { AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: url });
+    server = await startServer(storeTargets[0], { AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: url, AUTH_TOKEN_ENDPOINT: `${ISSUER}/token` });
   });
   afterAll(async () => {
     await server.stop();
@@ -130,6 +130,11 @@ describe('authentication against an issuer JWKS [embedded]', () => {
     expect(fetches).toBe(2);
     const old = await request(server.url).get('/fhir/Patient').set('Authorization', `Bearer ${await sign(key1)}`);
     expect(old.status).toBe(401);
+  });
+
+  test('the SMART configuration names the issuer\'s token endpoint', async () => {
+    const smart = await request(server.url).get('/fhir/.well-known/smart-configuration');
+    expect(smart.body.token_endpoint).toBe(`${ISSUER}/token`);
   });
 
   test('a token from the issuer without the scope is 403, not 401', async () => {

@@ -83,6 +83,8 @@ export interface FhirRouteOptions {
   verifier?: TokenVerifier;
   audit: AuditTrail;
   logger: Logger;
+  /** The issuer's token endpoint, for the SMART configuration. */
+  tokenEndpoint?: string;
   /** Routers for answers a FhirResult cannot carry; they answer through `audited`. */
   routes?: (audited: Audited) => Router[];
 }
@@ -114,7 +116,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
     return true;
   };
 
-  router.get('/.well-known/smart-configuration', smartConfiguration(ctx.baseUrl));
+  router.get('/.well-known/smart-configuration', smartConfiguration(ctx.baseUrl, options.tokenEndpoint));
   router.use(readBearerToken(options.verifier));
   router.use(rateLimitPerClient(options.rateLimitPerMinute));
   router.use(requireAuthentication(ctx.baseUrl));

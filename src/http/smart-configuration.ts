@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 
 export const SMART_CAPABILITIES = ['client-confidential-asymmetric', 'permission-v2', 'permission-v1', 'context-standalone-patient'];
 
-export function smartConfiguration(baseUrl: string) {
+export function smartConfiguration(baseUrl: string, tokenEndpoint?: string) {
   return (_req: Request, res: Response): void => {
     res.type('application/json').send(
       JSON.stringify({
@@ -16,6 +16,8 @@ export function smartConfiguration(baseUrl: string) {
         token_endpoint_auth_methods_supported: ['private_key_jwt'],
         // Where tokens are verified: the audience they must carry.
         issuer: baseUrl,
+        // The configured issuer's (AUTH_TOKEN_ENDPOINT); this server issues none itself.
+        ...(tokenEndpoint ? { token_endpoint: tokenEndpoint } : {}),
       })
     );
   };
