@@ -102,6 +102,30 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
   });
 
   if (target.name === 'embedded') {
+    test('a write and its AuditEvent commit together: when the AuditEvent cannot be stored, neither is', async () => {
+      const family = `Atomic${Date.now()}`;
+      const count = async () => (await server.api.get(`/fhir/Patient?family=${family}&_summary=count`)).body.total;
+      const commit = server.store.commit.bind(server.store);
+      let attempted = 0;
+      server.store.commit = async (writes) => {
+        if (writes.some((w) => w.version.resourceType === 'AuditEvent')) {
+          attempted += writes.filter((w) => w.version.resourceType === 'Patient').length;
+          throw new Error('audit store full');
+        }
+        return commit(writes);
+      };
+      let res;
+      try {
+        res = await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ name: [{ family }] }));
+      } finally {
+        server.store.commit = commit;
+      }
+      expect(attempted).toBe(1); // the Patient was offered in the same commit as its AuditEvent
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(await count()).toBe(0);
+    });
+
     test('the referral journey: one AuditEvent for each of its requests', async () => {
       const before = await auditEvents();
       let count = 0;

@@ -105,13 +105,22 @@ export class AuditTrail {
     private readonly serverName = 'social-prescribing-fhir-server'
   ) {}
 
-  /** Stores the AuditEvent of one request; throws if it cannot be stored. */
-  async record(record: AuditRecord): Promise<void> {
+  /** The stored version of one request's AuditEvent. */
+  versionOf(record: AuditRecord): StoredVersion {
     const now = new Date().toISOString();
     const id = randomUUID();
     const resource = { ...auditEventOf(record, now, this.serverName), id, meta: { versionId: '1', lastUpdated: now } };
-    const version: StoredVersion = { resourceType: 'AuditEvent', id, versionId: '1', lastUpdated: now, deleted: false, resource, ...computeIndex(resource, this.baseUrl) };
+    return { resourceType: 'AuditEvent', id, versionId: '1', lastUpdated: now, deleted: false, resource, ...computeIndex(resource, this.baseUrl) };
+  }
+
+  /** Whether an AuditEvent can commit in one unit with a write (request-audit.ts). */
+  get commitsWithWrites(): boolean {
+    return this.store.supportsTransactions;
+  }
+
+  /** Stores the AuditEvent of one request; throws if it cannot be stored. */
+  async record(record: AuditRecord): Promise<void> {
     // Straight to the store: the server's own record, not a client's write, so no validation or rules.
-    await this.store.commit([{ version, expectedVersionId: undefined }]);
+    await this.store.commit([{ version: this.versionOf(record), expectedVersionId: undefined }]);
   }
 }

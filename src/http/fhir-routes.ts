@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from 'pino';
 import typeis from 'type-is';
 import type { AuditTrail } from '../audit/audit-trail';
+import { withPendingAudit, type PendingAudit } from '../audit/request-audit';
 import type { TokenVerifier } from '../auth/tokens';
 import { Access } from '../fhir/access';
 import type { FhirContext } from '../fhir/context';
@@ -95,6 +96,14 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
 
   /** Records the request in the audit trail, then sends: a request that cannot be audited fails. */
   const auditAndSend: Audited = async (req, res, status, failure, send, created) => {
+    const pending = res.locals.pendingAudit as PendingAudit | undefined;
+    if (pending?.written) {
+      // Committed with the request's write (request-audit.ts).
+      send();
+      return true;
+    }
+    // From here on the request's AuditEvent is this one: work the request left running writes none.
+    if (pending) pending.written = true;
     try {
       let segments: string[] = [];
       try {
@@ -155,7 +164,12 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       const correlationId = req.get('x-correlation-id');
       if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
       if (request.contentType === 'application/json') request.contentType = 'application/fhir+json';
-      const result: FhirResult = await ctx.dispatch(request, res.locals.ctx as FhirContext);
+      const pending: PendingAudit | undefined = audit.commitsWithWrites
+        ? { trail: audit, record: { caller: callerOf(res), method: req.method, segments, query: queryString(req), sourceAddress: req.ip }, written: false }
+        : undefined;
+      res.locals.pendingAudit = pending;
+      const dispatched = () => ctx.dispatch(request, res.locals.ctx as FhirContext);
+      const result: FhirResult = pending ? await withPendingAudit(pending, dispatched) : await dispatched();
       const [outcome, resource] = result;
       const status = statusOf(outcome);
       const created = status === 201 && resource?.id ? `${resource.resourceType}/${resource.id}` : undefined;

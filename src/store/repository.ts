@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../conformance/checks/references';
 import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../fhir/search/parse';
+import { auditWriteFor } from '../audit/request-audit';
 import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
@@ -209,8 +210,11 @@ export class Repository {
   }
 
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
+    // The request's AuditEvent commits with its first write where the store can do both at once.
+    const audit = this.store.supportsTransactions ? auditWriteFor(writes) : undefined;
     try {
-      await this.store.commit(writes);
+      await this.store.commit(audit ? [...writes, audit.write] : writes);
+      audit?.done();
     } catch (err) {
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
