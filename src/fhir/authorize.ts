@@ -74,7 +74,7 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
   if (at >= 0) {
     const name = segments[at].slice(1);
     const resourceType = at > 0 ? type : undefined;
-    const rule = operationRules[name];
+    const rule = Object.hasOwn(operationRules, name) ? operationRules[name] : undefined;
     const level = at === 0 ? 'system' : at === 1 ? 'type' : 'instance';
     // An operation that does not exist is the router's 404; one without a rule is closed to all.
     if (!rule && !findOperation(name, level, resourceType)) return;

@@ -7,7 +7,7 @@ import { activityReport } from '../fhir/operations/activity-report';
 import type { FhirContext } from '../fhir/context';
 import type { QueryParams } from '../fhir/search/parse';
 import { measureReportToCsv } from '../reports/csv';
-import type { Audited } from './fhir-routes';
+import { queryOf, type Audited } from './fhir-routes';
 import { authorizeActivityReport } from '../bulk/export-access';
 
 function wantsCsv(req: Request, query: QueryParams): boolean {
@@ -21,9 +21,7 @@ export function activityReportCsv(base: FhirContext, audited: Audited): Router {
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (req.method !== 'GET' || req.path !== '/$activity-report') return next();
-      const query: QueryParams = {};
-      const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-      for (const [key, value] of new URLSearchParams(search)) (query[key] ??= []).push(value);
+      const query = queryOf(req);
       if (!wantsCsv(req, query)) return next();
       const { _format, ...rest } = query;
       void _format;

@@ -15,7 +15,7 @@ import { requesterKey, type ExportService } from '../bulk/export-service';
 import type { FhirContext } from '../fhir/context';
 import { allOk, badRequest, notFound, OperationOutcomeError, outcome, statusOf } from '../fhir/outcomes';
 import type { QueryParams } from '../fhir/search/parse';
-import type { Audited } from './fhir-routes';
+import { queryOf, type Audited } from './fhir-routes';
 import { authorizeExport } from '../bulk/export-access';
 import { parsePrefer } from './prefer';
 import { requesterOf } from './requester';
@@ -24,12 +24,6 @@ import { sendFhirJson } from './respond';
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RETRY_AFTER_SECONDS = 2;
 
-function queryOf(req: Request): QueryParams {
-  const query: QueryParams = {};
-  const search = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-  for (const [key, value] of new URLSearchParams(search)) (query[key] ??= []).push(value);
-  return query;
-}
 
 /** The kick-off path's level, or undefined when the path is not a kick-off. */
 function kickOffLevel(segments: string[]): { level: ExportLevel; groupId?: string } | undefined {

@@ -14,6 +14,7 @@ import { JSON_PATCH } from '../fhir/interactions/patch';
 import { badRequest, isErrorOutcome, serviceUnavailable, statusOf, toOperationOutcome, unsupportedMediaType } from '../fhir/outcomes';
 import type { FhirMethod, FhirRequest, FhirResult } from '../fhir/request';
 import type { QueryParams } from '../fhir/search/parse';
+import { parseQueryString } from '../fhir/search/query-string';
 import { isStoreUnavailable } from '../store';
 import { callerOf, readBearerToken, requireAuthentication } from './authenticate';
 import { errorResponse, type HttpError } from './errors';
@@ -27,21 +28,11 @@ const JSON_TYPES = ['application/fhir+json', 'application/json', JSON_PATCH];
 const FORM = 'application/x-www-form-urlencoded';
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-function queryString(req: Request): string {
+export function queryString(req: Request): string {
   return req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
 }
 
-function queryOf(req: Request): QueryParams {
-  const query: QueryParams = {};
-  for (const [key, value] of new URLSearchParams(queryString(req))) {
-    // No FHIR parameter is named so; as a key it would reach the object's prototype.
-    if (UNSAFE_PARAMETER.test(key)) throw badRequest(`Unknown search parameter ${key.slice(0, 64)}`);
-    (query[key] ??= []).push(value);
-  }
-  return query;
-}
-
-const UNSAFE_PARAMETER = /^(__proto__|constructor|prototype)([.:[]|$)/;
+export const queryOf = (req: Request): QueryParams => parseQueryString(queryString(req));
 
 /** A body must be UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced. */
 function verifyUtf8(_req: Request, _res: Response, body: Buffer): void {

@@ -14,7 +14,8 @@ const capitalised = (code: string): string => code.charAt(0).toUpperCase() + cod
 
 /** The element a JSON key names, and its type: valueQuantity names value[x] as a Quantity. */
 function elementFor(schema: InternalTypeSchema, key: string): { element: InternalSchemaElement; type: string } | undefined {
-  const direct = schema.elements[key];
+  // Own keys only: a body key such as "toString" must not find Object.prototype's.
+  const direct = Object.hasOwn(schema.elements, key) ? schema.elements[key] : undefined;
   if (direct) return { element: direct, type: direct.type[0]?.code ?? '' };
   for (const [name, element] of Object.entries(schema.elements)) {
     if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
@@ -53,7 +54,12 @@ function checkObject(value: Record<string, unknown>, typeName: string, path: str
     // A key set to undefined (the server's own resources) is no element at all.
     if (key === 'resourceType' || key.startsWith('_') || child === undefined) continue;
     const found = elementFor(schema, key);
-    if (!found) continue; // an unknown element: the validator names it
+    if (!found) {
+      // An unknown element is the validator's to name, except one called like an Object method
+      // ("toString", "valueOf"), which the validator's own lookup mistakes for a known element.
+      if (key in Object.prototype) problem(issues, `${path}.${key}`, `is not an element of ${typeName}`);
+      continue;
+    }
     const repeats = found.element.isArray === true || found.element.max === null || found.element.max > 1;
     const where = `${path}.${key}`;
     if (repeats !== Array.isArray(child)) {

@@ -4,12 +4,9 @@ import type { StoredVersion } from '../../store/port';
 import type { FhirContext } from '../context';
 import { badRequest, preconditionFailed } from '../outcomes';
 import type { QueryParams } from '../search/parse';
+import { parseQueryString } from '../search/query-string';
 
-export function queryFromString(text: string): QueryParams {
-  const params: QueryParams = {};
-  for (const [key, value] of new URLSearchParams(text)) (params[key] ??= []).push(value);
-  return params;
-}
+export const queryFromString = (text: string): QueryParams => parseQueryString(text);
 
 /** Resources matching the criteria: none, one, or a 412 for several. */
 export async function findConditionalMatch(

@@ -98,7 +98,8 @@ function lookupParameter(resourceType: string, code: string, name: string, lenie
   }
   if (param) return param;
   if (lenient) return undefined;
-  if (getSearchParameters(resourceType)?.[code]) {
+  const known = getSearchParameters(resourceType);
+  if (known && Object.hasOwn(known, code)) {
     throw notSupported(`Search parameter ${code} of ${resourceType} is of a type this server does not search yet`);
   }
   throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`, [name]);
