@@ -89,9 +89,13 @@ export class ValidationPipeline {
 
   /** All issues found, errors and warnings alike; the caller decides what an error means. */
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
-    // A body of the wrong JSON shape is refused before anything reads it as FHIR.
+    // A body of the wrong JSON shape is refused before the checks that read it as FHIR; the
+    // structure validator still runs (it reads any shape) so that every problem is listed.
     const shape = checkJsonShape(resource);
-    if (shape.length > 0) return shape;
+    if (shape.length > 0) {
+      const located = new Set(shape.flatMap((i) => i.expression ?? []));
+      return [...shape, ...structureIssues(resource).filter((i) => !(i.expression ?? []).some((e) => located.has(e)))];
+    }
     const issues: OperationOutcomeIssue[] = [];
     const profiles: StructureDefinition[] = [];
     const claimed = resource.meta?.profile ?? [];
