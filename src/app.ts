@@ -42,6 +42,7 @@ import { loadOrCreateLocalKey, type LocalKey } from './auth/local-key';
 import { TokenVerifier } from './auth/tokens';
 import { Access } from './fhir/access';
 import { corsAllowList, securityHeaders } from './http/hardening';
+import { InFlight } from './http/in-flight';
 
 export interface App {
   express: Express;
@@ -143,6 +144,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       res.status(503).json({ status: 'unavailable', store: store.kind });
     }
   });
+  const inFlight = new InFlight();
   app.use(securityHeaders());
   app.use(corsAllowList(config.corsOrigins));
   app.use(
@@ -151,6 +153,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       bodyLimit: config.bodyLimit,
       rateLimitPerMinute: config.rateLimitPerMinute,
       tokenEndpoint: config.auth.tokenEndpoint,
+      inFlight,
       verifier: await tokenVerifier(config, logger),
       audit: new AuditTrail(store, config.baseUrl),
       logger,
@@ -169,6 +172,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
     searchParameters: parameterService,
     fhir: ctx,
     close: async () => {
+      // Work for clients that already left still writes; the store closes after it.
+      await inFlight.idle();
       await parameterService.idle();
       await bulkExports.close();
       await importJobsIdle();

@@ -19,6 +19,7 @@ import { isStoreUnavailable } from '../store';
 import { callerOf, readBearerToken, requireAuthentication } from './authenticate';
 import { errorResponse, type HttpError } from './errors';
 import { rateLimitPerClient, unsafeKey } from './hardening';
+import type { InFlight } from './in-flight';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth';
 import { parsePrefer } from './prefer';
 import { sendFhirJson, sendResult } from './respond';
@@ -75,6 +76,8 @@ export interface FhirRouteOptions {
   verifier?: TokenVerifier;
   audit: AuditTrail;
   logger: Logger;
+  /** Requests being handled, so that shutdown waits for them (in-flight.ts). */
+  inFlight?: InFlight;
   /** The issuer's token endpoint, for the SMART configuration. */
   tokenEndpoint?: string;
   /** Routers for answers a FhirResult cannot carry; they answer through `audited`. */
@@ -115,8 +118,20 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
     send();
     return true;
   };
+  /** Sends, then marks the request handled. */
+  const finished = (res: Response) => (res.locals.endInFlight as (() => void) | undefined)?.();
 
   router.get('/.well-known/smart-configuration', smartConfiguration(ctx.baseUrl, options.tokenEndpoint));
+  // Every request below is tracked until its handling ends, answered or not.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    const end = options.inFlight?.begin();
+    if (end) {
+      res.locals.endInFlight = end;
+      // Answered: handled. A request whose client left is handled when its handler ends (finished()).
+      res.on('finish', end);
+    }
+    next();
+  });
   router.use(readBearerToken(options.verifier));
   router.use(rateLimitPerClient(options.rateLimitPerMinute));
   router.use(requireAuthentication(ctx.baseUrl));
@@ -166,6 +181,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       const created = status === 201 && resource?.id ? `${resource.resourceType}/${resource.id}` : undefined;
       const failure = isErrorOutcome(outcome) ? outcome.issue?.[0]?.diagnostics : undefined;
       await auditAndSend(req, res, status, failure, () => sendResult(res, result, ctx.baseUrl, prefer.return), created);
+      finished(res);
     } catch (err) {
       next(err);
     }
@@ -176,6 +192,7 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
     const { status, body, outcome } = errorResponse(err, req, res, logger);
     if (res.headersSent) {
       res.end();
+      finished(res);
       return;
     }
     const failure = outcome.issue?.[0]?.diagnostics ?? toOperationOutcome(err).issue?.[0]?.diagnostics;
@@ -184,9 +201,11 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       // nothing was served, and the log keeps the record of the refusal.
       logger.warn({ method: req.method, path: req.path, status, caller: callerOf(res)?.subject }, 'store unavailable: request refused; its AuditEvent could not be stored');
       sendFhirJson(res, status, body);
+      finished(res);
       return;
     }
     await auditAndSend(req, res, status, failure, () => sendFhirJson(res, status, body));
+    finished(res);
   });
   return router;
 }
