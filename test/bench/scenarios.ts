@@ -77,7 +77,8 @@ export function scenarios(dir: Directory, sample: { patients: string[]; tasks: s
   let nextTask = 0;
   let newPatient = patients + 1_000_000;
   const message = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Bundle;
-  const since = new Date(Date.now() - 60_000).toISOString();
+  // A poller asks for what changed since its last poll: here, since the scenarios began (the Task updates).
+  const since = new Date().toISOString();
   const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)];
   const referral = (patient: string) => ({
     resourceType: 'ServiceRequest',
