@@ -9,6 +9,7 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller';
+import { ODS_ORGANIZATION_SYSTEM } from '../conformance/checks/nhs-number';
 import { computeIndex } from '../store/indexer';
 import type { StoragePort, StoredVersion } from '../store/port';
 
@@ -28,7 +29,6 @@ export interface AuditRecord {
 }
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
-const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
 /** The RESTful interaction (http://hl7.org/fhir/restful-interaction) and its CRUDE action. */
 export function interactionOf(method: string, segments: string[]): { code: string; action: AuditEvent['action'] } {
@@ -67,7 +67,7 @@ export function auditEventOf(record: AuditRecord, now: string, serverName: strin
       ...(record.sourceAddress ? { network: { address: record.sourceAddress, type: '2' as const } } : {}),
     },
   ];
-  if (caller?.organization) agents.push({ type: { text: 'organization' }, who: { identifier: { system: ODS_SYSTEM, value: caller.organization } }, requestor: false });
+  if (caller?.organization) agents.push({ type: { text: 'organization' }, who: { identifier: { system: ODS_ORGANIZATION_SYSTEM, value: caller.organization } }, requestor: false });
   agents.push({ type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] }, who: { display: serverName }, requestor: false });
 
   const entities: AuditEventEntity[] = [];

@@ -14,7 +14,7 @@ import type { Patient, Resource } from '@medplum/fhirtypes';
 import { PROJECT_BASE } from '../conformance/registry';
 import { ageBand } from '../reports/age-band';
 
-export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+import { NHS_NUMBER_SYSTEM } from '../conformance/checks/nhs-number';
 export const AGE_BAND_URL = `${PROJECT_BASE}/StructureDefinition/age-band`;
 
 /** What a commissioner export may hold: the referral journey and the directory, no person records other than pseudonymous patients. */

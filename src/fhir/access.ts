@@ -14,6 +14,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Caller } from '../auth/caller';
 import { roleAllows } from '../auth/roles';
+import { ODS_ORGANIZATION_SYSTEM } from '../conformance/checks/nhs-number';
 import { grantingScopes, PERMISSION_NAMES, type Permission } from '../auth/scopes';
 import { getIndexedParameters } from '../store/indexer';
 import type { StoredVersion } from '../store/port';
@@ -21,7 +22,6 @@ import type { Repository } from '../store/repository';
 import { forbidden } from './outcomes';
 import { parseSearchParams, type QueryParams } from './search/parse';
 
-const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 /** The most organisations' members, or patients, a restriction lists before refusing. */
 export const RESTRICTION_LIMIT = 5000;
 /** Matches nothing: a restriction for a caller who has no data of this type. */
@@ -132,7 +132,7 @@ export class Access {
   private async findOrganisation(): Promise<string[]> {
     const ods = this.caller.organization;
     if (!ods) throw forbidden(`Access denied: a ${this.caller.role} token must name its organisation (ods_code claim)`);
-    const orgs = await this.ids('Organization', { identifier: [`${ODS_SYSTEM}|${ods}`] });
+    const orgs = await this.ids('Organization', { identifier: [`${ODS_ORGANIZATION_SYSTEM}|${ods}`] });
     if (orgs.length === 0) return [];
     const members = { organization: [orgs.map((id) => `Organization/${id}`).join(',')] };
     const services = await this.ids('HealthcareService', members);

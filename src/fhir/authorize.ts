@@ -48,8 +48,8 @@ export function registerOperationRule(name: string, rule: OperationRule): void {
 
 function permissionOf(request: FhirRequest): Permission {
   const { method, segments } = request;
-  const history = segments.includes('_history');
-  if (method === 'GET') return segments.length >= 2 && !history ? 'r' : history && segments.length >= 3 ? 'r' : 's';
+  // GET of one resource (read, vread, its history) reads; of a type or the system, searches.
+  if (method === 'GET') return segments.length >= 2 && segments[1] !== '_history' ? 'r' : 's';
   if (method === 'POST') return segments[1] === '_search' ? 's' : 'c';
   if (method === 'DELETE') return 'd';
   return 'u';

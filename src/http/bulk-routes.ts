@@ -13,7 +13,7 @@ import { parseKickOff, queryOfParameters } from '../bulk/kickoff';
 import { fileNameOf, type ExportJob, type ExportLevel } from '../bulk/job';
 import { requesterKey, type ExportService } from '../bulk/export-service';
 import type { FhirContext } from '../fhir/context';
-import { allOk, badRequest, notFound, OperationOutcomeError, outcome, statusOf } from '../fhir/outcomes';
+import { allOk, badRequest, forbidden, notFound, outcome, statusOf } from '../fhir/outcomes';
 import type { QueryParams } from '../fhir/search/parse';
 import { queryOf, type Audited } from './fhir-routes';
 import { authorizeExport } from '../bulk/export-access';
@@ -33,7 +33,6 @@ function kickOffLevel(segments: string[]): { level: ExportLevel; groupId?: strin
   return undefined;
 }
 
-const forbidden = (text: string) => new OperationOutcomeError(outcome('forbidden', 'error', 'forbidden', text));
 
 /** A commissioner's export is always the commissioner view, under their own organisation's pseudonyms. */
 function forCaller(access: FhirContext['access'], query: QueryParams): QueryParams {

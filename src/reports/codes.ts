@@ -3,7 +3,7 @@ import { PROJECT_BASE } from '../conformance/registry';
 
 export const SNOMED = 'http://snomed.info/sct';
 export const SOCIAL_PRESCRIBING_REFERRAL = '871731000000106';
-export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+export { ODS_ORGANIZATION_SYSTEM as ODS_SYSTEM } from '../conformance/checks/nhs-number';
 export const SOURCE_OF_REFERRAL_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest';
 export const BUSINESS_STATUS = `${PROJECT_BASE}/CodeSystem/sp-business-status`;
 export const ACTIVITY_TYPE = `${PROJECT_BASE}/CodeSystem/sp-activity-type`;

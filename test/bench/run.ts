@@ -15,18 +15,9 @@ import { baseline, type BaselineResult } from './baseline';
 import { directory, patientBundle } from './population';
 import { run, scenarios, type ScenarioResult } from './scenarios';
 import { profileSummary } from './profile';
+import { freePort } from '../support/process';
 
 const SERVER_JS = path.join(__dirname, '../../src/server.js');
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface ServerHandle {
   url: string;
@@ -133,7 +124,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections; ${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
 
   const server = await startServer(mongoUri);
-  const token = await tokenFor(server.dataDir, `${server.url.replace('127.0.0.1', '127.0.0.1')}/fhir`);
+  const token = await tokenFor(server.dataDir, `${server.url}/fhir`);
   const results: ScenarioResult[] = [];
   try {
     // 1. Load: the directory by batch, then one referral transaction per patient.

@@ -17,6 +17,7 @@
 // also by X-Request-Id when given. A repeat writes nothing and gets the
 // original response again, with 200. The record of the response commits with
 // the message's writes, so two deliveries at once still store one referral.
+import { NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM } from '../../conformance/checks/nhs-number';
 import type { Basic, Bundle, BundleEntry, Identifier, MessageHeader, OperationOutcome, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { createHash, randomUUID } from 'node:crypto';
 import { isReferral } from '../../domain/referral-workflow';
@@ -29,8 +30,7 @@ import { registerOperation } from './registry';
 import { checkBundleEntries } from '../router';
 
 export const BARS_EVENTS = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
-const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
-const ODS_CODES = ['https://fhir.nhs.uk/Id/ods-organization-code', 'https://fhir.nhs.uk/Id/ods-site-code'];
+const ODS_CODES = [ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM];
 
 /** Stored ids for the idempotency records: derived from the keys, so a repeat finds them. */
 const recordId = (kind: string, key: string): string => `${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
@@ -51,7 +51,7 @@ function matchingIdentifier(resource: Resource): Identifier | undefined {
   const usable = identifiers.filter((i) => i.system && i.value);
   switch (resource.resourceType) {
     case 'Patient':
-      return usable.find((i) => i.system === NHS_NUMBER);
+      return usable.find((i) => i.system === NHS_NUMBER_SYSTEM);
     case 'Organization':
       return usable.find((i) => ODS_CODES.includes(i.system as string));
     case 'Practitioner':
