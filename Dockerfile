@@ -6,10 +6,8 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the image already has Node 24, so the pinned "node"
-# dev dependency need not download its own binary. npm install, not npm ci:
-# the lock file leaves out optional platform bindings of a test-only
-# dependency that npm ci would insist on; versions still come from the lock.
-RUN npm install --ignore-scripts --no-audit --no-fund
+# dev dependency need not download its own binary.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
@@ -22,7 +20,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY profiles ./profiles
 COPY terminology ./terminology
