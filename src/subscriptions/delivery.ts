@@ -46,7 +46,7 @@ export class Delivery {
     const versions = [];
     for (const event of events) {
       const [type, id] = event.focus.split('/');
-      const version = await this.store.readVersion(type, id, event.versionId);
+      const version = await this.store.readVersion(type, id, event.focusVersion);
       if (version && !version.deleted) versions.push({ event, version });
     }
     const visible = new Set((await this.visibleTo(owner, versions.map((v) => v.version))).map((v) => `${v.resourceType}/${v.id}/${v.versionId}`));

@@ -50,7 +50,7 @@ export class Matcher {
     for (const v of events) {
       number++;
       await this.records.claimEvent(
-        { subscriptionId: state.subscriptionId, number, focus: `${v.resourceType}/${v.id}`, versionId: v.versionId, timestamp: v.lastUpdated },
+        { subscriptionId: state.subscriptionId, number, focus: `${v.resourceType}/${v.id}`, focusVersion: v.versionId, timestamp: v.lastUpdated },
         versionKeyOf(v)
       );
     }

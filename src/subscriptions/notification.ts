@@ -49,7 +49,7 @@ export function statusParameters(summary: StatusSummary, type: NotificationType,
       part: [
         { name: 'event-number', valueString: String(event.number) },
         { name: 'timestamp', valueInstant: event.timestamp },
-        ...(content === 'empty' ? [] : [{ name: 'focus', valueReference: { reference: `${event.focus}/_history/${event.versionId}` } }]),
+        ...(content === 'empty' ? [] : [{ name: 'focus', valueReference: { reference: `${event.focus}/_history/${event.focusVersion}` } }]),
       ],
     })),
     ...(summary.error ? [{ name: 'error', valueCodeableConcept: { text: summary.error } }] : []),
@@ -73,8 +73,8 @@ export function notificationBundle(baseUrl: string, summary: StatusSummary, type
       entries.push({
         fullUrl: `${baseUrl}/${event.focus}`,
         resource,
-        request: { method: event.versionId === '1' ? 'POST' : 'PUT', url: event.versionId === '1' ? event.focus.split('/')[0] : event.focus },
-        response: { status: event.versionId === '1' ? '201' : '200' },
+        request: { method: event.focusVersion === '1' ? 'POST' : 'PUT', url: event.focusVersion === '1' ? event.focus.split('/')[0] : event.focus },
+        response: { status: event.focusVersion === '1' ? '201' : '200' },
       });
     }
   }

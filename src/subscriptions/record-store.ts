@@ -4,6 +4,8 @@
 import type { Basic } from '@medplum/fhirtypes';
 import { conflict, OperationOutcomeError } from '../fhir/outcomes';
 import type { Repository } from '../store/repository';
+import type { Caller } from '../auth/caller';
+import { parseScopes, type Permission } from '../auth/scopes';
 import {
   CODES,
   EVENT_NUMBER_SYSTEM,
@@ -25,6 +27,19 @@ export function isConflict(err: unknown): boolean {
   if (!(err instanceof OperationOutcomeError)) return false;
   const id = err.outcome.id;
   return id === 'conflict' || id === 'precondition-failed';
+}
+
+/** The owner as stored: the token's scopes as the text they came as (their permission sets do not survive JSON). */
+type StoredOwner = Omit<Caller, 'scopes'> & { scopes: string };
+
+function ownerToJson(caller: Caller): StoredOwner {
+  const order: Permission[] = ['c', 'r', 'u', 'd', 's'];
+  const scopes = caller.scopes.map((s) => `${s.context}/${s.resourceType}.${order.filter((p) => s.permissions.has(p)).join('')}`).join(' ');
+  return { ...caller, scopes };
+}
+
+function ownerFromJson(owner: StoredOwner): Caller {
+  return { ...owner, scopes: parseScopes(owner.scopes) };
 }
 
 export class RecordStore {
@@ -64,12 +79,14 @@ export class RecordStore {
     return this.save(FEED_ID, CODES.feed, feed);
   }
 
-  readState(subscriptionId: string): Promise<Stored<SubscriptionState> | undefined> {
-    return this.read<SubscriptionState>(stateIdOf(subscriptionId));
+  async readState(subscriptionId: string): Promise<Stored<SubscriptionState> | undefined> {
+    const stored = await this.read<SubscriptionState & { owner: StoredOwner }>(stateIdOf(subscriptionId));
+    return stored && { ...stored, owner: ownerFromJson(stored.owner) };
   }
 
-  saveState(state: Stored<SubscriptionState>): Promise<Stored<SubscriptionState>> {
-    return this.save(stateIdOf(state.subscriptionId), CODES.state, state);
+  async saveState(state: Stored<SubscriptionState>): Promise<Stored<SubscriptionState>> {
+    const saved = await this.save(stateIdOf(state.subscriptionId), CODES.state, { ...state, owner: ownerToJson(state.owner) });
+    return { ...state, versionId: saved.versionId };
   }
 
   async deleteState(subscriptionId: string): Promise<void> {

@@ -60,7 +60,7 @@ export interface SubscriptionEvent {
   number: number;
   /** "Type/id" of the resource, and the version that made the event. */
   focus: string;
-  versionId: string;
+  focusVersion: string;
   /** The version's lastUpdated. */
   timestamp: string;
 }

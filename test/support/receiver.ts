@@ -73,9 +73,9 @@ export async function startReceiver(): Promise<Receiver> {
 }
 
 /** Waits until check passes (returns truthy), polling; fails after timeoutMs with what was last seen. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
+  let last: T | undefined | false;
   while (Date.now() < deadline) {
     last = await check();
     if (last) return last;
