@@ -168,7 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       settleMs: (raw.SUBSCRIPTION_SETTLE_MS as number | undefined) ?? 2000,
       retryMs: (raw.SUBSCRIPTION_RETRY_MS as number | undefined) ?? 1000,
       maxAttempts: (raw.SUBSCRIPTION_MAX_ATTEMPTS as number | undefined) ?? 10,
-      leaseSeconds: (raw.SUBSCRIPTION_LEASE_SECONDS as number | undefined) ?? 10,
+      leaseSeconds: (raw.SUBSCRIPTION_LEASE_SECONDS as number | undefined) ?? 30,
     },
   };
 }

@@ -14,7 +14,7 @@ const ENV = {
   SUBSCRIPTION_POLL_MS: '100',
   SUBSCRIPTION_SETTLE_MS: '500',
   SUBSCRIPTION_RETRY_MS: '200',
-  SUBSCRIPTION_LEASE_SECONDS: '2',
+  SUBSCRIPTION_LEASE_SECONDS: '4',
 };
 
 async function post(url: string, body: { resourceType: string }): Promise<{ id: string }> {
@@ -112,7 +112,9 @@ describe('subscriptions across processes', () => {
     const { patient, provider } = await setUp(one.url, receiver);
     const made: string[] = [];
     for (let i = 0; i < 12; i++) made.push((await post(i % 2 === 0 ? one.url : two.url, onward(patient, provider))).id);
-    await eventually(() => receiver.events().length >= 12, 30000, 'twelve events');
+    await eventually(() => receiver.events().length >= 12, 30000, 'twelve events').catch((err: Error) => {
+      throw new Error(`${err.message}\nreceived: ${JSON.stringify(received(receiver))}\nlogs: ${one.stdout()}${one.stderr()}${two.stdout()}${two.stderr()}`);
+    });
     // Longer than a lease: a takeover would show as a repeat here.
     await settle(3000);
     const events = received(receiver);

@@ -61,18 +61,18 @@ export class Delivery {
   }
 
   /** Sends a notification to the channel's endpoint; throws with the reason it failed. */
-  async post(subscription: Subscription, bundle: ReturnType<Delivery['bundle']>): Promise<number> {
+  async post(subscription: Subscription, bundle: ReturnType<Delivery['bundle']>, timeoutMs: number): Promise<number> {
     const endpoint = subscription.channel?.endpoint;
     const refusal = await endpointRefusal(endpoint, this.options.allowedEndpoints);
     if (refusal) throw new Error(refusal);
-    return postNotification(endpoint as string, subscription.channel?.header, bundle);
+    return postNotification(endpoint as string, subscription.channel?.header, bundle, timeoutMs);
   }
 
   /** The handshake on activation: answers the error text, or undefined when the endpoint accepted it. */
-  async handshake(live: LiveSubscription): Promise<string | undefined> {
+  async handshake(live: LiveSubscription, timeoutMs: number): Promise<string | undefined> {
     const bundle = this.bundle({ ...live.subscription, status: 'requested' }, live.criteria, live.state.eventCount, 'handshake', []);
     try {
-      const status = await this.post(live.subscription, bundle);
+      const status = await this.post(live.subscription, bundle, timeoutMs);
       await this.recordAttempt(live, 'handshake', status);
       return undefined;
     } catch (err) {
@@ -87,7 +87,7 @@ export class Delivery {
    * new state (saved) and, when the subscription has failed too often, the
    * error to put on it.
    */
-  async deliverNext(live: LiveSubscription, now: number): Promise<{ state: Stored<SubscriptionState>; error?: string } | undefined> {
+  async deliverNext(live: LiveSubscription, now: number, timeoutMs: number): Promise<{ state: Stored<SubscriptionState>; error?: string } | undefined> {
     const { state, subscription } = live;
     if (state.deliveredThrough >= state.eventCount) return undefined;
     if (state.retryAt && Date.parse(state.retryAt) > now) return undefined;
@@ -97,7 +97,7 @@ export class Delivery {
     const range = `${state.deliveredThrough + 1}-${last}`;
     try {
       // Events the owner may no longer read are skipped without a notification.
-      const status = payload.length > 0 ? await this.post(subscription, this.bundle(subscription, live.criteria, last, 'event-notification', payload)) : 204;
+      const status = payload.length > 0 ? await this.post(subscription, this.bundle(subscription, live.criteria, last, 'event-notification', payload), timeoutMs) : 204;
       if (payload.length > 0) await this.recordAttempt(live, 'event-notification', status, undefined, range);
       const saved = await this.records.saveState({ ...state, deliveredThrough: last, failures: 0, retryAt: undefined, lastError: undefined });
       return { state: saved };

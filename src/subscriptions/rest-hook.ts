@@ -16,13 +16,13 @@ export function channelHeaders(header: string[] | undefined): Record<string, str
 }
 
 /** Posts the Bundle; resolves with the status of a 2xx answer, throws with the reason otherwise. */
-export async function postNotification(endpoint: string, header: string[] | undefined, bundle: Bundle): Promise<number> {
+export async function postNotification(endpoint: string, header: string[] | undefined, bundle: Bundle, timeoutMs = REST_HOOK_TIMEOUT_MS): Promise<number> {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: { ...channelHeaders(header), 'Content-Type': 'application/fhir+json' },
     body: JSON.stringify(bundle),
     redirect: 'manual',
-    signal: AbortSignal.timeout(REST_HOOK_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   }).catch((err: unknown) => {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(`${endpoint} could not be reached: ${cause?.code ?? cause?.message ?? (err as Error).message}`);

@@ -20,6 +20,12 @@ import { isConflict, RecordStore } from './record-store';
 import type { FeedState, Stored, SubscriptionState } from './records';
 import { SubscriptionCache, type LiveSubscription } from './subscriptions';
 import { WebSocketHub } from './websocket-hub';
+import { REST_HOOK_TIMEOUT_MS } from './rest-hook';
+
+/** Kept free at the end of a lease to save what a send did. */
+const SAVE_MARGIN_MS = 1000;
+/** Less time than this left to send in: wait for the next round. */
+const MIN_SEND_MS = 250;
 
 /** How long a websocket binding token may be used to bind. */
 export const BINDING_TOKEN_SECONDS = 300;
@@ -131,7 +137,7 @@ export class SubscriptionService {
     const leaseUntil = new Date(now + this.options.leaseSeconds * 1000).toISOString();
     const feed = await this.records.readFeed();
     if (!feed) {
-      await this.records.saveFeed({ cursor: new Date(now).toISOString(), leaseOwner: this.processId, leaseUntil });
+      this.feedState = await this.records.saveFeed({ cursor: new Date(now).toISOString(), leaseOwner: this.processId, leaseUntil });
       this.gained(now);
       return true;
     }
@@ -142,14 +148,26 @@ export class SubscriptionService {
     }
     if (!mine || !this.holding) this.gained(now);
     this.feedState = feed;
-    // Renewed at least every half lease; saving the cursor renews it too.
-    if (!mine || Date.parse(feed.leaseUntil ?? '') - now < (this.options.leaseSeconds * 1000) / 2) {
+    // Renewed once a third of it has passed, so a round starts with most of a lease to send in; saving the cursor renews it too.
+    if (!mine || Date.parse(feed.leaseUntil ?? '') - now < (this.options.leaseSeconds * 1000 * 2) / 3) {
       this.feedState = await this.records.saveFeed({ ...feed, leaseOwner: this.processId, leaseUntil });
     }
     return true;
   }
 
   private feedState?: Stored<FeedState>;
+
+  /**
+   * How long a send may take now: what is left of the lease, less time to
+   * save the outcome. No other process can take the feed before the lease
+   * ends, so a notification sent within it is sent by this process alone;
+   * undefined when too little is left to send at all (the next round renews).
+   */
+  private sendBudgetMs(): number | undefined {
+    const left = Date.parse(this.feedState?.leaseUntil ?? '') - Date.now() - SAVE_MARGIN_MS;
+    if (!(left >= MIN_SEND_MS)) return undefined;
+    return Math.min(left, REST_HOOK_TIMEOUT_MS);
+  }
 
   private gained(now: number): void {
     this.feed.reset();
@@ -189,14 +207,18 @@ export class SubscriptionService {
 
   /** Handshake of a requested rest-hook subscription; a websocket one is active at once. */
   private async activate(live: LiveSubscription): Promise<void> {
-    const error = live.subscription.channel?.type === 'rest-hook' ? await this.delivery.handshake(live) : undefined;
+    const budget = this.sendBudgetMs();
+    if (budget === undefined) return;
+    const error = live.subscription.channel?.type === 'rest-hook' ? await this.delivery.handshake(live, budget) : undefined;
     await this.setStatus(live, error ? 'error' : 'active', error);
   }
 
   private async deliver(live: LiveSubscription, now: number): Promise<void> {
     // Several batches in a round when a backlog built up (a receiver back after downtime).
     for (let i = 0; i < 10; i++) {
-      const result = await this.delivery.deliverNext(live, now);
+      const budget = this.sendBudgetMs();
+      if (budget === undefined) return;
+      const result = await this.delivery.deliverNext(live, now, budget);
       if (!result) return;
       this.cache.remember(live, result.state);
       if (result.error) {
