@@ -87,6 +87,14 @@ describe('subscriptions', () => {
     await server.stop();
   });
 
+  test('the CapabilityStatement announces the backport, the referral Task topic and the Subscription operations', async () => {
+    const statement = (await server.anonymous.get('/fhir/metadata')).body;
+    expect(statement.instantiates).toContain('http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/backport-subscription-server-r4');
+    const entry = statement.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
+    expect(entry.extension).toEqual([{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical', valueCanonical: TOPIC }]);
+    expect(entry.operation.map((o: { name: string }) => o.name).sort()).toEqual(expect.arrayContaining(['events', 'get-ws-binding-token', 'status']));
+  });
+
   describe('creating a subscription', () => {
     test('refuses criteria over another type, unknown parameters and result parameters with 400', async () => {
       for (const criteria of ['Patient?name=smith', 'Task?no-such-parameter=1', 'Task?owner=HealthcareService/x&_count=5', 'https://example.org/other-topic']) {
