@@ -6,7 +6,7 @@
 // Every attempt is audited, for the subscription's owner.
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { AuditRecord } from '../audit/audit-trail';
-import type { StoragePort } from '../store/port';
+import type { StoragePort, StoredVersion } from '../store/port';
 import { endpointRefusal } from './endpoint';
 import type { VisibleTo } from './matcher';
 import { notificationBundle, payloadContentOf, type NotificationEvent, type NotificationType } from './notification';
@@ -16,8 +16,8 @@ import { postNotification } from './rest-hook';
 import type { LiveSubscription } from './subscriptions';
 import type { Criteria } from './criteria';
 
-/** Most events one notification carries. */
-export const BATCH = 20;
+/** Most events one notification carries (a backlog is sent in batches). */
+export const BATCH = 100;
 /** The longest wait between two attempts. */
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 
@@ -43,12 +43,13 @@ export class Delivery {
    * about a resource the owner may no longer read is left out.
    */
   async withResources(owner: SubscriptionState['owner'], events: SubscriptionEvent[], subscription: Subscription): Promise<NotificationEvent[]> {
-    const versions = [];
-    for (const event of events) {
-      const [type, id] = event.focus.split('/');
-      const version = await this.store.readVersion(type, id, event.focusVersion);
-      if (version && !version.deleted) versions.push({ event, version });
-    }
+    const read = await Promise.all(
+      events.map(async (event) => {
+        const [type, id] = event.focus.split('/');
+        return { event, version: await this.store.readVersion(type, id, event.focusVersion) };
+      })
+    );
+    const versions = read.filter((r): r is { event: SubscriptionEvent; version: StoredVersion } => !!r.version && !r.version.deleted);
     const visible = new Set((await this.visibleTo(owner, versions.map((v) => v.version))).map((v) => `${v.resourceType}/${v.id}/${v.versionId}`));
     const full = payloadContentOf(subscription) === 'full-resource';
     return versions

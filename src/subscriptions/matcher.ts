@@ -46,14 +46,15 @@ export class Matcher {
     if (events.length === 0) return state;
     // Numbers first (a conflict here means another process holds the feed), then the event records.
     const saved = await this.records.saveState({ ...state, eventCount: state.eventCount + events.length });
-    let number = state.eventCount;
-    for (const v of events) {
-      number++;
-      await this.records.claimEvent(
-        { subscriptionId: state.subscriptionId, number, focus: `${v.resourceType}/${v.id}`, focusVersion: v.versionId, timestamp: v.lastUpdated },
-        versionKeyOf(v)
-      );
-    }
+    // Written together, so the store can commit them as one group.
+    await Promise.all(
+      events.map((v, i) =>
+        this.records.claimEvent(
+          { subscriptionId: state.subscriptionId, number: state.eventCount + i + 1, focus: `${v.resourceType}/${v.id}`, focusVersion: v.versionId, timestamp: v.lastUpdated },
+          versionKeyOf(v)
+        )
+      )
+    );
     return saved;
   }
 
