@@ -273,6 +273,48 @@ describe('subscriptions', () => {
     });
   });
 
+  describe('a subscription that keeps failing', () => {
+    let strict: TestServer;
+    beforeAll(async () => {
+      strict = await startServer(storeTargets[0], { ...ENV, SUBSCRIPTION_MAX_ATTEMPTS: '3' });
+    });
+    afterAll(async () => {
+      await strict.stop();
+    });
+
+    test('goes to error with the last error, and resumes from the first undelivered event when put back to requested', async () => {
+      const receiver = await newReceiver();
+      const org = (await strict.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(organization('SUBC1'))).body;
+      const pat = (await strict.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
+      // Not a social prescribing referral: one write, no Task.
+      const sr = (n: number) => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: `Onward ${n}` }, subject: { reference: `Patient/${pat.id}` }, performer: [{ reference: `Organization/${org.id}` }] });
+      const made = (await strict.api.post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(subscription(`ServiceRequest?performer=Organization/${org.id}`, receiver.url))).body as Subscription;
+      await eventually(async () => ((await strict.api.get(`/fhir/Subscription/${made.id}`)).body as Subscription).status === 'active');
+      receiver.answerEventsWith(500);
+      const first = (await strict.api.post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(sr(1))).body;
+      const failed = await eventually(async () => {
+        const current = (await strict.api.get(`/fhir/Subscription/${made.id}`)).body as Subscription;
+        return current.status === 'error' ? current : undefined;
+      }, 15000, 'the subscription to go to error');
+      expect(failed.error).toMatch(/Delivery failed 3 times; last error: .* answered HTTP 500/);
+      const second = (await strict.api.post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(sr(2))).body;
+      await settle(500);
+      expect(receiver.events()).toEqual([]);
+      // Failed attempts are audited with the reason.
+      const audits = JSON.stringify((await strict.api.get(`/fhir/AuditEvent?entity=Subscription/${made.id}&_count=50`)).body);
+      expect(audits).toContain('answered HTTP 500');
+
+      receiver.answerEventsWith(200);
+      const back = await strict.api.put(`/fhir/Subscription/${made.id}`).set('Content-Type', FHIR_JSON).set('If-Match', `W/"${failed.meta?.versionId}"`).send({ ...failed, status: 'requested' });
+      expect([back.status, back.body.status, back.body.error]).toEqual([200, 'requested', undefined]);
+      await eventually(() => receiver.events().length >= 2, 10000, 'both events after the subscription was put back');
+      expect(receiver.events().map((e) => [e.number, e.focus.split('/_history')[0]])).toEqual([
+        [1, `ServiceRequest/${first.id}`],
+        [2, `ServiceRequest/${second.id}`],
+      ]);
+    });
+  });
+
   describe('websocket channel', () => {
     test('a bound websocket client receives the handshake and then each event', async () => {
       const res = await as('lwA').post('Subscription', {

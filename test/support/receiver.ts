@@ -17,6 +17,8 @@ export interface Receiver {
   headers: http.IncomingHttpHeaders[];
   /** Event notifications only (not handshakes), in arrival order. */
   events(): ReceivedEvent[];
+  /** Answers event notifications with this status from now on (handshakes still get 200); 200 to accept again. */
+  answerEventsWith(status: number): void;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -42,13 +44,19 @@ export const typeOf = (bundle: Bundle): string | undefined => statusOf(bundle).p
 export async function startReceiver(): Promise<Receiver> {
   const bundles: Bundle[] = [];
   const headers: http.IncomingHttpHeaders[] = [];
+  let eventStatus = 200;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      bundles.push(JSON.parse(body) as Bundle);
-      headers.push(req.headers);
-      res.writeHead(200).end();
+      const bundle = JSON.parse(body) as Bundle;
+      const status = typeOf(bundle) === 'event-notification' ? eventStatus : 200;
+      // Only what was accepted counts as received.
+      if (status === 200) {
+        bundles.push(bundle);
+        headers.push(req.headers);
+      }
+      res.writeHead(status).end();
     });
   });
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
@@ -63,6 +71,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}`,
     bundles,
     headers,
+    answerEventsWith: (status) => (eventStatus = status),
     events: () => bundles.filter((b) => typeOf(b) === 'event-notification').flatMap(eventsOf),
     down,
     up: () => listen(port),
