@@ -96,22 +96,26 @@ export class Delivery {
     const events = await this.records.events(state.subscriptionId, state.deliveredThrough + 1, last);
     const payload = await this.withResources(state.owner, events, subscription);
     const range = `${state.deliveredThrough + 1}-${last}`;
-    try {
-      // Events the owner may no longer read are skipped without a notification.
-      const status = payload.length > 0 ? await this.post(subscription, this.bundle(subscription, live.criteria, last, 'event-notification', payload), timeoutMs) : 204;
-      if (payload.length > 0) await this.recordAttempt(live, 'event-notification', status, undefined, range);
-      const saved = await this.records.saveState({ ...state, deliveredThrough: last, failures: 0, retryAt: undefined, lastError: undefined });
-      return { state: saved };
-    } catch (err) {
-      const message = (err as Error).message;
-      if (!('outcome' in (err as object))) await this.recordAttempt(live, 'event-notification', 0, message, range);
-      else throw err;
-      const failures = state.failures + 1;
-      const wait = Math.min(MAX_BACKOFF_MS, this.options.retryMs * 2 ** (failures - 1));
-      const saved = await this.records.saveState({ ...state, failures, lastError: message, retryAt: new Date(now + wait).toISOString() });
-      const error = failures >= this.options.maxAttempts ? `Delivery failed ${failures} times; last error: ${message}` : undefined;
-      return { state: saved, error };
+    // Events the owner may no longer read are skipped without a notification.
+    if (payload.length > 0) {
+      let status: number;
+      try {
+        status = await this.post(subscription, this.bundle(subscription, live.criteria, last, 'event-notification', payload), timeoutMs);
+      } catch (err) {
+        return this.failed(live, (err as Error).message, range, now);
+      }
+      await this.recordAttempt(live, 'event-notification', status, undefined, range);
     }
+    return { state: await this.records.saveState({ ...state, deliveredThrough: last, failures: 0, retryAt: undefined, lastError: undefined }) };
+  }
+
+  /** A failed attempt: audited, then retried after a backoff, or the subscription's error once too many failed. */
+  private async failed(live: LiveSubscription, message: string, range: string, now: number): Promise<{ state: Stored<SubscriptionState>; error?: string }> {
+    await this.recordAttempt(live, 'event-notification', 0, message, range);
+    const failures = live.state.failures + 1;
+    const wait = Math.min(MAX_BACKOFF_MS, this.options.retryMs * 2 ** (failures - 1));
+    const state = await this.records.saveState({ ...live.state, failures, lastError: message, retryAt: new Date(now + wait).toISOString() });
+    return { state, error: failures >= this.options.maxAttempts ? `Delivery failed ${failures} times; last error: ${message}` : undefined };
   }
 
   /** Audits one delivery attempt for the owner: the subscription, the events and where they went. */

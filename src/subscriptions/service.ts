@@ -22,6 +22,8 @@ import { SubscriptionCache, type LiveSubscription } from './subscriptions';
 import { WebSocketHub } from './websocket-hub';
 import { REST_HOOK_TIMEOUT_MS } from './rest-hook';
 
+/** Least time between two saves of the feed's cursor. */
+const CURSOR_SAVE_MS = 1000;
 /** Kept free at the end of a lease to save what a send did. */
 const SAVE_MARGIN_MS = 1000;
 /** Less time than this left to send in: wait for the next round. */
@@ -62,6 +64,10 @@ export class SubscriptionService {
   readonly delivery: Delivery;
   /** Versions up to this instant may have been handled by the feed's previous holder. */
   private recheckUntil = '';
+  /** The feed record as last read or saved by this process, and the cursor this process has read to. */
+  private feedState?: Stored<FeedState>;
+  private cursor = '';
+  private cursorSavedAt = 0;
   private holding = false;
   private timer?: NodeJS.Timeout;
   private round?: Promise<void>;
@@ -116,12 +122,11 @@ export class SubscriptionService {
       if (any && (await this.holdFeed())) await this.lead();
       await this.pushToSockets();
     } catch (err) {
-      if (isConflict(err)) {
-        // Another process wrote first: it holds the feed now.
-        this.release();
-        return;
-      }
-      this.logger.error({ err }, 'subscription round failed');
+      // Start again from what the store says: the versions of this round are read again, and their
+      // events looked up before numbering (gained()), so a round cut short loses and repeats nothing.
+      this.release();
+      // A conflict: another process wrote first, and holds the feed now.
+      if (!isConflict(err)) this.logger.error({ err }, 'subscription round failed');
     }
   }
 
@@ -146,16 +151,16 @@ export class SubscriptionService {
       if (this.holding) this.release();
       return false;
     }
-    if (!mine || !this.holding) this.gained(now);
+    const continuing = mine && this.holding;
     this.feedState = feed;
-    // Renewed once a third of it has passed, so a round starts with most of a lease to send in; saving the cursor renews it too.
-    if (!mine || Date.parse(feed.leaseUntil ?? '') - now < (this.options.leaseSeconds * 1000 * 2) / 3) {
-      this.feedState = await this.records.saveFeed({ ...feed, leaseOwner: this.processId, leaseUntil });
+    if (!continuing) this.gained(now);
+    // Renewed once a third of it has passed, so a round starts with most of a lease to send in.
+    if (!continuing || Date.parse(feed.leaseUntil ?? '') - now < (this.options.leaseSeconds * 1000 * 2) / 3) {
+      this.feedState = await this.records.saveFeed({ ...feed, cursor: this.cursor, leaseOwner: this.processId, leaseUntil });
+      this.cursorSavedAt = now;
     }
     return true;
   }
-
-  private feedState?: Stored<FeedState>;
 
   /**
    * How long a send may take now: what is left of the lease, less time to
@@ -173,19 +178,18 @@ export class SubscriptionService {
     this.feed.reset();
     this.cache.forget();
     this.holding = true;
+    this.cursor = this.feedState?.cursor ?? new Date(now).toISOString();
     this.recheckUntil = new Date(now + this.options.settleMs).toISOString();
   }
 
   /** One round as the feed's holder: handshakes, matching, rest-hook delivery. */
   private async lead(): Promise<void> {
-    const feedState = this.feedState ?? (await this.records.readFeed());
-    if (!feedState) return;
     const subscriptions = await this.cache.load();
     await Promise.all(subscriptions.filter((s) => s.subscription.status === 'requested').map((s) => this.activate(s)));
     const types = [...new Set(subscriptions.map((s) => s.criteria.resourceType))];
     if (types.length > 0) {
       const oldest = subscriptions.map((s) => s.state.since).reduce((a, b) => (a < b ? a : b));
-      const from = feedState.cursor > oldest ? feedState.cursor : oldest;
+      const from = this.cursor > oldest ? this.cursor : oldest;
       const { versions, cursor } = await this.feed.read(types, from);
       if (versions.length > 0) {
         const previous = new Map<string, Promise<StoredVersion | undefined>>();
@@ -196,9 +200,14 @@ export class SubscriptionService {
         };
         for (const live of subscriptions) this.cache.remember(live, await this.matcher.record(live, versions, this.recheckUntil, previousOf));
       }
-      if (cursor !== feedState.cursor) {
+      this.cursor = cursor;
+      // Saved at most once a second (each save is a version of the feed record); a holder
+      // after this one rereads from the saved cursor and finds the events already recorded.
+      const feedState = this.feedState;
+      if (feedState && cursor !== feedState.cursor && Date.now() - this.cursorSavedAt >= CURSOR_SAVE_MS) {
         const leaseUntil = new Date(Date.now() + this.options.leaseSeconds * 1000).toISOString();
         this.feedState = await this.records.saveFeed({ ...feedState, cursor, leaseOwner: this.processId, leaseUntil });
+        this.cursorSavedAt = Date.now();
       }
     }
     const now = Date.now();
