@@ -4,8 +4,9 @@
 // notifies the requester; a receiver down and up again gets every event in
 // order; an organisation never receives another's resources; the topic,
 // $status, $events and the websocket channel. Referrals by message and
-// transaction need multi-document commits, so this suite runs on the
-// embedded store (the MongoDB side is in subscriptions-processes.test.ts).
+// transaction need multi-document commits, so most of this suite runs on the
+// embedded store; delivery, retries and error run on every store, and
+// subscriptions-processes.test.ts runs two processes on MongoDB.
 import type { Bundle, Parameters, Subscription, Task } from '@medplum/fhirtypes';
 import WebSocket from 'ws';
 import { defaultScopes } from '../src/auth/roles';
@@ -273,10 +274,11 @@ describe('subscriptions', () => {
     });
   });
 
-  describe('a subscription that keeps failing', () => {
+  // Single writes only (no referral transactions), so this runs on every store.
+  describe.each(storeTargets)('a subscription that keeps failing [$name]', (target) => {
     let strict: TestServer;
     beforeAll(async () => {
-      strict = await startServer(storeTargets[0], { ...ENV, SUBSCRIPTION_MAX_ATTEMPTS: '3' });
+      strict = await startServer(target, { ...ENV, SUBSCRIPTION_MAX_ATTEMPTS: '3' });
     });
     afterAll(async () => {
       await strict.stop();
@@ -284,7 +286,7 @@ describe('subscriptions', () => {
 
     test('goes to error with the last error, and resumes from the first undelivered event when put back to requested', async () => {
       const receiver = await newReceiver();
-      const org = (await strict.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(organization('SUBC1'))).body;
+      const org = (await strict.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(organization(`SUBC${target.name.length}`))).body;
       const pat = (await strict.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
       // Not a social prescribing referral: one write, no Task.
       const sr = (n: number) => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: `Onward ${n}` }, subject: { reference: `Patient/${pat.id}` }, performer: [{ reference: `Organization/${org.id}` }] });
