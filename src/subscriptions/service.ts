@@ -259,8 +259,9 @@ export class SubscriptionService {
     for (const [subscriptionId, bindings] of this.sockets.bySubscription()) {
       const state = await this.records.readState(subscriptionId);
       const current = await this.repo.readLatest('Subscription', subscriptionId);
-      if (!state || !current || current.deleted) continue;
-      const subscription = current.resource as Subscription;
+      const subscription = current?.resource as Subscription | undefined;
+      // Deleted or switched off since the socket bound: nothing more is pushed.
+      if (!state || !subscription || current?.deleted || subscription.status !== 'active') continue;
       const criteria = criteriaOf(subscription);
       for (const binding of bindings) {
         while (binding.position < state.eventCount) {
