@@ -10,6 +10,7 @@
 import type { Bundle, Parameters, Subscription, Task } from '@medplum/fhirtypes';
 import WebSocket from 'ws';
 import { defaultScopes } from '../src/auth/roles';
+import { loadConfig } from '../src/config';
 import { FHIR_JSON, startServer, tokenFor, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { fixture, organization, patient, referral, task } from './support/resources';
@@ -94,6 +95,11 @@ describe('subscriptions', () => {
     const entry = statement.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
     expect(entry.extension).toEqual([{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical', valueCanonical: TOPIC }]);
     expect(entry.operation.map((o: { name: string }) => o.name).sort()).toEqual(expect.arrayContaining(['events', 'get-ws-binding-token', 'status']));
+  });
+
+  test('SUBSCRIPTION_ALLOWED_ENDPOINTS must be URL prefixes; a bad one stops the server at start, naming it', () => {
+    expect(() => loadConfig({ SUBSCRIPTION_ALLOWED_ENDPOINTS: '127.0.0.1:8080' })).toThrow(/SUBSCRIPTION_ALLOWED_ENDPOINTS="127.0.0.1:8080"/);
+    expect(loadConfig({ SUBSCRIPTION_ALLOWED_ENDPOINTS: 'http://127.0.0.1,https://10.0.0.5/hooks' }).subscriptions.allowedEndpoints).toEqual(['http://127.0.0.1', 'https://10.0.0.5/hooks']);
   });
 
   describe('creating a subscription', () => {
