@@ -69,7 +69,8 @@ export function criteriaOf(subscription: Subscription): Criteria {
     return { resourceType: 'Task', search, topic: REFERRAL_TASK_TOPIC };
   }
   if (/^https?:\/\//.test(text)) throw badRequest(`Unknown topic ${text}; this server publishes ${REFERRAL_TASK_TOPIC}`, ['Subscription.criteria']);
-  return { resourceType: parseSearch(text, 'Subscription.criteria').resourceType, search: parseSearch(text, 'Subscription.criteria') };
+  const search = parseSearch(text, 'Subscription.criteria');
+  return { resourceType: search.resourceType, search };
 }
 
 /**
