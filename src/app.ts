@@ -111,6 +111,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,
     maxBundleEntries: config.maxBundleEntries,
+    directoryMinAcceptedShare: config.directoryMinAcceptedShare,
     // The server's own requests; each HTTP request gets its caller's access (fhir-routes.ts).
     access: new Access(ANONYMOUS_LOCAL, repo),
     validate: (resource, profiles) => pipeline.validate(resource, { profiles, resolveReference: repo.referenceExists }),

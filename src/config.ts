@@ -24,6 +24,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
+  directoryMinAcceptedShare: number;
   /** Bulk export: how long output files are kept after the job completes. */
   exportRetentionSeconds: number;
   /** Bulk export: how long a process holds a job without renewing before another may take it over. */
@@ -77,6 +79,7 @@ const schema = {
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
+    DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
   },
 } as const;
 
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    directoryMinAcceptedShare: ((raw.DIRECTORY_MIN_ACCEPTED_PERCENT as number | undefined) ?? 90) / 100,
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,

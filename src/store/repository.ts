@@ -172,6 +172,24 @@ export class Repository {
   }
 
   /**
+   * Runs fn against a repository whose writes are buffered and then dropped:
+   * validation, rules and reads of the buffered writes all happen as in
+   * transaction(), and nothing is stored (dry runs). Needs no store transactions.
+   */
+  async rehearse<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.unit) throw new Error('A rehearsal cannot run inside a unit of work');
+    const unit = new UnitOfWork(new Set());
+    const unitRepo = new Repository(this.store, this.options, unit);
+    try {
+      const result = await fn(unitRepo);
+      await unitRepo.runFollowUps();
+      return result;
+    } finally {
+      unit.releases.forEach((release) => release());
+    }
+  }
+
+  /**
    * Runs fn holding the keys (e.g. "Patient?identifier=x|y" of a conditional
    * create) against every other request in this process, so a search for a
    * match and the create it decides on are not interleaved with a twin's.

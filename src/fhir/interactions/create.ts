@@ -13,7 +13,8 @@ export const createResource: FhirHandler = async (request, ctx) => {
   return ctx.repo.exclusive(keys, async () => {
     if (ifNoneExist !== undefined) {
       const existing = await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist');
-      if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), existing.resource];
+      // Only a caller who may read the type is shown the match (the match is already one the caller may see).
+      if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), ctx.access.may(resourceType, 'r') ? existing.resource : undefined];
     }
     // The server assigns the id; one in the body is ignored (http.html#create).
     const { version, issues } = await ctx.repo.create(resource, request.assignedId);

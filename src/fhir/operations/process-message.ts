@@ -24,7 +24,7 @@ import { isReferral } from '../../domain/referral-workflow';
 import { processTransaction } from '../bundle/transaction';
 import type { FhirContext, FhirHandler } from '../context';
 import { findConditionalMatch } from '../interactions/conditional';
-import { allOk, badRequest, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, forbidden, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 import { checkBundleEntries } from '../router';
@@ -101,6 +101,11 @@ async function changeReferral(ctx: FhirContext, referral: ServiceRequest, reason
   const existing = await findConditionalMatch(ctx, 'ServiceRequest', { identifier: [`${identifier.system}|${identifier.value}`] }, 'Referral update');
   if (!existing?.resource) throw notFound(`No referral with identifier ${identifier.system}|${identifier.value} is known`);
   const current = existing.resource as ServiceRequest;
+  // Only the referrer changes a referral: one the sender may see but did not make (a link worker's
+  // patient referred by a practice) is refused, and so is moving the referral to another requester.
+  if (!(await ctx.access.actsFor(current.requester?.reference))) {
+    throw forbidden(`Access denied: only the referral's requester may update or cancel it (${identifier.system}|${identifier.value})`);
+  }
   const next: ServiceRequest =
     reason === 'delete'
       ? { ...current, status: 'entered-in-error' }
@@ -113,6 +118,9 @@ async function changeReferral(ctx: FhirContext, referral: ServiceRequest, reason
           requester: literal(referral.requester) ? referral.requester : current.requester,
           supportingInfo: referral.supportingInfo?.every(literal) ? referral.supportingInfo : current.supportingInfo,
         };
+  if (next.requester?.reference !== current.requester?.reference && !(await ctx.access.actsFor(next.requester?.reference))) {
+    throw forbidden('Access denied: a referral update may not name a requester outside your organisation (ServiceRequest.requester)');
+  }
   const { version } = await ctx.repo.update(next);
   return version.resource as ServiceRequest;
 }
@@ -160,6 +168,13 @@ async function awaitTwin(ctx: FhirContext, keys: MessageKeys): Promise<Bundle | 
   return undefined;
 }
 
+/** Who sent the message, for its idempotency keys: the token's issuer and subject, or (without authentication) the message's source and sender. */
+function senderOf(ctx: FhirContext, messageHeader: MessageHeader): string {
+  const { caller } = ctx.access;
+  if (!caller.unrestricted) return `token ${caller.issuer} ${caller.subject}`;
+  return `message ${messageHeader.source?.endpoint ?? ''} ${messageHeader.sender?.reference ?? ''}`;
+}
+
 interface MessageKeys {
   /** Id of the stored response, derived from Bundle.id. */
   bundle: string;
@@ -173,7 +188,9 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
   checkBundleEntries(bundle);
   if (!bundle.id) throw badRequest('A message Bundle needs an id: it identifies the message for replies and repeats', ['Bundle.id']);
   const requestHeader = header(bundle);
-  const keys: MessageKeys = { bundle: recordId('msg', bundle.id), request: request.requestId ? recordId('req', request.requestId) : undefined };
+  // Keys are the sender's own: another sender's message with the same Bundle.id is a different message.
+  const sender = senderOf(ctx, requestHeader);
+  const keys: MessageKeys = { bundle: recordId('msg', `${sender}\n${bundle.id}`), request: request.requestId ? recordId('req', `${sender}\n${request.requestId}`) : undefined };
   const earlier = await storedResponse(ctx, keys);
   if (earlier) return [allOk('This message was processed before; nothing new was written'), earlier];
 
