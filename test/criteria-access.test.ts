@@ -11,7 +11,7 @@
 // resources are refused whole with 501: the rows say so, and the leak checks
 // still hold. Referrals there are plain ServiceRequests with their Tasks
 // written one by one, since an SP referral brings its Task in the same commit.
-import type { Bundle, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import type { Response } from 'supertest';
 import { defaultScopes, type Role } from '../src/auth/roles';
 import { NHS_NUMBER_SYSTEM, organization, patient, referral, task } from './support/resources';
@@ -140,7 +140,7 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
     };
   }
 
-  const transactionOf = (...entries: Bundle['entry']): Bundle => ({ resourceType: 'Bundle', type: 'transaction', entry: entries });
+  const transactionOf = (...entries: BundleEntry[]): Bundle => ({ resourceType: 'Bundle', type: 'transaction', entry: entries });
 
   // [who, what, method, path, body (ids filled in), headers, expected status (store with / without transactions), own organisation?]
   type Row = [Role | 'referrerB', string, 'GET' | 'POST' | 'PUT' | 'DELETE', string, () => unknown, Record<string, string>, [number, number], boolean];

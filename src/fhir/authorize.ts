@@ -15,6 +15,9 @@ import type { FhirRequest } from './request';
 /** The audit trail is written by the server only (security: AuditEvents cannot be changed through the API). */
 const APPEND_ONLY = new Set(['AuditEvent']);
 
+/** Whether clients may create, update, patch or delete resources of this type (the CapabilityStatement reads this too). */
+export const writableThroughApi = (resourceType: string): boolean => !APPEND_ONLY.has(resourceType);
+
 /** What an operation needs, by name: the permission on a type, or a check of its own. */
 type OperationRule = (request: FhirRequest, ctx: FhirContext, resourceType: string | undefined) => void;
 const TERMINOLOGY_READ: OperationRule = (_r, ctx, type) => ctx.access.require(type ?? 'ValueSet', 'r');
