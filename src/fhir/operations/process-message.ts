@@ -13,8 +13,11 @@
 // the request Bundle.id, code ok; a failure writes nothing and answers with the
 // error status and a fatal-error response carrying the OperationOutcome.
 //
-// Idempotency (decided here): a message is recognised by its Bundle.id, and
-// also by X-Request-Id when given. A repeat writes nothing and gets the
+// Idempotency (decided here): a message is recognised by its sender and its
+// Bundle.id, and also by X-Request-Id when given (security: another sender's
+// message with the same id is a different message, never answered with the
+// first sender's response). An update or cancellation changes only a referral
+// the sender requested. A repeat writes nothing and gets the
 // original response again, with 200. The record of the response commits with
 // the message's writes, so two deliveries at once still store one referral.
 import { NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM } from '../../conformance/checks/nhs-number';
