@@ -20,6 +20,7 @@ import { bulkRoutes } from './http/bulk-routes';
 import { registerActivityReport } from './fhir/operations/activity-report';
 import { activityReportCsv } from './http/activity-report-csv';
 import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
+import { publishOperationDefinitions } from './fhir/operations/definitions';
 import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
@@ -119,6 +120,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     dispatch,
   };
   await storeShippedResources(repo, conformance);
+  await publishOperationDefinitions(repo);
   await parameterService.start();
   searchParameters = parameterService;
   const bulkExports = new ExportService(

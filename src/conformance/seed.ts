@@ -18,9 +18,14 @@ function canonical(value: unknown): string {
 
 const withoutMeta = (resource: Resource): unknown => ({ ...resource, meta: undefined });
 
-export async function storeShippedResources(repo: Repository, registry: ConformanceRegistry): Promise<number> {
+export function storeShippedResources(repo: Repository, registry: ConformanceRegistry): Promise<number> {
+  return storeResources(repo, registry.shipped);
+}
+
+/** Stores each resource (with its id) unless the store already holds the same content; returns how many were written. */
+export async function storeResources(repo: Repository, resources: Resource[]): Promise<number> {
   let written = 0;
-  for (const resource of registry.shipped) {
+  for (const resource of resources) {
     if (!resource.id) continue;
     const current = await repo.readLatest(resource.resourceType, resource.id);
     if (current?.resource && canonical(withoutMeta(current.resource)) === canonical(withoutMeta(resource))) continue;

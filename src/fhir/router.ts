@@ -15,7 +15,7 @@ import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
 import { searchSystem } from './interactions/search-system';
 import { conditionalUpdate, updateResource } from './interactions/update';
-import { findOperation } from './operations/registry';
+import { findOperation, operationLevel } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
@@ -66,7 +66,7 @@ function routesFor(segments: string[]): Routes | undefined {
 function operationHandler(request: FhirRequest): FhirHandler {
   const at = request.segments.findIndex((s) => s.startsWith('$'));
   const name = request.segments[at].slice(1);
-  const level = at === 0 ? 'system' : at === 1 ? 'type' : at === 2 ? 'instance' : undefined;
+  const level = operationLevel(at);
   const operation = level && at === request.segments.length - 1 ? findOperation(name, level, request.segments[0]) : undefined;
   if (!operation) throw notFound(`Operation $${name} is not supported at ${request.segments.slice(0, at).join('/') || 'the base'}`);
   return operation.handler;

@@ -11,6 +11,7 @@ import type { FhirContext, FhirHandler } from '../context';
 import { allOk, badRequest } from '../outcomes';
 import type { QueryParams } from '../search/parse';
 import { queryOfParameters } from '../../bulk/kickoff';
+import { authorizeActivityReport } from '../../bulk/export-access';
 import { registerOperation } from './registry';
 
 const KNOWN = new Set(['periodStart', 'periodEnd', 'owner', 'referrer', 'activityType', '_format', '_commissioner']);
@@ -59,6 +60,9 @@ export function registerActivityReport(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Counts, medians and outcomes of social prescribing activity as a MeasureReport (or CSV), small numbers suppressed.',
+    affectsState: false,
+    authorize: (ctx) => authorizeActivityReport(ctx.access),
     handler,
   });
 }

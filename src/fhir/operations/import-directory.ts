@@ -99,6 +99,14 @@ export function registerImportDirectoryOperation(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Imports an Open Referral UK directory into HealthcareService, Organization and Location (or polls an import job).',
+    affectsState: true,
+    authorize: (ctx) => {
+      ctx.access.require('HealthcareService', 'c');
+      ctx.access.require('HealthcareService', 'u');
+      ctx.access.require('Organization', 'u');
+      ctx.access.require('Location', 'u');
+    },
     handler: importDirectoryOperation,
   });
 }

@@ -250,6 +250,10 @@ export function registerProcessMessage(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Processes a referral message (NHS Booking and Referral Standard): a new referral, an update or a cancellation.',
+    affectsState: true,
+    // A referral message creates the referral, its patient and its Task.
+    authorize: (ctx) => ctx.access.require('ServiceRequest', 'c'),
     handler: processMessage,
   });
 }

@@ -30,6 +30,9 @@ export function registerReindexOperation(): void {
     system: false,
     type: false,
     instance: true,
+    description: 'Starts or reports the reindex of stored resources for a SearchParameter.',
+    affectsState: true,
+    authorize: (ctx) => ctx.access.require('SearchParameter', 'u'),
     handler: reindex,
   });
 }

@@ -76,6 +76,11 @@ export function registerValidateOperation(): void {
     system: false,
     type: true,
     instance: true,
+    description: 'Validates a resource as a create, update or delete would, against its profiles, without storing it.',
+    affectsState: false,
+    authorize: (ctx, resourceType) => {
+      if (resourceType) ctx.access.require(resourceType, 'r');
+    },
     handler: validateOperation,
   });
 }
