@@ -10,10 +10,10 @@ import type { Repository } from '../store/repository';
 import { COMMISSIONER_TYPES } from './commissioner-view';
 import { DEFINITIONAL_TYPES, parseTypeFilter, patientCompartment } from './export-scope';
 import type { ExportLevel, ExportParameters } from './job';
+import { ID_PATTERN } from '../base/ids';
 
 export const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 const KNOWN = new Set(['_type', '_since', '_typeFilter', '_outputFormat', '_commissioner']);
-const COMMISSIONER_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** A POST kick-off's Parameters, as the query parameters a GET would carry. */
 export function queryOfParameters(body: unknown): QueryParams {
@@ -53,7 +53,7 @@ export async function parseKickOff(repo: Repository, { level, groupId, query, le
   }
 
   const commissioner = single(query, '_commissioner');
-  if (commissioner !== undefined && !COMMISSIONER_ID.test(commissioner)) {
+  if (commissioner !== undefined && !ID_PATTERN.test(commissioner)) {
     throw badRequest('_commissioner must be an id of 1 to 64 letters, digits, - or .', ['_commissioner']);
   }
 

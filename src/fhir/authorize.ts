@@ -10,6 +10,7 @@ import type { FhirContext } from './context';
 import { findOperation, operationLevel } from './operations/registry';
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from './outcomes';
 import type { FhirRequest } from './request';
+import { isResourceId } from '../base/ids';
 
 /** The audit trail is written by the server only (security: AuditEvents cannot be changed through the API). */
 const APPEND_ONLY = new Set(['AuditEvent']);
@@ -70,7 +71,7 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
 }
 
 async function requireVisible(ctx: FhirContext, type: string, id: string): Promise<void> {
-  if (ctx.access.caller.unrestricted || !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return;
+  if (ctx.access.caller.unrestricted || !isResourceId(id)) return;
   const current = await ctx.repo.readLatest(type, id);
   // Unknown or deleted: the interaction answers 404 or 410 itself.
   if (!current || current.deleted) return;

@@ -17,6 +17,9 @@ import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
+import { ID } from '../base/ids';
+
+const LITERAL_REFERENCE = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})(/_history/${ID})?$`);
 
 /** The search parameter types indexed so far; others are refused at query time. */
 export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
@@ -328,7 +331,7 @@ function indexStrings(code: string, values: TypedValue[], idx: IndexFields, sort
 export function normalizeReference(reference: string, baseUrl: string): string {
   let ref = reference;
   if (ref.startsWith(baseUrl + '/')) ref = ref.slice(baseUrl.length + 1);
-  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(ref);
+  const m = LITERAL_REFERENCE.exec(ref);
   return m ? `${m[1]}/${m[2]}` : ref;
 }
 

@@ -5,11 +5,12 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { normalizeReference } from '../../store/indexer';
 import { walkResource } from './walk';
+import { ID } from '../../base/ids';
 
 /** Whether Type/id exists (and is not deleted) as the writer sees the store. */
 export type ReferenceResolver = (resourceType: string, id: string) => Promise<boolean>;
 
-const LOCAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+const LOCAL = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})$`);
 
 export async function checkReferences(resource: Resource, baseUrl: string, resolve: ReferenceResolver): Promise<OperationOutcomeIssue[]> {
   const found: { path: string; reference: string }[] = [];

@@ -3,8 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { IF_MATCH_REQUIRED } from '../../domain/server-profiles';
 import { badRequest, preconditionRequired } from '../outcomes';
 import type { FhirRequest } from '../request';
-
-export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+import { ID_PATTERN } from '../../base/ids';
 
 /** The body as a resource of the expected type, or a 400 that says what is wrong. */
 export function resourceBody(request: FhirRequest, resourceType: string): Resource {

@@ -9,6 +9,7 @@ import { compositeKey, exactField, getIndexedParameters, pendingParameter, ident
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
+import { ID_PATTERN } from '../../base/ids';
 
 /** Runs a chained search: the ids of `resourceType` resources matching the clause. */
 export type ChainResolver = (resourceType: string, clause: SearchClause) => Promise<string[]>;
@@ -50,8 +51,6 @@ export interface CompiledSearch {
   /** Clause names ignored under lenient handling; left out of the self link. */
   ignored: string[];
 }
-
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** _id searches the top-level id field rather than an index field. */
 const ID_PARAMETER = { code: '_id', type: 'token' } as IndexedParameter;
