@@ -86,22 +86,23 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerImportDirectoryOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
-  let terminology: TerminologyService | undefined;
-  let searchParameters: SearchParameterService | undefined;
+  // Set once they exist: the repository's hooks below are called only after that.
+  const late: { terminology?: TerminologyService; searchParameters?: SearchParameterService } = {};
   const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
     rules: referralWorkflow,
-    tokenTerminology: tokenTerminology(() => terminology),
+    tokenTerminology: tokenTerminology(() => late.terminology),
     onCommit: (versions) => {
-      if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
+      if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) late.terminology?.invalidate();
       for (const v of versions) {
-        if (v.resourceType === 'SearchParameter' && v.resource) searchParameters?.onWrite(v.resource as SearchParameter);
+        if (v.resourceType === 'SearchParameter' && v.resource) late.searchParameters?.onWrite(v.resource as SearchParameter);
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
   });
-  terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
+  const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
+  late.terminology = terminology;
   const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged);
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
@@ -122,7 +123,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   await storeShippedResources(repo, conformance);
   await publishOperationDefinitions(repo);
   await parameterService.start();
-  searchParameters = parameterService;
+  late.searchParameters = parameterService;
   const bulkExports = new ExportService(
     repo,
     store,

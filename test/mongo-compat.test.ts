@@ -27,7 +27,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
 (mongo ? describe : describe.skip)('write conflicts on MongoDB [mongodb]', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer(mongo!);
+    server = await startServer(mongo as NonNullable<typeof mongo>);
   });
   afterAll(async () => {
     await server.stop();

@@ -239,7 +239,7 @@ describe('referral journey', () => {
       activity: [{ reference: { reference: `ServiceRequest/${onward.id}` } }],
     } as never);
     subTask = await updateTask(subTask, { status: 'accepted' });
-    subTask = await updateTask(subTask, {
+    await updateTask(subTask, {
       status: 'completed',
       output: [{ type: { coding: [{ system: OUTPUT, code: 'resulting-activity' }] }, valueString: 'Attends the gardening group on Tuesdays' }],
     });

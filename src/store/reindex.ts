@@ -84,7 +84,8 @@ export class SearchParameterService {
       if (!sp.url || BASE_URLS.has(sp.url)) continue;
       this.register(sp);
       const job = fromBasic((await this.repo.readLatest('Basic', jobId(sp)))?.resource as Basic | undefined);
-      if (job && job.status !== 'completed') this.reindex(sp);
+      // Runs in the background; its failures are recorded in the job's state (run()).
+      if (job && job.status !== 'completed') void this.reindex(sp);
     }
   }
 
@@ -98,7 +99,7 @@ export class SearchParameterService {
   onWrite(sp: SearchParameter): void {
     if (!sp.url || BASE_URLS.has(sp.url) || sp.status !== 'active') return;
     this.register(sp);
-    this.reindex(sp);
+    void this.reindex(sp);
   }
 
   async status(sp: SearchParameter): Promise<ReindexStatus | undefined> {
