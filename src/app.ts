@@ -3,7 +3,7 @@
 import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
-import { loadBaseDefinitions } from './conformance/definitions';
+import { loadBaseDefinitions } from './base/definitions';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
@@ -26,14 +26,14 @@ import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
-import { outcome } from './fhir/outcomes';
+import { outcome } from './base/outcomes';
 import { dispatch } from './fhir/router';
 import { referralWorkflow } from './domain/referral-workflow';
 import { errorHandler } from './http/errors';
 import { fhirRoutes } from './http/fhir-routes';
 import { requestLogger } from './http/logging';
 import { sendFhirJson } from './http/respond';
-import { getResourceTypeNames } from './conformance/definitions';
+import { getResourceTypeNames } from './base/definitions';
 import { createStore } from './store';
 import type { StoragePort } from './store/port';
 import { Repository } from './store/repository';
@@ -44,6 +44,7 @@ import { TokenVerifier } from './auth/tokens';
 import { Access } from './fhir/access';
 import { corsAllowList, securityHeaders } from './http/hardening';
 import { InFlight } from './http/in-flight';
+import { auditWriteFor } from './audit/request-audit';
 
 export interface App {
   express: Express;
@@ -90,6 +91,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const late: { terminology?: TerminologyService; searchParameters?: SearchParameterService } = {};
   const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
+    auditWrite: auditWriteFor,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
     rules: referralWorkflow,
     tokenTerminology: tokenTerminology(() => late.terminology),

@@ -3,6 +3,7 @@
 import Ajv from 'ajv';
 import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
+import type { AuthConfig } from './auth/auth-config';
 
 export interface Config {
   port: number;
@@ -36,20 +37,6 @@ export interface Config {
   pseudonymKey?: string;
 }
 
-export interface AuthConfig {
-  /** False only when AUTH=off: then every request is served as an unrestricted caller. */
-  enabled: boolean;
-  /** The aud every token must carry: the FHIR base by default. */
-  audience: string;
-  /** An external issuer whose keys are fetched from its JWKS URL. */
-  jwks?: { issuer: string; url: string };
-  /** Whether tokens signed with the key kept in DATA_DIR (npm run token) are accepted. */
-  localKey: boolean;
-  /** Seconds of clock difference tolerated on exp and nbf. */
-  clockSkewSeconds: number;
-  /** The issuer's token endpoint, announced in the SMART configuration. */
-  tokenEndpoint?: string;
-}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

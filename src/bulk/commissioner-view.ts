@@ -11,7 +11,7 @@
 //   they may name the person.
 // The types a commissioner may receive are listed in COMMISSIONER_TYPES.
 import type { Patient, Resource } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import { ageBand } from '../reports/age-band';
 
 import { NHS_NUMBER_SYSTEM } from '../conformance/checks/nhs-number';

@@ -2,9 +2,9 @@
 // its parameters, from the query string (GET) or a Parameters body (POST),
 // checked up front so that a job never starts on a request it cannot honour.
 import type { Parameters } from '@medplum/fhirtypes';
-import { getResourceTypeNames, isKnownResourceType } from '../conformance/definitions';
-import { badRequest } from '../fhir/outcomes';
-import type { QueryParams } from '../fhir/search/parse';
+import { getResourceTypeNames, isKnownResourceType } from '../base/definitions';
+import { badRequest } from '../base/outcomes';
+import type { QueryParams } from '../base/search-request';
 import { dateRange } from '../store/search/values';
 import type { Repository } from '../store/repository';
 import { COMMISSIONER_TYPES } from './commissioner-view';

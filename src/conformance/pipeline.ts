@@ -15,7 +15,8 @@ import { checkBindings, checkExtensionBindings } from './bindings';
 import { checkNhsIdentifiers } from './checks/nhs-number';
 import { checkJsonShape } from './checks/json-shape';
 import { checkSearchParameter } from './checks/search-parameter';
-import { checkReferences, type ReferenceResolver } from './checks/references';
+import { checkReferences } from './checks/references';
+import { type ReferenceResolver } from '../base/references';
 import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
 import type { TerminologyService } from './terminology/service';
 

@@ -7,11 +7,10 @@ import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@med
 import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
-import { getBaseDefinition, loadBaseDefinitions } from './definitions';
+import { getBaseDefinition, loadBaseDefinitions } from '../base/definitions';
 import { readResourceFolder } from './project-files';
+import { PROJECT_BASE } from '../base/project';
 
-export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
-export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDefinition/${name}`;
 
 /** UK Core canonicals: accepted in meta.profile and reported as information (DOMAIN.md section 2). */
 export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';

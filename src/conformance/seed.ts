@@ -4,7 +4,7 @@
 // changed since the last start is written, so restarts add no versions.
 import type { Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../store/repository';
-import { OperationOutcomeError } from '../fhir/outcomes';
+import { OperationOutcomeError } from '../base/outcomes';
 import type { ConformanceRegistry } from './registry';
 
 /** JSON with object keys sorted, so equal content compares equal whatever the key order. */

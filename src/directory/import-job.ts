@@ -8,7 +8,7 @@
 import type { Basic, Extension } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import type { Repository } from '../store/repository';
 import { importDirectory, type ImportCounts, type ImportOptions, type ImportSummary } from './import';
 import type { DirectoryContent, Rejection } from './read';

@@ -6,8 +6,8 @@
 // past referrals and plans). The summary counts services, not resources.
 import type { HealthcareService, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import { OperationOutcomeError } from '../fhir/outcomes';
-import { parseSearchParams } from '../fhir/search/parse';
+import { OperationOutcomeError } from '../base/outcomes';
+import { parseSearchParams } from '../base/search-request';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
 import { mapService, MappingError, ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from './map';

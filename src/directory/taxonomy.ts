@@ -5,7 +5,7 @@
 // other vocabulary (LGA service types, OpenActive, ...) is kept as a category
 // coding in its own system, so nothing the publisher said is lost.
 import type { CodeableConcept, CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import { readResourceFolder } from '../conformance/project-files';
 import type { OrukService, OrukTaxonomyTerm } from './oruk';
 

@@ -19,8 +19,8 @@ import { grantingScopes, PERMISSION_NAMES, type Permission } from '../auth/scope
 import { getIndexedParameters } from '../store/indexer';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
-import { forbidden } from './outcomes';
-import { parseSearchParams, type QueryParams } from './search/parse';
+import { forbidden } from '../base/outcomes';
+import { parseSearchParams, type QueryParams } from '../base/search-request';
 
 /** The most organisations' members, or patients, a restriction lists before refusing. */
 export const RESTRICTION_LIMIT = 5000;

@@ -8,7 +8,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { Permission } from '../auth/scopes';
 import type { FhirContext } from './context';
 import { findOperation, operationLevel } from './operations/registry';
-import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from './outcomes';
+import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../base/outcomes';
 import type { FhirRequest } from './request';
 import { isResourceId } from '../base/ids';
 

@@ -2,7 +2,7 @@
 // really registered: resource types, the search parameters the indexer
 // supports, and the operations in the registry. Nothing here is hand-listed.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { getResourceTypeNames } from '../conformance/definitions';
+import { getResourceTypeNames } from '../base/definitions';
 import { getIndexedParameters, pendingParameter } from '../store/indexer';
 import { writableThroughApi } from './authorize';
 import type { FhirContext } from './context';

@@ -1,7 +1,7 @@
 // Routes a FhirRequest to its interaction by method and path (http.html).
 // The HTTP adapter and Bundle processing both come through here.
 import type { Bundle } from '@medplum/fhirtypes';
-import { isKnownResourceType } from '../conformance/definitions';
+import { isKnownResourceType } from '../base/definitions';
 import { processBatch } from './bundle/batch';
 import { processTransaction } from './bundle/transaction';
 import { buildCapabilityStatement } from './capabilities';
@@ -16,7 +16,7 @@ import { searchType } from './interactions/search';
 import { searchSystem } from './interactions/search-system';
 import { conditionalUpdate, updateResource } from './interactions/update';
 import { findOperation, operationLevel } from './operations/registry';
-import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
+import { allOk, badRequest, methodNotAllowed, notFound } from '../base/outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
 /** Bundle.entry must be an array of objects before anything walks it. */

@@ -8,8 +8,8 @@
 import { indexSearchParameterBundle } from '@medplum/core';
 import type { Basic, Extension, SearchParameter } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
-import { getBaseSearchParameters } from '../conformance/definitions';
-import { PROJECT_BASE } from '../conformance/registry';
+import { getBaseSearchParameters } from '../base/definitions';
+import { PROJECT_BASE } from '../base/project';
 import { clearIndexedParameters, clearPending, markPending } from './indexer';
 import { reindexVersions } from './resolved-index';
 import type { StoragePort } from './port';

@@ -3,10 +3,9 @@
 // (plain, conditional, patch, or inside a Bundle) can store an invalid resource.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import type { ReferenceResolver } from '../conformance/checks/references';
-import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
-import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../fhir/search/parse';
-import { auditWriteFor } from '../audit/request-audit';
+import type { ReferenceResolver } from '../base/references';
+import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
+import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
@@ -83,8 +82,13 @@ export interface WriteRules {
   followUp(repo: Repository, changes: Change[]): Promise<void>;
 }
 
+/** The AuditEvent to commit with a request's first write, and a callback once it is stored (app.ts wires audit/request-audit.ts). */
+export type AuditWrite = (writes: VersionWrite[]) => { write: VersionWrite; done: () => void } | undefined;
+
 export interface RepositoryOptions {
   baseUrl: string;
+  /** The request's AuditEvent, committed in the same unit as its first write where the store has transactions. */
+  auditWrite?: AuditWrite;
   validate: WriteValidator;
   rules?: WriteRules;
   /** For token searches with :in, :not-in, :above and :below. */
@@ -229,7 +233,7 @@ export class Repository {
 
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
-    const audit = this.store.supportsTransactions ? auditWriteFor(writes) : undefined;
+    const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
     try {
       await this.store.commit(audit ? [...writes, audit.write] : writes);
       audit?.done();

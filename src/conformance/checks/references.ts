@@ -3,13 +3,11 @@
 // urn:uuid references are only meaningful inside a transaction, which
 // rewrites them before its entries reach validation.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { normalizeReference } from '../../store/indexer';
+import { normalizeReference, type ReferenceResolver } from '../../base/references';
 import { walkResource } from './walk';
 import { ID } from '../../base/ids';
 
 /** Whether Type/id exists (and is not deleted) as the writer sees the store. */
-export type ReferenceResolver = (resourceType: string, id: string) => Promise<boolean>;
-
 const LOCAL = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})$`);
 
 export async function checkReferences(resource: Resource, baseUrl: string, resolve: ReferenceResolver): Promise<OperationOutcomeIssue[]> {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FhirContext } from '../context';
 import { conditionalCreateKey } from '../interactions/create';
 import { findConditionalMatch, queryFromString } from '../interactions/conditional';
-import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest, FhirResult } from '../request';
 import { entryToRequest, resultToEntry } from './entry-request';
 import { parseConditionalReference, rewriteReferences } from './references';

@@ -13,8 +13,8 @@
 // - conditional delete: as no match, nothing is deleted.
 import type { StoredVersion } from '../../store/port';
 import type { FhirContext } from '../context';
-import { badRequest, preconditionFailed } from '../outcomes';
-import type { QueryParams } from '../search/parse';
+import { badRequest, preconditionFailed } from '../../base/outcomes';
+import type { QueryParams } from '../../base/search-request';
 import { parseQueryString } from '../search/query-string';
 
 export const queryFromString = (text: string): QueryParams => parseQueryString(text);

@@ -1,6 +1,6 @@
 // create and conditional create (http.html#create, #ccreate).
 import type { FhirHandler } from '../context';
-import { allOk, created, withIssues } from '../outcomes';
+import { allOk, created, withIssues } from '../../base/outcomes';
 import { findConditionalMatch, queryFromString } from './conditional';
 import { resourceBody } from './resource-body';
 

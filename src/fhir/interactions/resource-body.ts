@@ -1,7 +1,7 @@
 // Checks shared by the interactions that take a resource in the body.
 import type { Resource } from '@medplum/fhirtypes';
 import { IF_MATCH_REQUIRED } from '../../domain/server-profiles';
-import { badRequest, preconditionRequired } from '../outcomes';
+import { badRequest, preconditionRequired } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { ID_PATTERN } from '../../base/ids';
 

@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest, created, preconditionFailed, withIssues } from '../outcomes';
+import { allOk, badRequest, created, preconditionFailed, withIssues } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { findConditionalMatch } from './conditional';
 import { checkId, parseIfMatch, requireIfMatch, resourceBody } from './resource-body';

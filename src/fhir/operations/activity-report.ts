@@ -8,10 +8,10 @@ import type { MeasureReport } from '@medplum/fhirtypes';
 import { ActivityReport, type ReportFilters } from '../../reports/activity-report';
 import { JourneyReader } from '../../reports/journeys';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest } from '../outcomes';
-import type { QueryParams } from '../search/parse';
+import { allOk, badRequest } from '../../base/outcomes';
+import type { QueryParams } from '../../base/search-request';
 import { queryOfParameters } from '../../bulk/kickoff';
-import { authorizeActivityReport } from '../../bulk/export-access';
+import { authorizeActivityReport } from '../export-access';
 import { registerOperation } from './registry';
 import { ID } from '../../base/ids';
 

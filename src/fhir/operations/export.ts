@@ -4,7 +4,7 @@
 // CapabilityStatement, and answer the one case that reaches the FHIR router:
 // an $export inside a Bundle, which cannot be asynchronous.
 import type { FhirHandler } from '../context';
-import { badRequest } from '../outcomes';
+import { badRequest } from '../../base/outcomes';
 import { registerOperation } from './registry';
 
 const DEFINITION = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';

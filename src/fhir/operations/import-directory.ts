@@ -11,7 +11,7 @@ import { importDirectory, type ImportSummary } from '../../directory/import';
 import { importJobState, startImportJob } from '../../directory/import-job';
 import { emptyContent, NotADirectoryError, readDocument } from '../../directory/read';
 import type { FhirHandler } from '../context';
-import { accepted, allOk, badRequest, notFound, OperationOutcomeError, outcome } from '../outcomes';
+import { accepted, allOk, badRequest, notFound, OperationOutcomeError, outcome } from '../../base/outcomes';
 import { registerOperation } from './registry';
 
 const NAME = 'import-directory';

@@ -27,7 +27,7 @@ import { isReferral } from '../../domain/referral-workflow';
 import { processTransaction } from '../bundle/transaction';
 import type { FhirContext, FhirHandler } from '../context';
 import { findConditionalMatch } from '../interactions/conditional';
-import { allOk, badRequest, forbidden, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, forbidden, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 import { checkBundleEntries } from '../router';

@@ -2,7 +2,7 @@
 // reindex job; POST starts it again. Answers Parameters: status, processed, total.
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../context';
-import { allOk, notFound } from '../outcomes';
+import { allOk, notFound } from '../../base/outcomes';
 import { parameters } from './parameters';
 import { registerOperation } from './registry';
 

@@ -4,7 +4,7 @@
 import type { OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import type { FhirContext, FhirHandler } from '../context';
 import { checkId } from '../interactions/resource-body';
-import { allOk, badRequest } from '../outcomes';
+import { allOk, badRequest } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 

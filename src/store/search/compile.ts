@@ -1,11 +1,12 @@
 // Compiles a parsed SearchRequest into a Filter over index fields
 // (see ../indexer.ts for how those fields are written). Semantics follow
 // FHIR R4 search.html; each parameter type has one compile function.
-import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../fhir/search/parse';
-import { splitPrefix } from '../../fhir/search/parse';
-import { badRequest, notSupported } from '../../fhir/outcomes';
+import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../base/search-request';
+import { splitPrefix } from '../../base/search-request';
+import { badRequest, notSupported } from '../../base/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { normalizeReference } from '../../base/references';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
