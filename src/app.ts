@@ -105,7 +105,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;
-  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged);
+  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged, config.reindex, new Set(conformance.searchParameters.map((sp) => sp.url as string)));
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
     repo,
@@ -180,7 +180,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     close: async () => {
       // Work for clients that already left still writes; the store closes after it.
       await inFlight.idle();
-      await parameterService.idle();
+      await parameterService.close();
       await bulkExports.close();
       await importJobsIdle();
       await store.close();

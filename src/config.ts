@@ -4,6 +4,7 @@ import Ajv from 'ajv';
 import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
+import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
 
 export interface Config {
   port: number;
@@ -25,6 +26,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Custom SearchParameters: how often each process reads them from the store, and their reindex jobs. */
+  reindex: ReindexSettings;
   /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
   directoryMinAcceptedShare: number;
   /** Bulk export: how long output files are kept after the job completes. */
@@ -67,6 +70,9 @@ const schema = {
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
     DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
+    SEARCH_PARAMETER_REFRESH_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    REINDEX_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    REINDEX_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
   },
 } as const;
 
@@ -130,6 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    reindex: {
+      refreshSeconds: (raw.SEARCH_PARAMETER_REFRESH_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.refreshSeconds,
+      leaseSeconds: (raw.REINDEX_LEASE_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.leaseSeconds,
+      batchSize: (raw.REINDEX_BATCH as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.batchSize,
+    },
     directoryMinAcceptedShare: ((raw.DIRECTORY_MIN_ACCEPTED_PERCENT as number | undefined) ?? 90) / 100,
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
