@@ -60,6 +60,48 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     return res.status === 200 ? (res.body.total as number) : -res.status;
   };
 
+  test('40 concurrent conditional creates of one identifier, 20 to each process, make exactly one resource (5 trials)', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    for (let trial = 1; trial <= 5; trial++) {
+      const value = `mp-${trial}-${randomUUID().slice(0, 8)}`;
+      const body = { resourceType: 'Patient', identifier: [{ system: 'urn:multi-process', value }], name: [{ family: 'Twin' }] };
+      const post = (server: ServerProcess) =>
+        fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': FHIR_JSON, 'if-none-exist': `identifier=urn:multi-process|${value}` }, body: JSON.stringify(body) });
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 === 0 ? a : b)));
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.every((s) => s === 200 || s === 201)).toBe(true);
+      const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id)));
+      expect(ids.size).toBe(1);
+      for (const server of [a, b]) expect((await fhir(server, 'GET', `/Patient?identifier=urn:multi-process|${value}&_summary=count`)).body.total).toBe(1);
+    }
+  }, 180000);
+
+  test('concurrent If-Match updates through both processes lose nothing: each success is one version', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    const created = (await fhir(a, 'POST', '/Patient', { resourceType: 'Patient', name: [{ family: 'Contended' }] })).body;
+    let successes = 0;
+    const client = async (server: ServerProcess, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const current = (await fhir(server, 'GET', `/Patient/${created.id}`)).body;
+        const res = await fetch(`${server.url}/fhir/Patient/${created.id}`, {
+          method: 'PUT',
+          headers: { 'content-type': FHIR_JSON, 'if-match': `W/"${current.meta.versionId}"` },
+          body: JSON.stringify({ ...current, name: [{ family: 'Contended', given: [`${n}-${i}`] }] }),
+        });
+        expect([200, 409, 412]).toContain(res.status);
+        if (res.status === 200) successes++;
+      }
+    };
+    await Promise.all([client(a, 15), client(b, 15), client(a, 15), client(b, 15)]);
+    const history = (await fhir(b, 'GET', `/Patient/${created.id}/_history?_count=1000`)).body;
+    expect(history.entry.length).toBe(successes + 1);
+    const versions = history.entry.map((e: { resource: { meta: { versionId: string } } }) => Number(e.resource.meta.versionId)).sort((x: number, y: number) => x - y);
+    expect(versions).toEqual(Array.from({ length: successes + 1 }, (_, i) => i + 1));
+  }, 180000);
+
   test('a SearchParameter created on one process is searchable on the other, finding what both wrote meanwhile', async () => {
     const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
     const [a, b] = [await start(uri), await start(uri)];

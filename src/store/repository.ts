@@ -14,6 +14,7 @@ import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
 import { KeyedLocks } from './keyed-lock';
+import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
 
 /** One set of conditional-write locks per store, shared by every Repository over it. */
 const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
@@ -133,6 +134,11 @@ export class Repository {
     private readonly unit?: UnitOfWork
   ) {}
 
+  /** Whether this repository buffers its writes in a unit of work (a transaction, a rehearsal). */
+  get inUnit(): boolean {
+    return this.unit !== undefined;
+  }
+
   get baseUrl(): string {
     return this.options.baseUrl;
   }
@@ -238,6 +244,8 @@ export class Repository {
       await this.store.commit(audit ? [...writes, audit.write] : writes);
       audit?.done();
     } catch (err) {
+      // A twin's conditional create holds the key: the caller searches again.
+      if (err instanceof VersionConflictError && err.resourceType === CONDITIONAL_KEY_TYPE) throw new ConditionalKeyTaken();
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
         throw ifMatch ? preconditionFailed(text) : conflict(text);
@@ -248,6 +256,29 @@ export class Repository {
     const versions = writes.map((w) => w.version);
     this.options.onCommit?.(versions);
     await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
+  }
+
+  /**
+   * Claims a conditional create's key for target ("Type/id") in this unit of
+   * work, or at once where there is no unit (conditional-keys.ts). Throws
+   * ConditionalKeyTaken when a twin holds it. Keys matter only where several
+   * processes share a store: the embedded store has one process per data
+   * directory, whose in-process lock (exclusive) already decides.
+   */
+  async claimConditionalKey(key: string, target: string): Promise<void> {
+    if (this.store.kind === 'embedded') return;
+    const write = claimWrite(key, target, await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key)));
+    if (this.unit) {
+      this.unit.writes.push(write);
+      this.unit.latest.set(`${CONDITIONAL_KEY_TYPE}/${write.version.id}`, write.version);
+      return;
+    }
+    try {
+      await this.store.commit([write]);
+    } catch (err) {
+      if (err instanceof VersionConflictError) throw new ConditionalKeyTaken();
+      throw err;
+    }
   }
 
   /** The newest version, deleted or not, as this repository sees it. */
@@ -516,13 +547,15 @@ export class Repository {
     if (request.resourceType && request.id && !(await this.readLatest(request.resourceType, request.id))) {
       throw notFound(`${request.resourceType}/${request.id} is not known`);
     }
-    return this.store.readHistory({
+    const versions = await this.store.readHistory({
       resourceType: request.resourceType,
       id: request.id,
       since: request.since,
       offset: request.offset,
       limit: request.count,
     });
+    // The store's own records (conditional-create keys) are not resources.
+    return versions.filter((v) => v.resourceType !== CONDITIONAL_KEY_TYPE);
   }
 }
 

@@ -51,9 +51,11 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
   });
 
   // Conditional creates search and then create: hold their criteria until the transaction commits.
-  const conditionalKeys = prepared
-    .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
-    .map(({ request }) => conditionalCreateKey(request.segments[0], request.ifNoneExist as string));
+  const conditionalKeys = await Promise.all(
+    prepared
+      .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
+      .map(({ request }) => conditionalCreateKey(ctx, request.segments[0], request.ifNoneExist as string))
+  );
   return ctx.repo.exclusive(conditionalKeys, () => applyTransaction(entries, prepared, ctx));
 }
 
