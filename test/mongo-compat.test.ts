@@ -28,7 +28,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer(mongo as NonNullable<typeof mongo>);
-  });
+  }, 120000);
   afterAll(async () => {
     await server.stop();
   });
