@@ -9,6 +9,7 @@ import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
 import { getBaseDefinition, loadBaseDefinitions } from './definitions';
 import { readResourceFolder } from './project-files';
+import type { ExtensionValue } from './checks/extension-values';
 
 export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
 export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDefinition/${name}`;
@@ -21,6 +22,8 @@ export class ConformanceRegistry {
   private readonly bindings = new Map<string, Binding[]>();
   private readonly base = new Map<string, Binding[]>();
   readonly extensionBindings = new Map<string, Binding>();
+  /** Extension url -> the value[x] types it allows, and the resource types its valueReference may point at. */
+  readonly extensionValues = new Map<string, ExtensionValue>();
   readonly searchParameters: SearchParameter[] = [];
   /** Everything shipped, for storing as resources at start. */
   readonly shipped: Resource[] = [];
@@ -62,6 +65,13 @@ export class ConformanceRegistry {
     if (sd.type === 'Extension') {
       const value = sd.snapshot?.element?.find((e) => e.path === 'Extension.value[x]' && !e.id?.includes(':'));
       const { binding } = value ?? {};
+      if (value?.type?.length) {
+        const reference = value.type.find((t) => t.code === 'Reference');
+        this.extensionValues.set(sd.url, {
+          types: value.type.map((t) => t.code as string),
+          targets: reference?.targetProfile?.map((p) => p.split('|')[0].split('/').pop() as string),
+        });
+      }
       if (binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')) {
         this.extensionBindings.set(sd.url, { path: 'Extension.value', strength: binding.strength, valueSet: binding.valueSet });
       }
