@@ -6,7 +6,7 @@
 // coding in its own system, so nothing the publisher said is lost.
 import type { CodeableConcept, CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
 import { PROJECT_BASE } from '../base/project';
-import { readResourceFolder } from '../conformance/project-files';
+import { readResourceFolder } from '../base/project-files';
 import type { OrukService, OrukTaxonomyTerm } from './oruk';
 
 export const DIRECTORY_TAXONOMY = `${PROJECT_BASE}/CodeSystem/sp-directory-taxonomy`;

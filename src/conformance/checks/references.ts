@@ -1,13 +1,14 @@
 // References to resources on this server must resolve (a resource may not
 // point at something that is not there), unless they are contained (#id).
-// urn:uuid references are only meaningful inside a transaction, which
-// rewrites them before its entries reach validation.
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+// urn:uuid references are only meaningful inside a Bundle: a transaction
+// rewrites them before its entries reach validation, and a Bundle validated
+// as a whole ($validate) resolves them to its entries' fullUrls
+// (bundle.html#references).
+import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { normalizeReference, type ReferenceResolver } from '../../base/references';
 import { walkResource } from './walk';
 import { ID } from '../../base/ids';
 
-/** Whether Type/id exists (and is not deleted) as the writer sees the store. */
 const LOCAL = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})$`);
 
 export async function checkReferences(resource: Resource, baseUrl: string, resolve: ReferenceResolver): Promise<OperationOutcomeIssue[]> {
@@ -16,6 +17,7 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
     if (typeof node.reference === 'string') found.push({ path: `${path}.reference`, reference: node.reference });
   });
   const contained = new Set(((resource as { contained?: Resource[] }).contained ?? []).map((c) => `#${c.id}`));
+  const entries = new Set((resource.resourceType === 'Bundle' ? ((resource as Bundle).entry ?? []) : []).map((e) => e.fullUrl).filter((u): u is string => !!u));
   const issues: OperationOutcomeIssue[] = [];
   for (const { path, reference } of found) {
     if (reference.startsWith('#')) {
@@ -24,6 +26,7 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
       }
       continue;
     }
+    if (entries.has(reference)) continue;
     if (reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:') || /^[A-Z][A-Za-z]+\?/.test(reference)) {
       issues.push({
         severity: 'error',

@@ -27,7 +27,7 @@ import { isReferral } from '../../domain/referral-workflow';
 import { processTransaction } from '../bundle/transaction';
 import type { FhirContext, FhirHandler } from '../context';
 import { findConditionalMatch } from '../interactions/conditional';
-import { allOk, badRequest, forbidden, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../../base/outcomes';
+import { allOk, badRequest, forbidden, notFound, OperationOutcomeError, OperationOutcomeErrorWithBody, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 import { checkBundleEntries } from '../router';
@@ -84,6 +84,25 @@ function toTransaction(bundle: Bundle): Bundle {
     };
   });
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
+}
+
+/**
+ * The transaction leaves out the MessageHeader (entry 0), so its entry n is the
+ * message's entry n + 1: errors name the entry as the sender sent it.
+ */
+function locatedInMessage(err: unknown): unknown {
+  // Anything but an outcome (a failure of the server itself) goes on as it is, to be logged as such.
+  if (!(err instanceof OperationOutcomeError)) return err;
+  const outcome = err.outcome;
+  const shift = (text: string): string => text.replace(/Bundle\.entry\[(\d+)\]/g, (_m, n: string) => `Bundle.entry[${Number(n) + 1}]`);
+  return new OperationOutcomeError({
+    ...outcome,
+    issue: (outcome.issue ?? []).map((issue) => ({
+      ...issue,
+      ...(issue.diagnostics ? { diagnostics: shift(issue.diagnostics) } : {}),
+      ...(issue.expression ? { expression: issue.expression.map(shift) } : {}),
+    })),
+  });
 }
 
 function referralOf(bundle: Bundle, messageHeader: MessageHeader): ServiceRequest {
@@ -207,7 +226,9 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       const txCtx: FhirContext = { ...ctx, repo };
       let content: Resource[];
       if (reason === 'new') {
-        const [, result] = await processTransaction(toTransaction(bundle), txCtx);
+        const [, result] = await processTransaction(toTransaction(bundle), txCtx).catch((err: unknown) => {
+          throw locatedInMessage(err);
+        });
         content = ((result as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r);
         if (!content.some(isReferral)) throw badRequest('A referral message carries a social prescribing referral (ServiceRequest coded 871731000000106)', ['MessageHeader.focus']);
       } else if (reason === 'update' || reason === 'delete') {
