@@ -50,7 +50,13 @@ async function stop(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): 
 /** The subscription and the data it watches, made through one server. */
 async function setUp(url: string, receiver: Receiver): Promise<{ subscription: string; patient: string; provider: string }> {
   const provider = (await post(url, { resourceType: 'Organization', name: 'Gardening club' } as { resourceType: string })).id;
-  const patient = (await post(url, { resourceType: 'Patient', name: [{ family: 'Green' }], identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }] } as { resourceType: string })).id;
+  const patient = (
+    await post(url, {
+      resourceType: 'Patient',
+      name: [{ family: 'Green' }],
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+    } as { resourceType: string })
+  ).id;
   const subscription = (
     await post(url, {
       resourceType: 'Subscription',
@@ -60,7 +66,11 @@ async function setUp(url: string, receiver: Receiver): Promise<{ subscription: s
       channel: { type: 'rest-hook', endpoint: receiver.url },
     } as { resourceType: string })
   ).id;
-  await eventually(async () => ((await (await fetch(`${url}/fhir/Subscription/${subscription}`)).json()) as { status: string }).status === 'active', 15000, 'the subscription to be active');
+  await eventually(
+    async () => ((await (await fetch(`${url}/fhir/Subscription/${subscription}`)).json()) as { status: string }).status === 'active',
+    15000,
+    'the subscription to be active'
+  );
   return { subscription, patient, provider };
 }
 
@@ -103,24 +113,28 @@ describe('subscriptions across processes', () => {
     }
   }, 120000);
 
-  (process.env.MONGODB_URI ? test : test.skip)('two server processes on one MongoDB send each event once', async () => {
-    const receiver = await startReceiver();
-    receivers.push(receiver);
-    const env = { MONGODB_URI: uniqueDatabaseUri(process.env.MONGODB_URI as string), DATA_DIR: tempDir() };
-    const [one, two] = await Promise.all([start(env), start(env)]);
-    servers.push(one, two);
-    const { patient, provider } = await setUp(one.url, receiver);
-    const made: string[] = [];
-    for (let i = 0; i < 12; i++) made.push((await post(i % 2 === 0 ? one.url : two.url, onward(patient, provider))).id);
-    await eventually(() => receiver.events().length >= 12, 30000, 'twelve events').catch((err: Error) => {
-      throw new Error(`${err.message}\nreceived: ${JSON.stringify(received(receiver))}\nlogs: ${one.stdout()}${one.stderr()}${two.stdout()}${two.stderr()}`);
-    });
-    // Longer than a lease: a takeover would show as a repeat here.
-    await settle(3000);
-    const events = received(receiver);
-    expect(events.map((e) => e.number)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(events.map((e) => e.focus).sort()).toEqual(made.map((id) => `ServiceRequest/${id}`).sort());
-    const handshakes = receiver.bundles.filter((b: Bundle) => JSON.stringify(b).includes('"handshake"'));
-    expect(handshakes).toHaveLength(1);
-  }, 120000);
+  (process.env.MONGODB_URI ? test : test.skip)(
+    'two server processes on one MongoDB send each event once',
+    async () => {
+      const receiver = await startReceiver();
+      receivers.push(receiver);
+      const env = { MONGODB_URI: uniqueDatabaseUri(process.env.MONGODB_URI as string), DATA_DIR: tempDir() };
+      const [one, two] = await Promise.all([start(env), start(env)]);
+      servers.push(one, two);
+      const { patient, provider } = await setUp(one.url, receiver);
+      const made: string[] = [];
+      for (let i = 0; i < 12; i++) made.push((await post(i % 2 === 0 ? one.url : two.url, onward(patient, provider))).id);
+      await eventually(() => receiver.events().length >= 12, 30000, 'twelve events').catch((err: Error) => {
+        throw new Error(`${err.message}\nreceived: ${JSON.stringify(received(receiver))}\nlogs: ${one.stdout()}${one.stderr()}${two.stdout()}${two.stderr()}`);
+      });
+      // Longer than a lease: a takeover would show as a repeat here.
+      await settle(3000);
+      const events = received(receiver);
+      expect(events.map((e) => e.number)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(events.map((e) => e.focus).sort()).toEqual(made.map((id) => `ServiceRequest/${id}`).sort());
+      const handshakes = receiver.bundles.filter((b: Bundle) => JSON.stringify(b).includes('"handshake"'));
+      expect(handshakes).toHaveLength(1);
+    },
+    120000
+  );
 });

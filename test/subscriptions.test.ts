@@ -13,7 +13,7 @@ import { defaultScopes } from '../src/auth/roles';
 import { loadConfig } from '../src/config';
 import { FHIR_JSON, startServer, tokenFor, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
-import { fixture, organization, patient, referral, task } from './support/resources';
+import { fixture, organization, patient, referral } from './support/resources';
 import { eventsOf, eventually, settle, startReceiver, statusOf, typeOf, type Receiver } from './support/receiver';
 import { freePort } from './support/process';
 
@@ -29,10 +29,20 @@ describe('subscriptions', () => {
   const tokens: Record<string, string> = {};
 
   const as = (who: string) => ({
-    post: (path: string, body: unknown) => server.anonymous.post(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(body as object),
+    post: (path: string, body: unknown) =>
+      server.anonymous
+        .post(`/fhir/${path}`)
+        .set('Authorization', `Bearer ${tokens[who]}`)
+        .set('Content-Type', FHIR_JSON)
+        .send(body as object),
     get: (path: string) => server.anonymous.get(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[who]}`),
     put: (path: string, body: unknown, version: string) =>
-      server.anonymous.put(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).set('If-Match', `W/"${version}"`).send(body as object),
+      server.anonymous
+        .put(`/fhir/${path}`)
+        .set('Authorization', `Bearer ${tokens[who]}`)
+        .set('Content-Type', FHIR_JSON)
+        .set('If-Match', `W/"${version}"`)
+        .send(body as object),
   });
   const create = async <T extends { resourceType: string }>(body: T): Promise<T & { id: string; meta?: { versionId?: string } }> => {
     const res = await server.api.post(`/fhir/${body.resourceType}`).set('Content-Type', FHIR_JSON).send(body);
@@ -57,10 +67,14 @@ describe('subscriptions', () => {
     const res = await as(who).post('Subscription', body);
     expect([res.status, res.body.issue?.[0]?.diagnostics]).toEqual([201, undefined]);
     const id = res.body.id as string;
-    return eventually(async () => {
-      const current = (await as(who).get(`Subscription/${id}`)).body as Subscription;
-      return current.status === 'active' ? current : undefined;
-    }, 10000, `Subscription/${id} to become active`);
+    return eventually(
+      async () => {
+        const current = (await as(who).get(`Subscription/${id}`)).body as Subscription;
+        return current.status === 'active' ? current : undefined;
+      },
+      10000,
+      `Subscription/${id} to become active`
+    );
   };
   const referralTo = (service: string, requester: string, subject: string) => referral(subject, requester, { performer: [{ reference: service }] });
 
@@ -70,7 +84,13 @@ describe('subscriptions', () => {
     const orgB = await create(organization('SUBB1'));
     const gp = await create(organization('SUBGP'));
     const service = (org: string, name: string) =>
-      create({ resourceType: 'HealthcareService', identifier: [{ system: 'https://directory.example.org/id', value: `${name}-${Date.now()}` }], active: true, name, providedBy: { reference: `Organization/${org}` } });
+      create({
+        resourceType: 'HealthcareService',
+        identifier: [{ system: 'https://directory.example.org/id', value: `${name}-${Date.now()}` }],
+        active: true,
+        name,
+        providedBy: { reference: `Organization/${org}` },
+      });
     ids.orgA = orgA.id as string;
     ids.orgB = orgB.id as string;
     ids.gp = gp.id as string;
@@ -93,13 +113,18 @@ describe('subscriptions', () => {
     const statement = (await server.anonymous.get('/fhir/metadata')).body;
     expect(statement.instantiates).toContain('http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/backport-subscription-server-r4');
     const entry = statement.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
-    expect(entry.extension).toEqual([{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical', valueCanonical: TOPIC }]);
+    expect(entry.extension).toEqual([
+      { url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical', valueCanonical: TOPIC },
+    ]);
     expect(entry.operation.map((o: { name: string }) => o.name).sort()).toEqual(expect.arrayContaining(['events', 'get-ws-binding-token', 'status']));
   });
 
   test('SUBSCRIPTION_ALLOWED_ENDPOINTS must be URL prefixes; a bad one stops the server at start, naming it', () => {
     expect(() => loadConfig({ SUBSCRIPTION_ALLOWED_ENDPOINTS: '127.0.0.1:8080' })).toThrow(/SUBSCRIPTION_ALLOWED_ENDPOINTS="127.0.0.1:8080"/);
-    expect(loadConfig({ SUBSCRIPTION_ALLOWED_ENDPOINTS: 'http://127.0.0.1,https://10.0.0.5/hooks' }).subscriptions.allowedEndpoints).toEqual(['http://127.0.0.1', 'https://10.0.0.5/hooks']);
+    expect(loadConfig({ SUBSCRIPTION_ALLOWED_ENDPOINTS: 'http://127.0.0.1,https://10.0.0.5/hooks' }).subscriptions.allowedEndpoints).toEqual([
+      'http://127.0.0.1',
+      'https://10.0.0.5/hooks',
+    ]);
   });
 
   describe('creating a subscription', () => {
@@ -138,7 +163,12 @@ describe('subscriptions', () => {
 
     test("a subscription is its owner's alone: another client reads 404 and does not see it in searches", async () => {
       const receiver = await newReceiver();
-      const mine = await subscribe('lwA', subscription(`Task?owner=HealthcareService/${ids.svcA}&status=cancelled`, receiver.url, { channel: { type: 'rest-hook', endpoint: receiver.url, header: ['Authorization: Bearer receiver-secret'] } }));
+      const mine = await subscribe(
+        'lwA',
+        subscription(`Task?owner=HealthcareService/${ids.svcA}&status=cancelled`, receiver.url, {
+          channel: { type: 'rest-hook', endpoint: receiver.url, header: ['Authorization: Bearer receiver-secret'] },
+        })
+      );
       expect(receiver.bundles.map(typeOf)).toEqual(['handshake']);
       expect(receiver.headers[0].authorization).toBe('Bearer receiver-secret');
       expect((await as('lwA2').get(`Subscription/${mine.id}`)).status).toBe(404);
@@ -197,7 +227,10 @@ describe('subscriptions', () => {
 
     test("a status change notifies the requester's subscription", async () => {
       const receiver = await newReceiver();
-      const sub = await subscribe('gp', subscription(`Task?requester=Organization/${ids.gp}&status=accepted,rejected,completed,cancelled,failed`, receiver.url));
+      const sub = await subscribe(
+        'gp',
+        subscription(`Task?requester=Organization/${ids.gp}&status=accepted,rejected,completed,cancelled,failed`, receiver.url)
+      );
       const sr = await create(referralTo(`HealthcareService/${ids.svcA}`, `Organization/${ids.gp}`, `Patient/${ids.patient}`));
       const [created] = ((await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr.id}`)).body as Bundle).entry ?? [];
       const taskNow = created.resource as Task;
@@ -207,16 +240,24 @@ describe('subscriptions', () => {
       expect(accepted.status).toBe(200);
       await eventually(() => receiver.events().length === 1);
       await settle(500);
-      expect(receiver.events()).toEqual([{ number: 1, focus: `Task/${taskNow.id}/_history/${accepted.body.meta.versionId}`, subscription: `Subscription/${sub.id}` }]);
+      expect(receiver.events()).toEqual([
+        { number: 1, focus: `Task/${taskNow.id}/_history/${accepted.body.meta.versionId}`, subscription: `Subscription/${sub.id}` },
+      ]);
       expect((receiver.bundles[receiver.bundles.length - 1].entry?.[1].resource as Task).status).toBe('accepted');
     });
 
     test('a receiver that is down, then up, gets every event, in order', async () => {
       const receiver = await newReceiver();
-      const sub = await subscribe('lwA', subscription(`ServiceRequest?performer=HealthcareService/${ids.svcA}&status=active`, receiver.url, { channel: { type: 'rest-hook', endpoint: receiver.url } }));
+      const sub = await subscribe(
+        'lwA',
+        subscription(`ServiceRequest?performer=HealthcareService/${ids.svcA}&status=active`, receiver.url, {
+          channel: { type: 'rest-hook', endpoint: receiver.url },
+        })
+      );
       await receiver.down();
       const created: string[] = [];
-      for (let i = 0; i < 5; i++) created.push((await create(referralTo(`HealthcareService/${ids.svcA}`, `Organization/${ids.gp}`, `Patient/${ids.patient}`))).id as string);
+      for (let i = 0; i < 5; i++)
+        created.push((await create(referralTo(`HealthcareService/${ids.svcA}`, `Organization/${ids.gp}`, `Patient/${ids.patient}`))).id as string);
       await settle(800);
       const state = (await as('lwA').get(`Subscription/${sub.id}`)).body as Subscription;
       expect(state.status).toBe('active'); // still retrying
@@ -258,7 +299,7 @@ describe('subscriptions', () => {
         } as Partial<Subscription>)
       );
       const sr = await create(referralTo(`HealthcareService/${ids.svcA}`, `Organization/${ids.gp}`, `Patient/${ids.patient}`));
-      const first = (((await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr.id}`)).body as Bundle).entry?.[0].resource as Task);
+      const first = ((await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr.id}`)).body as Bundle).entry?.[0].resource as Task;
       await eventually(() => receiver.events().length === 1);
       const noted = await as('lwA').put(`Task/${first.id}`, { ...first, note: [{ text: 'Phoned, left a message' }] }, first.meta?.versionId as string);
       expect(noted.status).toBe(200);
@@ -273,7 +314,9 @@ describe('subscriptions', () => {
     test('the topic refuses filters it does not offer', async () => {
       const res = await as('lwA').post(
         'Subscription',
-        subscription(TOPIC, 'http://127.0.0.1:9/hook', { _criteria: { extension: [{ url: FILTER, valueString: 'Task?focus=ServiceRequest/x' }] } } as Partial<Subscription>)
+        subscription(TOPIC, 'http://127.0.0.1:9/hook', {
+          _criteria: { extension: [{ url: FILTER, valueString: 'Task?focus=ServiceRequest/x' }] },
+        } as Partial<Subscription>)
       );
       expect(res.status).toBe(400);
       expect(res.body.issue[0].diagnostics).toMatch(/owner, requester, status/);
@@ -292,18 +335,39 @@ describe('subscriptions', () => {
 
     test('goes to error with the last error, and resumes from the first undelivered event when put back to requested', async () => {
       const receiver = await newReceiver();
-      const org = (await strict.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(organization(`SUBC${target.name.length}`))).body;
+      const org = (
+        await strict.api
+          .post('/fhir/Organization')
+          .set('Content-Type', FHIR_JSON)
+          .send(organization(`SUBC${target.name.length}`))
+      ).body;
       const pat = (await strict.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
       // Not a social prescribing referral: one write, no Task.
-      const sr = (n: number) => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: `Onward ${n}` }, subject: { reference: `Patient/${pat.id}` }, performer: [{ reference: `Organization/${org.id}` }] });
-      const made = (await strict.api.post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(subscription(`ServiceRequest?performer=Organization/${org.id}`, receiver.url))).body as Subscription;
+      const sr = (n: number) => ({
+        resourceType: 'ServiceRequest',
+        status: 'active',
+        intent: 'order',
+        code: { text: `Onward ${n}` },
+        subject: { reference: `Patient/${pat.id}` },
+        performer: [{ reference: `Organization/${org.id}` }],
+      });
+      const made = (
+        await strict.api
+          .post('/fhir/Subscription')
+          .set('Content-Type', FHIR_JSON)
+          .send(subscription(`ServiceRequest?performer=Organization/${org.id}`, receiver.url))
+      ).body as Subscription;
       await eventually(async () => ((await strict.api.get(`/fhir/Subscription/${made.id}`)).body as Subscription).status === 'active');
       receiver.answerEventsWith(500);
       const first = (await strict.api.post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(sr(1))).body;
-      const failed = await eventually(async () => {
-        const current = (await strict.api.get(`/fhir/Subscription/${made.id}`)).body as Subscription;
-        return current.status === 'error' ? current : undefined;
-      }, 15000, 'the subscription to go to error');
+      const failed = await eventually(
+        async () => {
+          const current = (await strict.api.get(`/fhir/Subscription/${made.id}`)).body as Subscription;
+          return current.status === 'error' ? current : undefined;
+        },
+        15000,
+        'the subscription to go to error'
+      );
       expect(failed.error).toMatch(/Delivery failed 3 times; last error: .* answered HTTP 500/);
       const second = (await strict.api.post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(sr(2))).body;
       await settle(500);
@@ -313,7 +377,11 @@ describe('subscriptions', () => {
       expect(audits).toContain('answered HTTP 500');
 
       receiver.answerEventsWith(200);
-      const back = await strict.api.put(`/fhir/Subscription/${made.id}`).set('Content-Type', FHIR_JSON).set('If-Match', `W/"${failed.meta?.versionId}"`).send({ ...failed, status: 'requested' });
+      const back = await strict.api
+        .put(`/fhir/Subscription/${made.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .set('If-Match', `W/"${failed.meta?.versionId}"`)
+        .send({ ...failed, status: 'requested' });
       expect([back.status, back.body.status, back.body.error]).toEqual([200, 'requested', undefined]);
       await eventually(() => receiver.events().length >= 2, 10000, 'both events after the subscription was put back');
       expect(receiver.events().map((e) => [e.number, e.focus.split('/_history')[0]])).toEqual([

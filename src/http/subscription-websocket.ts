@@ -29,13 +29,15 @@ export function subscriptionSockets(service: SubscriptionService): SubscriptionS
         ws.send(JSON.stringify({ error: 'Send "bind-with-token <token>" with a token from Subscription/[id]/$get-ws-binding-token' }));
         return;
       }
-      service.bind(match[1], (message) => ws.send(message)).then(
-        ({ handshake, unbind }) => {
-          unbinds.push(unbind);
-          ws.send(handshake);
-        },
-        (err: Error) => ws.send(JSON.stringify({ error: err.message }))
-      );
+      service
+        .bind(match[1], (message) => ws.send(message))
+        .then(
+          ({ handshake, unbind }) => {
+            unbinds.push(unbind);
+            ws.send(handshake);
+          },
+          (err: Error) => ws.send(JSON.stringify({ error: err.message }))
+        );
     });
     ws.on('close', () => unbinds.forEach((unbind) => unbind()));
     ws.on('error', () => ws.terminate());

@@ -9,8 +9,8 @@
 // search matcher, the same parser the server's search uses.
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import { matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
-import { PROJECT_BASE } from '../conformance/registry';
-import { badRequest } from '../fhir/outcomes';
+import { PROJECT_BASE } from '../base/project';
+import { badRequest } from '../base/outcomes';
 import { getIndexedParameters } from '../store/indexer';
 
 export const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport';

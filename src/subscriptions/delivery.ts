@@ -50,7 +50,14 @@ export class Delivery {
       })
     );
     const versions = read.filter((r): r is { event: SubscriptionEvent; version: StoredVersion } => !!r.version && !r.version.deleted);
-    const visible = new Set((await this.visibleTo(owner, versions.map((v) => v.version))).map((v) => `${v.resourceType}/${v.id}/${v.versionId}`));
+    const visible = new Set(
+      (
+        await this.visibleTo(
+          owner,
+          versions.map((v) => v.version)
+        )
+      ).map((v) => `${v.resourceType}/${v.id}/${v.versionId}`)
+    );
     const full = payloadContentOf(subscription) === 'full-resource';
     return versions
       .filter(({ version }) => visible.has(`${version.resourceType}/${version.id}/${version.versionId}`))
@@ -58,7 +65,13 @@ export class Delivery {
   }
 
   bundle(subscription: Subscription, criteria: Criteria, eventCount: number, type: NotificationType, events: NotificationEvent[], error?: string) {
-    return notificationBundle(this.options.baseUrl, { subscription, eventsSinceStart: eventCount, topic: criteria.topic, error }, type, events, payloadContentOf(subscription));
+    return notificationBundle(
+      this.options.baseUrl,
+      { subscription, eventsSinceStart: eventCount, topic: criteria.topic, error },
+      type,
+      events,
+      payloadContentOf(subscription)
+    );
   }
 
   /** Sends a notification to the channel's endpoint; throws with the reason it failed. */
@@ -119,7 +132,13 @@ export class Delivery {
   }
 
   /** Audits one delivery attempt for the owner: the subscription, the events and where they went. */
-  async recordAttempt(live: Pick<LiveSubscription, 'state' | 'subscription'>, type: NotificationType, status: number, failure?: string, events?: string): Promise<void> {
+  async recordAttempt(
+    live: Pick<LiveSubscription, 'state' | 'subscription'>,
+    type: NotificationType,
+    status: number,
+    failure?: string,
+    events?: string
+  ): Promise<void> {
     const channel = live.subscription.channel;
     await this.audit({
       caller: live.state.owner,

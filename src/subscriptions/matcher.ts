@@ -27,7 +27,12 @@ export class Matcher {
    * numbers are not spent twice. Returns the saved state, or throws a
    * conflict when another process advanced it.
    */
-  async record(live: LiveSubscription, versions: StoredVersion[], recheckUntil: string, previousOf: (v: StoredVersion) => Promise<StoredVersion | undefined>): Promise<Stored<SubscriptionState>> {
+  async record(
+    live: LiveSubscription,
+    versions: StoredVersion[],
+    recheckUntil: string,
+    previousOf: (v: StoredVersion) => Promise<StoredVersion | undefined>
+  ): Promise<Stored<SubscriptionState>> {
     const { criteria, state } = live;
     const candidates: StoredVersion[] = [];
     for (const v of versions) {
@@ -50,7 +55,13 @@ export class Matcher {
     await Promise.all(
       events.map((v, i) =>
         this.records.claimEvent(
-          { subscriptionId: state.subscriptionId, number: state.eventCount + i + 1, focus: `${v.resourceType}/${v.id}`, focusVersion: v.versionId, timestamp: v.lastUpdated },
+          {
+            subscriptionId: state.subscriptionId,
+            number: state.eventCount + i + 1,
+            focus: `${v.resourceType}/${v.id}`,
+            focusVersion: v.versionId,
+            timestamp: v.lastUpdated,
+          },
           versionKeyOf(v)
         )
       )

@@ -14,8 +14,11 @@ export const PAYLOAD_CONTENT_URL = `${BACKPORT}/StructureDefinition/backport-pay
 
 /** What a notification carries: the channel's payload, or the backport's payload-content extension. */
 export function payloadContentOf(subscription: Subscription): PayloadContent {
-  const ext = subscription.channel?.extension?.find((e) => e.url === PAYLOAD_CONTENT_URL) ??
-    (subscription.channel as { _payload?: { extension?: { url: string; valueCode?: string }[] } })?._payload?.extension?.find((e) => e.url === PAYLOAD_CONTENT_URL);
+  const ext =
+    subscription.channel?.extension?.find((e) => e.url === PAYLOAD_CONTENT_URL) ??
+    (subscription.channel as { _payload?: { extension?: { url: string; valueCode?: string }[] } })?._payload?.extension?.find(
+      (e) => e.url === PAYLOAD_CONTENT_URL
+    );
   if (ext?.valueCode === 'empty' || ext?.valueCode === 'id-only' || ext?.valueCode === 'full-resource') return ext.valueCode;
   // An R4 payload with a MIME type sends the resource; none sends only its id.
   return subscription.channel?.payload ? 'full-resource' : 'id-only';
@@ -57,7 +60,13 @@ export function statusParameters(summary: StatusSummary, type: NotificationType,
   return { resourceType: 'Parameters', id: randomUUID(), meta: { profile: [`${BACKPORT}/StructureDefinition/backport-subscription-status-r4`] }, parameter };
 }
 
-export function notificationBundle(baseUrl: string, summary: StatusSummary, type: NotificationType, events: NotificationEvent[], content: PayloadContent): Bundle {
+export function notificationBundle(
+  baseUrl: string,
+  summary: StatusSummary,
+  type: NotificationType,
+  events: NotificationEvent[],
+  content: PayloadContent
+): Bundle {
   const status = statusParameters(summary, type, events, content);
   const entries: BundleEntry[] = [
     {

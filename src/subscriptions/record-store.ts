@@ -2,7 +2,7 @@
 // Repository, with optimistic locking on every update: two server processes
 // can never both advance the same record from the same version.
 import type { Basic } from '@medplum/fhirtypes';
-import { conflict, OperationOutcomeError } from '../fhir/outcomes';
+import { conflict, OperationOutcomeError } from '../base/outcomes';
 import type { Repository } from '../store/repository';
 import type { Caller } from '../auth/caller';
 import { parseScopes, type Permission } from '../auth/scopes';
@@ -58,9 +58,7 @@ export class RecordStore {
    */
   private async save<T extends object>(id: string, code: string, data: Stored<T>, identifier?: string): Promise<Stored<T>> {
     const basic = toBasic(id, code, data, data.versionId, identifier);
-    const { version } = data.versionId
-      ? await this.repo.update(basic, { ifMatch: data.versionId, lockOnly: true })
-      : await this.createOnly(basic);
+    const { version } = data.versionId ? await this.repo.update(basic, { ifMatch: data.versionId, lockOnly: true }) : await this.createOnly(basic);
     return { ...data, versionId: version.versionId };
   }
 

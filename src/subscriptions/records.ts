@@ -11,7 +11,7 @@
 import type { Basic } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 
 const CODE_SYSTEM = `${PROJECT_BASE}/CodeSystem/sp-local-concepts`;
 const DATA_URL = `${PROJECT_BASE}/StructureDefinition/subscription-record`;

@@ -211,7 +211,9 @@ export class SubscriptionService {
       }
     }
     const now = Date.now();
-    await Promise.all(subscriptions.filter((s) => s.subscription.status === 'active' && s.subscription.channel?.type === 'rest-hook').map((s) => this.deliver(s, now)));
+    await Promise.all(
+      subscriptions.filter((s) => s.subscription.status === 'active' && s.subscription.channel?.type === 'rest-hook').map((s) => this.deliver(s, now))
+    );
   }
 
   /** Handshake of a requested rest-hook subscription; a websocket one is active at once. */

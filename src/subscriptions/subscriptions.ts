@@ -38,7 +38,7 @@ export class SubscriptionCache {
         continue; // checked when written; one written before a rule tightened is left alone
       }
       const cached = this.states.get(version.id);
-      let state = cached?.subscriptionVersion === version.versionId ? cached.state : await this.records.readState(version.id);
+      const state = cached?.subscriptionVersion === version.versionId ? cached.state : await this.records.readState(version.id);
       if (!state) continue; // its owner record is being written
       this.states.set(version.id, { subscriptionVersion: version.versionId, state });
       live.push({ subscription, criteria, state });

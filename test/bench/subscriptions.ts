@@ -28,7 +28,14 @@ interface Harness {
 async function startApp(): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-subscriptions-'));
   const app = await createApp(
-    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, AUTH: 'off', RATE_LIMIT: '0', SUBSCRIPTION_ALLOWED_ENDPOINTS: 'http://127.0.0.1', SUBSCRIPTION_POLL_MS: '100' })
+    loadConfig({
+      LOG_LEVEL: 'silent',
+      DATA_DIR: dataDir,
+      AUTH: 'off',
+      RATE_LIMIT: '0',
+      SUBSCRIPTION_ALLOWED_ENDPOINTS: 'http://127.0.0.1',
+      SUBSCRIPTION_POLL_MS: '100',
+    })
   );
   const server = await new Promise<http.Server>((resolve) => {
     const s = app.express.listen(0, '127.0.0.1', () => resolve(s));
@@ -56,7 +63,12 @@ let referralNumber = 0;
 function referral(patient: string, requester: string, performer: string): Resource {
   return {
     resourceType: 'ServiceRequest',
-    extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest', valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } }],
+    extension: [
+      {
+        url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest',
+        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] },
+      },
+    ],
     identifier: [{ system: 'https://bench.example.org/referral', value: `B-${Date.now()}-${++referralNumber}` }],
     status: 'active',
     intent: 'order',
@@ -70,11 +82,27 @@ function referral(patient: string, requester: string, performer: string): Resour
 
 /** A GP practice, a patient, and `services` link-worker services. */
 async function directory(url: string, services: number): Promise<{ gp: string; patient: string; services: string[] }> {
-  const gp = await post(url, { resourceType: 'Organization', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'Y99001' }], name: 'Bench surgery' });
-  const patient = await post(url, { resourceType: 'Patient', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }], name: [{ family: 'Bench' }], gender: 'female', birthDate: '1970-01-01' });
+  const gp = await post(url, {
+    resourceType: 'Organization',
+    identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'Y99001' }],
+    name: 'Bench surgery',
+  });
+  const patient = await post(url, {
+    resourceType: 'Patient',
+    identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+    name: [{ family: 'Bench' }],
+    gender: 'female',
+    birthDate: '1970-01-01',
+  });
   const list: string[] = [];
   for (let i = 0; i < services; i++) {
-    const svc = await post(url, { resourceType: 'HealthcareService', identifier: [{ system: 'https://bench.example.org/service', value: `svc-${i}` }], active: true, name: `Link workers ${i}`, providedBy: { reference: `Organization/${gp.id}` } });
+    const svc = await post(url, {
+      resourceType: 'HealthcareService',
+      identifier: [{ system: 'https://bench.example.org/service', value: `svc-${i}` }],
+      active: true,
+      name: `Link workers ${i}`,
+      providedBy: { reference: `Organization/${gp.id}` },
+    });
     list.push(`HealthcareService/${svc.id}`);
   }
   return { gp: `Organization/${gp.id}`, patient: `Patient/${patient.id}`, services: list };
@@ -198,11 +226,15 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[3] ?? 20);
   const subscriptions = Number(process.argv[4] ?? 100);
   process.stdout.write(`Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; embedded store; Node ${process.version}\n`);
-  process.stdout.write(`1. Notification latency at ${rate} referrals/s for ${seconds} s, one rest-hook subscription:\n${JSON.stringify(await latency(rate, seconds))}\n`);
+  process.stdout.write(
+    `1. Notification latency at ${rate} referrals/s for ${seconds} s, one rest-hook subscription:\n${JSON.stringify(await latency(rate, seconds))}\n`
+  );
   const without = await throughput(0, seconds);
   const withSubs = await throughput(subscriptions, seconds);
   const cost = Math.round((1 - withSubs.perSecond / without.perSecond) * 100);
-  process.stdout.write(`2. Referral write throughput (8 clients, ${seconds} s):\n${JSON.stringify(without)}\n${JSON.stringify(withSubs)}\ncost of ${subscriptions} active subscriptions: ${cost}%\n`);
+  process.stdout.write(
+    `2. Referral write throughput (8 clients, ${seconds} s):\n${JSON.stringify(without)}\n${JSON.stringify(withSubs)}\ncost of ${subscriptions} active subscriptions: ${cost}%\n`
+  );
 }
 
 main().catch((err: unknown) => {

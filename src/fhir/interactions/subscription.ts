@@ -17,7 +17,7 @@ import { endpointRefusal } from '../../subscriptions/endpoint';
 import { OWNER_TAG_SYSTEM, ownerCode } from '../../subscriptions/records';
 import type { SubscriptionService } from '../../subscriptions/service';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest, created, notSupported, withIssues } from '../outcomes';
+import { allOk, badRequest, created, notSupported, withIssues } from '../../base/outcomes';
 import { checkId, parseIfMatch, requireIfMatch, resourceBody } from './resource-body';
 
 const CHANNEL_TYPES = ['rest-hook', 'websocket'];
@@ -38,7 +38,9 @@ async function prepare(body: Subscription, ctx: FhirContext, service: Subscripti
     throw badRequest(`Subscription.channel.type must be one of ${CHANNEL_TYPES.join(', ')}`, ['Subscription.channel.type']);
   }
   if (channel.payload !== undefined && !PAYLOADS.includes(channel.payload)) {
-    throw badRequest('Subscription.channel.payload must be empty (id-only notifications) or application/fhir+json (the resource)', ['Subscription.channel.payload']);
+    throw badRequest('Subscription.channel.payload must be empty (id-only notifications) or application/fhir+json (the resource)', [
+      'Subscription.channel.payload',
+    ]);
   }
   if (channel.type === 'rest-hook') {
     const refusal = await endpointRefusal(channel.endpoint, service.options.allowedEndpoints);

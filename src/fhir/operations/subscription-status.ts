@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BACKPORT } from '../../subscriptions/criteria';
 import { statusParameters } from '../../subscriptions/notification';
 import type { FhirContext, FhirHandler } from '../context';
-import { registerOperationRule } from '../authorize';
-import { allOk } from '../outcomes';
+import { allOk } from '../../base/outcomes';
 import { serviceOf } from '../interactions/subscription';
 import { OperationInput } from './parameters';
 import { registerOperation } from './registry';
@@ -19,8 +18,19 @@ const EVENTS_PAGE = 100;
 const status: FhirHandler = async (request, ctx) => {
   const subscription = (await ctx.repo.read('Subscription', request.segments[1])).resource as Subscription;
   const { state, criteria } = await serviceOf(ctx).describe(subscription);
-  const parameters = statusParameters({ subscription, eventsSinceStart: state?.eventCount ?? 0, topic: criteria.topic, error: subscription.error }, 'query-status', [], 'id-only');
-  const bundle: Bundle = { resourceType: 'Bundle', id: randomUUID(), type: 'searchset', total: 1, entry: [{ fullUrl: `urn:uuid:${parameters.id}`, resource: parameters, search: { mode: 'match' } }] };
+  const parameters = statusParameters(
+    { subscription, eventsSinceStart: state?.eventCount ?? 0, topic: criteria.topic, error: subscription.error },
+    'query-status',
+    [],
+    'id-only'
+  );
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    id: randomUUID(),
+    type: 'searchset',
+    total: 1,
+    entry: [{ fullUrl: `urn:uuid:${parameters.id}`, resource: parameters, search: { mode: 'match' } }],
+  };
   return [allOk(), bundle];
 };
 
@@ -38,13 +48,10 @@ const events: FhirHandler = async (request, ctx) => {
 };
 
 export function registerSubscriptionOperations(): void {
-  // Reading a subscription's status or events is reading the subscription (its owner only: access.ts).
-  const readSubscription = (_r: unknown, ctx: FhirContext) => ctx.access.require('Subscription', 'r');
-  for (const [name, handler] of [
-    ['status', status],
-    ['events', events],
+  for (const [name, handler, description] of [
+    ['status', status, "The subscription's status: the SubscriptionStatus-equivalent Parameters of the R4 Subscriptions Backport."],
+    ['events', events, 'Events recorded for the subscription (eventsSinceNumber, eventsUntilNumber; at most 100 a call), to catch up after downtime.'],
   ] as const) {
-    registerOperationRule(name, readSubscription);
     registerOperation({
       name,
       definition: `${BACKPORT}/OperationDefinition/backport-subscription-${name}`,
@@ -52,6 +59,10 @@ export function registerSubscriptionOperations(): void {
       system: false,
       type: false,
       instance: true,
+      description,
+      affectsState: false,
+      // Reading a subscription's status or events is reading the subscription (its owner only: access.ts).
+      authorize: (ctx: FhirContext) => ctx.access.require('Subscription', 'r'),
       handler,
     });
   }

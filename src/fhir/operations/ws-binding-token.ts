@@ -3,9 +3,8 @@
 // connection binds to the subscription, and the URL to connect to.
 import type { Subscription } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../context';
-import { registerOperationRule } from '../authorize';
 import { serviceOf } from '../interactions/subscription';
-import { allOk, badRequest } from '../outcomes';
+import { allOk, badRequest } from '../../base/outcomes';
 import { BACKPORT } from '../../subscriptions/criteria';
 import { parameters } from './parameters';
 import { registerOperation } from './registry';
@@ -15,7 +14,8 @@ export const WEBSOCKET_PATH = '/ws/subscriptions';
 
 const bindingToken: FhirHandler = async (request, ctx) => {
   const subscription = (await ctx.repo.read('Subscription', request.segments[1])).resource as Subscription;
-  if (subscription.channel?.type !== 'websocket') throw badRequest(`Subscription/${subscription.id} has a ${subscription.channel?.type} channel, not websocket`);
+  if (subscription.channel?.type !== 'websocket')
+    throw badRequest(`Subscription/${subscription.id} has a ${subscription.channel?.type} channel, not websocket`);
   const { token, expires } = await serviceOf(ctx).issueBindingToken(subscription);
   const url = new URL(ctx.baseUrl);
   const websocketUrl = `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}${WEBSOCKET_PATH}`;
@@ -31,7 +31,6 @@ const bindingToken: FhirHandler = async (request, ctx) => {
 };
 
 export function registerBindingTokenOperation(): void {
-  registerOperationRule('get-ws-binding-token', (_r, ctx) => ctx.access.require('Subscription', 'r'));
   registerOperation({
     name: 'get-ws-binding-token',
     definition: `${BACKPORT}/OperationDefinition/backport-subscription-get-ws-binding-token`,
@@ -39,6 +38,9 @@ export function registerBindingTokenOperation(): void {
     system: false,
     type: false,
     instance: true,
+    description: 'A short-lived token with which a websocket connection binds to this websocket subscription, and the URL to connect to.',
+    affectsState: true,
+    authorize: (ctx) => ctx.access.require('Subscription', 'r'),
     handler: bindingToken,
   });
 }
