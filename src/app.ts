@@ -18,6 +18,7 @@ import { ExportService } from './bulk/export-service';
 import { Pseudonyms } from './bulk/pseudonym';
 import { bulkRoutes } from './http/bulk-routes';
 import { registerActivityReport } from './fhir/operations/activity-report';
+import { registerEverythingOperation } from './fhir/operations/everything';
 import { activityReportCsv } from './http/activity-report-csv';
 import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
 import { importJobsIdle } from './directory/import-job';
@@ -82,6 +83,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerReindexOperation();
   registerExportOperations();
   registerActivityReport();
+  registerEverythingOperation();
   registerImportDirectoryOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();

@@ -33,6 +33,8 @@ const operationRules: Record<string, OperationRule> = {
   // Reaches the router only inside a Bundle, where it is refused (bulk-routes.ts serves it).
   export: () => undefined,
   'activity-report': (_r, ctx) => authorizeActivityReport(ctx.access),
+  // The patient's record; each type in it is then searched under the caller's access (everything.ts).
+  everything: (_r, ctx) => ctx.access.require('Patient', 'r'),
   'import-directory': (_r, ctx) => {
     ctx.access.require('HealthcareService', 'c');
     ctx.access.require('HealthcareService', 'u');
