@@ -10,7 +10,7 @@ import { appliesToType, listOperations } from './operations/registry';
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
 
 /** Result parameters every type accepts (search.html#return). */
-const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
+export const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
 
 const cache = new Map<string, { statement: CapabilityStatement; version: number }>();
 /** Bumped when SearchParameters change, so the statement is built again. */
