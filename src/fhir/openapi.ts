@@ -71,7 +71,7 @@ function components(statement: CapabilityStatement, resources: CapabilityStateme
     },
   };
   for (const name of RESULT_PARAMETERS) {
-    parameters[name.replace(/[^A-Za-z0-9._-]/g, '_')] = { name, in: 'query', required: false, ...text(`Result parameter ${name} (search.html)`), externalDocs: { url: `${R4}/search.html` } };
+    parameters[name.replace(/[^A-Za-z0-9._-]/g, '_')] = { name, in: 'query', required: false, ...text(`Result parameter ${name} (${R4}/search.html)`) };
   }
   return {
     schemas,
@@ -97,7 +97,7 @@ function searchParameters(r: CapabilityStatementRestResource): Json[] {
     description: `${p.documentation ?? p.name} (${p.type})`,
     schema: { type: 'string' },
     'x-fhir-search-type': p.type,
-    ...(p.definition ? { externalDocs: { description: 'SearchParameter', url: p.definition } } : {}),
+    ...(p.definition ? { 'x-fhir-definition': p.definition } : {}),
   }));
   return [...own, ...RESULT_PARAMETERS.map((n) => ref('parameters', n))];
 }
@@ -196,7 +196,11 @@ export function buildOpenApi(statement: CapabilityStatement, baseUrl: string): J
       description: `${statement.implementation?.description ?? 'FHIR R4 server'}. FHIR ${statement.fhirVersion}. Generated from the CapabilityStatement at ${baseUrl}/metadata. ${rest.documentation ?? ''}`.trim(),
     },
     externalDocs: { description: 'The CapabilityStatement', url: `${baseUrl}/metadata` },
-    servers: [{ url: baseUrl }],
+    // First the base path on the page's own origin (what the explorer calls), then the configured base URL.
+    servers: [
+      { url: new URL(baseUrl).pathname.replace(/\/$/, '') || '/', description: 'This server' },
+      { url: baseUrl, description: 'The configured base URL' },
+    ],
     security: [{ bearer: [] }],
     tags: [{ name: 'Server' }, { name: 'Operations' }, ...resources.map((r) => ({ name: r.type }))],
     paths,
