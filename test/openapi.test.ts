@@ -140,6 +140,21 @@ describe('OpenAPI description and API explorer', () => {
     }
   });
 
+  test('_type narrows the description to those types and the server’s own paths; an unknown type is a 400', async () => {
+    const res = await server.anonymous.get('/fhir/openapi.json?_type=Patient,Task');
+    expect(res.status).toBe(200);
+    const typed = Object.keys(res.body.paths).map((p) => p.split('/')[1]).filter((t) => /^[A-Z]/.test(t));
+    expect([...new Set(typed)].sort()).toEqual(['Patient', 'Task']);
+    expect(res.body.paths['/Patient/{id}/$everything']).toEqual(doc.paths['/Patient/{id}/$everything']);
+    expect(res.body.paths['/Task']).toEqual(doc.paths['/Task']);
+    expect(res.body.paths['/$activity-report']).toBeDefined();
+    for (const query of ['_type=Nonsense', 'colour=blue']) {
+      const bad = await server.anonymous.get(`/fhir/openapi.json?${query}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.resourceType).toBe('OperationOutcome');
+    }
+  });
+
   test('declares the bearer-token scheme and requires it everywhere but the CapabilityStatement', () => {
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     expect(doc.security).toEqual([{ bearer: [] }]);

@@ -16,13 +16,8 @@ const R4 = 'http://hl7.org/fhir/R4';
 const ref = (kind: 'schemas' | 'parameters' | 'responses', name: string): Json => ({ $ref: `#/components/${kind}/${name.replace(/[^A-Za-z0-9._-]/g, '_')}` });
 const body = (schema: Json): Json => ({ content: { [FHIR_JSON]: { schema } } });
 
-/** Answers every interaction may give, besides its success. */
-const ERRORS: Json = {
-  '400': ref('responses', 'Error'),
-  '401': ref('responses', 'Error'),
-  '403': ref('responses', 'Error'),
-  '404': ref('responses', 'Error'),
-};
+/** Every failure (400, 401, 403, 404, 409, 412, 422, ...) is an OperationOutcome: one shared answer keeps the document small. */
+const ERRORS: Json = { default: ref('responses', 'Error') };
 
 function respond(description: string, schema: Json, extra: Json = {}): Json {
   return { '200': { description, ...body(schema) }, ...extra, ...ERRORS };
@@ -89,12 +84,19 @@ function resourceBody(r: CapabilityStatementRestResource): Json {
   return { required: true, ...body(profiles.length > 0 ? { anyOf: [...profiles, ref('schemas', r.type)] } : ref('schemas', r.type)) };
 }
 
+/** The first line of a SearchParameter's description, which for shared R4 parameters goes on to list every type. */
+function summaryOf(documentation: string | undefined): string | undefined {
+  const line = documentation?.split('\n').map((l) => l.trim()).find((l) => l && !/^Multiple Resources:?$/i.test(l));
+  if (!line) return undefined;
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
 function searchParameters(r: CapabilityStatementRestResource): Json[] {
   const own = (r.searchParam ?? []).map((p) => ({
     name: p.name,
     in: 'query',
     required: false,
-    description: `${p.documentation ?? p.name} (${p.type})`,
+    description: `${summaryOf(p.documentation) ?? p.name} (${p.type})`,
     schema: { type: 'string' },
     'x-fhir-search-type': p.type,
     ...(p.definition ? { 'x-fhir-definition': p.definition } : {}),
@@ -122,18 +124,18 @@ function interactionPaths(r: CapabilityStatementRestResource, paths: Record<stri
     typePath.post = op(`Create a ${T}`, 'create', {
       parameters: r.conditionalCreate ? [ref('parameters', 'If-None-Exist')] : [],
       requestBody: resourceBody(r),
-      responses: { '201': { description: 'Created', ...body(ref('schemas', T)) }, '422': ref('responses', 'Error'), ...ERRORS },
+      responses: { '201': { description: 'Created', ...body(ref('schemas', T)) }, ...ERRORS },
     });
   }
   if (r.conditionalUpdate && has.has('update')) typePath.put = op(`Update the ${T} the search finds (conditional update)`, 'conditional-update', { requestBody: resourceBody(r), responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }) });
   if (r.conditionalDelete && r.conditionalDelete !== 'not-supported' && has.has('delete')) typePath.delete = op(`Delete the ${T} the search finds (conditional delete)`, 'conditional-delete', { responses: respond('Deleted', ref('schemas', 'OperationOutcome')) });
-  if (has.has('read')) instancePath.get = op(`Read a ${T}`, 'read', { parameters: [ref('parameters', 'id')], responses: respond(T, ref('schemas', T), { '410': ref('responses', 'Error') }) });
-  if (has.has('update')) instancePath.put = op(`Update (or create) a ${T}`, 'update', { parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')], requestBody: resourceBody(r), responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' }, '409': ref('responses', 'Error'), '412': ref('responses', 'Error'), '422': ref('responses', 'Error') }) });
+  if (has.has('read')) instancePath.get = op(`Read a ${T}`, 'read', { parameters: [ref('parameters', 'id')], responses: respond(T, ref('schemas', T)) });
+  if (has.has('update')) instancePath.put = op(`Update (or create) a ${T}`, 'update', { parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')], requestBody: resourceBody(r), responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }) });
   if (has.has('patch')) {
     instancePath.patch = op(`Patch a ${T} (JSON Patch)`, 'patch', {
       parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')],
       requestBody: { required: true, content: { 'application/json-patch+json': { schema: { type: 'array', items: { type: 'object' } } } } },
-      responses: respond('Patched', ref('schemas', T), { '422': ref('responses', 'Error') }),
+      responses: respond('Patched', ref('schemas', T)),
     });
   }
   if (has.has('delete')) instancePath.delete = op(`Delete a ${T}`, 'delete', { parameters: [ref('parameters', 'id')], responses: respond('Deleted', ref('schemas', 'OperationOutcome')) });
@@ -164,9 +166,10 @@ function operationPath(entry: OperationDefinitionEntry, level: 'system' | 'type'
   };
 }
 
-export function buildOpenApi(statement: CapabilityStatement, baseUrl: string): Json {
+/** The whole API, or the server's own paths and just these resource types (a lighter document for the explorer). */
+export function buildOpenApi(statement: CapabilityStatement, baseUrl: string, types?: string[]): Json {
   const rest = statement.rest?.[0] ?? { mode: 'server' };
-  const resources = rest.resource ?? [];
+  const resources = (rest.resource ?? []).filter((r) => !types || types.includes(r.type));
   const paths: Record<string, Json> = {};
   paths['/metadata'] = {
     get: { tags: ['Server'], summary: 'The CapabilityStatement', operationId: 'capabilities', security: [], responses: { '200': { description: 'What this server supports', ...body(ref('schemas', 'CapabilityStatement')) } } },
