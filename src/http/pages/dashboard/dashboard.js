@@ -127,7 +127,23 @@
     document.getElementById(id.replace(/^t-/, 'table-')).replaceChildren(t);
   }
 
+  /** Under a chart with nothing to draw, says why, so an empty chart is never a puzzle. */
+  function noteUnder(canvas, datasets) {
+    var box = canvas.parentNode;
+    var note = box.nextElementSibling && box.nextElementSibling.classList.contains('chart-note') ? box.nextElementSibling : null;
+    if (!note) {
+      note = el('p', { class: 'chart-note' });
+      box.parentNode.insertBefore(note, box.nextSibling);
+    }
+    var values = datasets.reduce(function (all, d) { return all.concat(d.data); }, []);
+    var drawn = values.some(function (v) { return typeof v === 'number' && v !== 0; });
+    var suppressed = values.some(function (v) { return v === null; });
+    note.textContent = drawn ? '' : suppressed ? 'Every figure here is suppressed (based on 1 to 7 people): see the table.' : 'Nothing to show for this period.';
+    note.hidden = drawn;
+  }
+
   function chart(id, type, chartLabels, datasets, options) {
+    noteUnder(document.getElementById(id), datasets);
     if (typeof window.Chart !== 'function') return;
     if (charts[id]) charts[id].destroy();
     var canvas = document.getElementById(id);
