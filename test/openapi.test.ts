@@ -40,7 +40,7 @@ function interactionOf(pathName: string, method: string): { type: string; code: 
   return code ? { type, code } : undefined;
 }
 
-describe('OpenAPI description and API explorer', () => {
+describe('OpenAPI description, API explorer and dashboard pages', () => {
   let server: TestServer;
   let doc: Json;
   let statement: CapabilityStatement;
@@ -183,6 +183,24 @@ describe('OpenAPI description and API explorer', () => {
       const res = await server.anonymous.get(`/fhir/docs/${other}`);
       expect(res.status).toBe(404);
       expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+  });
+
+  test('the dashboard page and its scripts are served without a token, under the pages’ CSP; nothing else is', async () => {
+    expect((await server.anonymous.get('/dashboard')).headers.location).toBe('/dashboard/');
+    const res = await server.anonymous.get('/dashboard/');
+    expect(res.status).toBe(200);
+    expect(res.text).not.toMatch(/<script>|<style>|style="|https?:\/\//);
+    expect(res.headers['content-security-policy']).toBe(
+      "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data:;font-src 'self';connect-src 'self';base-uri 'none';form-action 'none';frame-ancestors 'none'"
+    );
+    for (const asset of ['assets/chart.umd.min.js', 'dashboard.js', 'report.js', 'dashboard.css']) {
+      expect((await server.anonymous.get(`/dashboard/${asset}`)).status).toBe(200);
+    }
+    for (const other of ['assets/chart.js', 'index.js', '..%2Fpackage.json']) {
+      const missing = await server.anonymous.get(`/dashboard/${other}`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.resourceType).toBe('OperationOutcome');
     }
   });
 
