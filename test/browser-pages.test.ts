@@ -139,6 +139,29 @@ describe('browser pages: API explorer and commissioner dashboard [embedded]', ()
     await page.close();
   }, 120000);
 
+  test('a chosen organisation, as referrer or as service, gives the report filtered to it', async () => {
+    const { page } = await openDashboard(commissioner);
+    const funnelOf = async (query: string) => {
+      const r = (await server.anonymous.get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}&${query}`).set('Authorization', `Bearer ${commissioner}`)).body as MeasureReport;
+      return { Referred: [shown(groupCount(r, 'referrals'))], 'First contact': [shown(groupCount(r, 'days-to-first-contact'))], 'Plan agreed': [shown(groupCount(r, 'days-to-plan-agreed'))], Completed: [shown(groupCount(r, 'days-to-completion'))] };
+    };
+    // The organisation list was filled from the directory with the token.
+    const optionValue = async (text: string) => page.evaluate<string>(`Array.from(document.querySelectorAll('#organisation option')).find((o) => o.textContent.includes(${JSON.stringify(text)})).value`);
+    await page.selectOption('#organisation', await optionValue('Millbrook Social Prescribing Service'));
+    await page.check('#as-owner');
+    await page.click('#show');
+    await page.waitForSelector('body[data-state="ready"]');
+    expect((await tablesOf(page))['t-funnel']).toEqual(await funnelOf('owner=Organization/seed-sp-service'));
+    // Every seed referral but the one no service has claimed yet.
+    expect((await tablesOf(page))['t-funnel'].Referred).toEqual(['10']);
+    await page.selectOption('#organisation', await optionValue('Y90001'));
+    await page.check('#as-referrer');
+    await page.click('#show');
+    await page.waitForSelector('body[data-state="ready"]');
+    expect((await tablesOf(page))['t-funnel']).toEqual(await funnelOf('referrer=Y90001'));
+    await page.close();
+  }, 60000);
+
   test('the CSV download is the activity report’s CSV', async () => {
     const { page } = await openDashboard(commissioner);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);

@@ -206,7 +206,9 @@
       var f = window.ActivityFigures.figures(report);
       await lookUp(f.source.concat(f.need));
       figuresBox.hidden = false;
+      var drawing = performance.now();
       render(f);
+      document.body.setAttribute('data-draw-ms', String(Math.round(performance.now() - drawing)));
       lastQuery = q;
       download.disabled = false;
       var ms = Math.round(performance.now() - started);
