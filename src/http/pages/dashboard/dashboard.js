@@ -55,8 +55,8 @@
       throw new RefusedError(['The server could not be reached. Check your connection and try again.']);
     }
     if (res.ok) return res;
-    var reason = await reasonOf(res);
-    if (res.status === 401) throw new RefusedError(['Your token was not accepted: ' + reason + '.', 'It may have expired. Paste a new token and press “Show the report” again.']);
+    var reason = (await reasonOf(res)).replace(/\.$/, '');
+    if (res.status === 401) throw new RefusedError(['Your token was not accepted: ' + reason + '.', 'Paste a new token and press “Show the report” again.']);
     if (res.status === 403) throw new RefusedError(['This token may not see the activity report: ' + reason + '.', 'A commissioner’s token is needed.']);
     if (res.status === 400) throw new RefusedError(['The server could not run the report: ' + reason + '.']);
     throw new RefusedError(['The server could not answer (' + res.status + '): ' + reason + '. Try again shortly.']);
