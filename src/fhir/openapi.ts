@@ -146,6 +146,12 @@ function interactionPaths(r: CapabilityStatementRestResource, paths: Record<stri
   if (has.has('vread')) paths[`/${T}/{id}/_history/{vid}`] = { get: op(`Read a version of a ${T}`, 'vread', { parameters: [ref('parameters', 'id'), ref('parameters', 'vid')], responses: respond(T, ref('schemas', T)) }) };
 }
 
+/** The operation's declared input parameters, or any name=value where it declares none. */
+function operationParameters(entry: OperationDefinitionEntry): Json[] {
+  if (!entry.parameters) return [ref('parameters', 'operation-parameters')];
+  return entry.parameters.map((p) => ({ name: p.name, in: 'query', required: p.required ?? false, description: p.description, schema: { type: 'string' } }));
+}
+
 /** GET and POST of an operation at one path. */
 function operationPath(entry: OperationDefinitionEntry, level: 'system' | 'type' | 'instance', type?: string): Json {
   const where = level === 'system' ? 'the server' : level === 'type' ? `the ${type} type` : `a ${type}`;
@@ -154,7 +160,7 @@ function operationPath(entry: OperationDefinitionEntry, level: 'system' | 'type'
   const opId = `${entry.name}-${level}${type ? `-${type}` : ''}`;
   const common = { tags, externalDocs: { description: 'OperationDefinition', url: entry.definition } };
   return {
-    get: { ...common, summary: `$${entry.name} on ${where}`, operationId: `${opId}-get`, parameters: [...idParam, ref('parameters', 'operation-parameters')], responses: respond('The result', ref('schemas', 'Resource')) },
+    get: { ...common, summary: `$${entry.name} on ${where}`, operationId: `${opId}-get`, parameters: [...idParam, ...operationParameters(entry)], responses: respond('The result', ref('schemas', 'Resource')) },
     post: {
       ...common,
       summary: `$${entry.name} on ${where}, parameters in the body`,

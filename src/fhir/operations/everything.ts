@@ -195,5 +195,10 @@ export function registerEverythingOperation(): void {
     type: false,
     instance: true,
     handler,
+    parameters: [
+      { name: '_since', description: 'Only resources changed at or after this instant, e.g. 2026-04-01T00:00:00Z' },
+      { name: '_type', description: 'Only these resource types of the Patient compartment, comma-separated, e.g. Task,CarePlan,Goal' },
+      { name: '_count', description: 'Entries per page' },
+    ],
   });
 }

@@ -14,6 +14,14 @@ export interface OperationDefinitionEntry {
   type: boolean;
   instance: boolean;
   handler: FhirHandler;
+  /** Its input parameters, for the API description (openapi.ts); where absent, any name=value is described. */
+  parameters?: OperationParameter[];
+}
+
+export interface OperationParameter {
+  name: string;
+  required?: boolean;
+  description: string;
 }
 
 /** By name; one name may have a definition per resource type ($validate-code on CodeSystem and ValueSet). */
