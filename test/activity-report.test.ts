@@ -183,7 +183,7 @@ describe.each(storeTargets)('$activity-report on the $name store', (target) => {
     expect(strata(referrals, 'month')).toEqual({ '2026-01': 8, '2026-02': 'masked', '2026-03': 'masked' });
     const csv = await server.api.get(`/fhir/$activity-report?${period}`).set('Accept', 'text/csv');
     expect(csv.text.split('\r\n')).toEqual(expect.arrayContaining(['referrals,month,2026-01,count,8,false', 'referrals,month,2026-02,count,,true']));
-  });
+  }, 120000);
 
   test('Task status, business status and rejection reasons: every count below 8 is suppressed', async () => {
     const r = await report(period);
