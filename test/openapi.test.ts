@@ -150,11 +150,13 @@ describe('OpenAPI description, API explorer and dashboard pages', () => {
     expect(res.body.paths['/Patient/{id}/$everything']).toEqual(doc.paths['/Patient/{id}/$everything']);
     expect(res.body.paths['/Task']).toEqual(doc.paths['/Task']);
     expect(res.body.paths['/$activity-report']).toBeDefined();
-    for (const query of ['_type=Nonsense', 'colour=blue']) {
+    for (const query of ['_type=Nonsense', 'colour=blue', '_type=']) {
       const bad = await server.anonymous.get(`/fhir/openapi.json?${query}`);
       expect(bad.status).toBe(400);
       expect(bad.body.resourceType).toBe('OperationOutcome');
     }
+    // A narrowed description never stands in for the whole one.
+    expect((await server.anonymous.get('/fhir/openapi.json')).body).toEqual(doc);
   });
 
   test('declares the bearer-token scheme and requires it everywhere but the CapabilityStatement', () => {

@@ -12,7 +12,7 @@ import { buildCapabilityStatement } from '../fhir/capabilities';
 import type { FhirContext } from '../fhir/context';
 import { buildOpenApi } from '../fhir/openapi';
 import { badRequest, outcome } from '../fhir/outcomes';
-import { parseQueryString } from '../fhir/search/query-string';
+import { queryOf } from './fhir-routes';
 import { sendFhirJson } from './respond';
 import { namedFiles, page, pagesDir, pageSecurityPolicy } from './pages';
 
@@ -25,19 +25,21 @@ export function apiDocs(ctx: FhirContext, fhirPath = '/fhir'): Router {
   const documents = new WeakMap<object, Map<string, string>>();
   router.get(`${fhirPath}/openapi.json`, (req, res) => {
     const statement = buildCapabilityStatement(ctx);
-    const query = parseQueryString(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+    const query = queryOf(req);
     const unknown = Object.keys(query).filter((k) => k !== '_type');
     if (unknown.length > 0) return sendFhirJson(res, 400, badRequest(`Unknown parameter ${unknown.join(', ')}; openapi.json takes only _type`).outcome);
     const types = query._type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
     const known = new Set((statement.rest?.[0]?.resource ?? []).map((r) => r.type as string));
     const wrong = (types ?? []).filter((t) => !known.has(t));
     if (wrong.length > 0) return sendFhirJson(res, 400, badRequest(`Unknown resource type ${wrong.join(', ')} in _type`).outcome);
-    const key = types ? [...new Set(types)].sort().join(',') : '';
+    if (types?.length === 0) return sendFhirJson(res, 400, badRequest('_type lists no resource type').outcome);
+    const only = types && [...new Set(types)].sort();
+    const key = only ? `only:${only.join(',')}` : 'all';
     let cache = documents.get(statement);
     if (!cache) documents.set(statement, (cache = new Map()));
     let text = cache.get(key);
     if (!text) {
-      text = JSON.stringify(buildOpenApi(statement, ctx.baseUrl, types && key.split(',')));
+      text = JSON.stringify(buildOpenApi(statement, ctx.baseUrl, only));
       // A handful of type lists is all the explorer asks for; anything else is not kept.
       if (cache.size < 16) cache.set(key, text);
     }
