@@ -159,6 +159,31 @@ describe('OpenAPI description, API explorer and dashboard pages', () => {
     expect((await server.anonymous.get('/fhir/openapi.json')).body).toEqual(doc);
   });
 
+  test('a SearchParameter created at runtime appears in the description once /metadata lists it', async () => {
+    const code = 'openapi-favourite-colour';
+    const created = await server.api
+      .post('/fhir/SearchParameter')
+      .set('Content-Type', 'application/fhir+json')
+      .send({
+        resourceType: 'SearchParameter',
+        url: `https://social-prescribing.example.org/fhir/SearchParameter/test-${code}`,
+        name: code,
+        status: 'active',
+        description: 'Test: a patient by their favourite colour',
+        code,
+        base: ['Patient'],
+        type: 'string',
+        expression: "Patient.extension.where(url = 'https://social-prescribing.example.org/fhir/StructureDefinition/test-colour').value",
+      });
+    expect(created.status).toBe(201);
+    const listed = async (): Promise<boolean> =>
+      ((await server.anonymous.get('/fhir/metadata')).body as CapabilityStatement).rest?.[0].resource?.find((r) => r.type === 'Patient')?.searchParam?.some((p) => p.name === code) ?? false;
+    for (let i = 0; i < 100 && !(await listed()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await listed()).toBe(true);
+    const params = (await server.anonymous.get('/fhir/openapi.json')).body.paths['/Patient'].get.parameters as Json[];
+    expect(params.find((p) => p.name === code)).toMatchObject({ in: 'query', 'x-fhir-search-type': 'string' });
+  });
+
   test('declares the bearer-token scheme and requires it everywhere but the CapabilityStatement', () => {
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     expect(doc.security).toEqual([{ bearer: [] }]);
