@@ -12,7 +12,7 @@ import { RESULT_PARAMETERS } from '../src/fhir/capabilities';
 import { startServer, type TestServer } from './support/server';
 import { storeTargets, tempDir } from './support/stores';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
