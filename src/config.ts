@@ -3,6 +3,8 @@
 import Ajv from 'ajv';
 import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
+import type { AuthConfig } from './auth/auth-config';
+import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
 
 export interface Config {
   port: number;
@@ -24,6 +26,10 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Custom SearchParameters: how often each process reads them from the store, and their reindex jobs. */
+  reindex: ReindexSettings;
+  /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
+  directoryMinAcceptedShare: number;
   /** Bulk export: how long output files are kept after the job completes. */
   exportRetentionSeconds: number;
   /** Bulk export: how long a process holds a job without renewing before another may take it over. */
@@ -34,20 +40,6 @@ export interface Config {
   pseudonymKey?: string;
 }
 
-export interface AuthConfig {
-  /** False only when AUTH=off: then every request is served as an unrestricted caller. */
-  enabled: boolean;
-  /** The aud every token must carry: the FHIR base by default. */
-  audience: string;
-  /** An external issuer whose keys are fetched from its JWKS URL. */
-  jwks?: { issuer: string; url: string };
-  /** Whether tokens signed with the key kept in DATA_DIR (npm run token) are accepted. */
-  localKey: boolean;
-  /** Seconds of clock difference tolerated on exp and nbf. */
-  clockSkewSeconds: number;
-  /** The issuer's token endpoint, announced in the SMART configuration. */
-  tokenEndpoint?: string;
-}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -77,6 +69,10 @@ const schema = {
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
+    DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
+    SEARCH_PARAMETER_REFRESH_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    REINDEX_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    REINDEX_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
   },
 } as const;
 
@@ -140,6 +136,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    reindex: {
+      refreshSeconds: (raw.SEARCH_PARAMETER_REFRESH_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.refreshSeconds,
+      leaseSeconds: (raw.REINDEX_LEASE_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.leaseSeconds,
+      batchSize: (raw.REINDEX_BATCH as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.batchSize,
+    },
+    directoryMinAcceptedShare: ((raw.DIRECTORY_MIN_ACCEPTED_PERCENT as number | undefined) ?? 90) / 100,
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,

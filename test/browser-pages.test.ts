@@ -19,9 +19,13 @@ const shown = (value: number | undefined | null): string => (typeof value === 'n
 const groupOf = (r: MeasureReport, code: string): MeasureReportGroup => r.group?.find((g) => g.code?.text === code) as MeasureReportGroup;
 const groupCount = (r: MeasureReport, code: string) => groupOf(r, code).population?.[0]?.count;
 const strata = (r: MeasureReport, group: string, code: string) =>
-  (groupOf(r, group).stratifier?.find((s) => s.code?.[0]?.text === code)?.stratum ?? []).map((s) => ({ key: s.value?.text ?? '', count: s.population?.[0]?.count }));
+  (groupOf(r, group).stratifier?.find((s) => s.code?.[0]?.text === code)?.stratum ?? []).map((s) => ({
+    key: s.value?.text ?? '',
+    count: s.population?.[0]?.count,
+  }));
 const quartile = (g: MeasureReportGroup, name: string) =>
-  g.extension?.find((e) => e.extension?.some((x) => x.url === 'quartile' && x.valueCode === name))?.extension?.find((x) => x.url === 'value')?.valueQuantity?.value;
+  g.extension?.find((e) => e.extension?.some((x) => x.url === 'quartile' && x.valueCode === name))?.extension?.find((x) => x.url === 'value')?.valueQuantity
+    ?.value;
 const decimal = (g: MeasureReportGroup, suffix: string) => g.extension?.find((e) => e.url.endsWith(suffix))?.valueDecimal;
 
 /** The dashboard's tables: table id → row key → the row's value cells. */
@@ -101,7 +105,9 @@ describe('browser pages: API explorer and commissioner dashboard [embedded]', ()
     expect(drawn.map((d) => d.id)).toEqual(['chart-source', 'chart-need', 'chart-funnel', 'chart-days', 'chart-outcomes', 'chart-services', 'chart-trend']);
     expect(drawn.every((d) => d.chart && d.width > 0)).toBe(true);
 
-    const report = (await server.anonymous.get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`).set('Authorization', `Bearer ${commissioner}`)).body as MeasureReport;
+    const report = (
+      await server.anonymous.get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`).set('Authorization', `Bearer ${commissioner}`)
+    ).body as MeasureReport;
     expect(report.resourceType).toBe('MeasureReport');
     const tables = await tablesOf(page);
     const counts = (group: string, code: string) => Object.fromEntries(strata(report, group, code).map((s) => [s.key, [shown(s.count)]]));
@@ -117,14 +123,25 @@ describe('browser pages: API explorer and commissioner dashboard [embedded]', ()
       const g = groupOf(report, code);
       return [shown(g.population?.[0]?.count), shown(g.measureScore?.value), shown(quartile(g, 'q1')), shown(quartile(g, 'q3'))];
     };
-    expect(tables['t-days']).toEqual({ 'First contact': days('days-to-first-contact'), 'Plan agreed': days('days-to-plan-agreed'), Completed: days('days-to-completion') });
+    expect(tables['t-days']).toEqual({
+      'First contact': days('days-to-first-contact'),
+      'Plan agreed': days('days-to-plan-agreed'),
+      Completed: days('days-to-completion'),
+    });
     const ons4 = (item: string) => {
       const g = groupOf(report, `ons4-${item}`);
       return [shown(g.population?.[0]?.count), shown(decimal(g, 'ons4-mean-before')), shown(decimal(g, 'ons4-mean-after')), shown(g.measureScore?.value)];
     };
-    expect(tables['t-outcomes']).toEqual(Object.fromEntries(['life-satisfaction', 'worthwhile', 'happy-yesterday', 'anxious-yesterday'].map((i) => [i, ons4(i)])));
+    expect(tables['t-outcomes']).toEqual(
+      Object.fromEntries(['life-satisfaction', 'worthwhile', 'happy-yesterday', 'anxious-yesterday'].map((i) => [i, ons4(i)]))
+    );
     const providers = strata(report, 'onward-activity', 'provider');
-    expect(Object.keys(tables['t-services']).sort()).toEqual(providers.slice(0, 10).map((p) => p.key).sort());
+    expect(Object.keys(tables['t-services']).sort()).toEqual(
+      providers
+        .slice(0, 10)
+        .map((p) => p.key)
+        .sort()
+    );
     for (const p of providers) expect(tables['t-services'][p.key]).toEqual([shown(p.count)]);
     // Every month of the period; months without referrals are 0.
     const months = Object.fromEntries(strata(report, 'referrals', 'month').map((s) => [s.key, [shown(s.count)]]));
@@ -142,11 +159,21 @@ describe('browser pages: API explorer and commissioner dashboard [embedded]', ()
   test('a chosen organisation, as referrer or as service, gives the report filtered to it', async () => {
     const { page } = await openDashboard(commissioner);
     const funnelOf = async (query: string) => {
-      const r = (await server.anonymous.get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}&${query}`).set('Authorization', `Bearer ${commissioner}`)).body as MeasureReport;
-      return { Referred: [shown(groupCount(r, 'referrals'))], 'First contact': [shown(groupCount(r, 'days-to-first-contact'))], 'Plan agreed': [shown(groupCount(r, 'days-to-plan-agreed'))], Completed: [shown(groupCount(r, 'days-to-completion'))] };
+      const r = (
+        await server.anonymous
+          .get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}&${query}`)
+          .set('Authorization', `Bearer ${commissioner}`)
+      ).body as MeasureReport;
+      return {
+        Referred: [shown(groupCount(r, 'referrals'))],
+        'First contact': [shown(groupCount(r, 'days-to-first-contact'))],
+        'Plan agreed': [shown(groupCount(r, 'days-to-plan-agreed'))],
+        Completed: [shown(groupCount(r, 'days-to-completion'))],
+      };
     };
     // The organisation list was filled from the directory with the token.
-    const optionValue = async (text: string) => page.evaluate<string>(`Array.from(document.querySelectorAll('#organisation option')).find((o) => o.textContent.includes(${JSON.stringify(text)})).value`);
+    const optionValue = async (text: string) =>
+      page.evaluate<string>(`Array.from(document.querySelectorAll('#organisation option')).find((o) => o.textContent.includes(${JSON.stringify(text)})).value`);
     await page.selectOption('#organisation', await optionValue('Millbrook Social Prescribing Service'));
     await page.check('#as-owner');
     await page.click('#show');
@@ -168,7 +195,10 @@ describe('browser pages: API explorer and commissioner dashboard [embedded]', ()
     const chunks: Buffer[] = [];
     for await (const chunk of (await download.createReadStream()) as AsyncIterable<Buffer>) chunks.push(chunk);
     const csv = Buffer.concat(chunks).toString('utf8');
-    const expected = await server.anonymous.get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`).set('Authorization', `Bearer ${commissioner}`).set('Accept', 'text/csv');
+    const expected = await server.anonymous
+      .get(`/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`)
+      .set('Authorization', `Bearer ${commissioner}`)
+      .set('Accept', 'text/csv');
     expect(download.suggestedFilename()).toBe('activity-report.csv');
     expect(csv).toBe(expected.text);
     await page.close();

@@ -3,7 +3,7 @@
 // completes it, with every resource exported exactly once.
 import type { Resource } from '@medplum/fhirtypes';
 import fs from 'node:fs';
-import { getResourceTypeNames, loadBaseDefinitions } from '../src/conformance/definitions';
+import { getResourceTypeNames, loadBaseDefinitions } from '../src/base/definitions';
 import { EmbeddedStore } from '../src/store/embedded/store';
 import { MongoStore } from '../src/store/mongo/store';
 import type { StoragePort } from '../src/store/port';

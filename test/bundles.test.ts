@@ -3,7 +3,7 @@
 // refused whole, and nothing is written.
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
-import { storeTargets } from './support/stores';
+import { storeTargets, withTransactions } from './support/stores';
 import { fixture, patient, NHS_NUMBER_SYSTEM } from './support/resources';
 
 describe.each(storeTargets)('bundles [$name]', (target) => {
@@ -83,8 +83,7 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     expect(issue.diagnostics).toContain('Bundle.entry[2]');
   });
 
-  test('a transaction whose later entry conflicts leaves the earlier entries unwritten', async () => {
-    if (!transactions) return;
+  withTransactions(target)('a transaction whose later entry conflicts leaves the earlier entries unwritten', async () => {
     const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
     const value = `tx-conflict-${Date.now()}`;
     const res = await postBundle({
@@ -100,8 +99,7 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     expect((await server.api.get(`/fhir/Patient/${created.id}`)).body.gender).toBe('female');
   });
 
-  test('conditional references are resolved inside a transaction', async () => {
-    if (!transactions) return;
+  withTransactions(target)('conditional references are resolved inside a transaction', async () => {
     const value = `9${Date.now()}`.slice(0, 10);
     const existing = (
       await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ identifier: [{ system: 'urn:cond-ref', value }] }))
@@ -126,8 +124,7 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     expect(sr.subject.reference).toBe(`Patient/${existing.id}`);
   });
 
-  test('a conditional reference to a conditional create in the same transaction resolves to it', async () => {
-    if (!transactions) return;
+  withTransactions(target)('a conditional reference to a conditional create in the same transaction resolves to it', async () => {
     const value = `new-${Date.now()}`;
     const res = await postBundle({
       resourceType: 'Bundle',
@@ -147,8 +144,7 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     expect(res.body.entry[0].resource.subject.reference).toBe(`Patient/${res.body.entry[1].resource.id}`);
   });
 
-  test('a conditional reference that matches nothing fails the transaction', async () => {
-    if (!transactions) return;
+  withTransactions(target)('a conditional reference that matches nothing fails the transaction', async () => {
     const res = await postBundle({
       resourceType: 'Bundle',
       type: 'transaction',
@@ -177,8 +173,7 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
     expect(res.status).toBe(400);
   });
 
-  test('a transaction can update, delete and read in one go', async () => {
-    if (!transactions) return;
+  withTransactions(target)('a transaction can update, delete and read in one go', async () => {
     const a = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
     const b = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
     const res = await postBundle({

@@ -299,4 +299,49 @@ describe.each(storeTargets)('deactivation of removed services [$name]', (target)
     expect(await post([a, b, { ...c, status: 'gone' }])).toMatchObject({ unchanged: 2, rejected: 1, deactivated: 0 });
     expect(await post([orukPage([a], 1, 2), orukPage([b, c], 2, 2)].flatMap((p) => p.contents as unknown[]))).toMatchObject({ unchanged: 3 });
   });
+
+  const postRaw = (body: unknown, query = '') => server.api.post(`/fhir/$import-directory${query}`).set('Content-Type', 'application/json').send(body as object);
+  const activeServices = async () => (await server.api.get('/fhir/HealthcareService?active=true&_summary=count')).body.total as number;
+
+  test('a body that is not ORUK JSON is refused whole with 400, and nothing is deactivated', async () => {
+    await post(orukPage([orukService(), orukService(), orukService()]));
+    expect(await activeServices()).toBe(3);
+    for (const body of [{ hello: 'world' }, [1, 2, 3], [{ hello: 'world' }], { contents: 'not a list' }, { id: 'x' }]) {
+      const res = await postRaw(body);
+      expect(res.status).toBe(400);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue[0].diagnostics).toMatch(/ORUK|not a valid ORUK \/services page/);
+    }
+    expect(await activeServices()).toBe(3);
+  });
+
+  test('a whole directory with under 90% of its services accepted deactivates nothing, and says why', async () => {
+    const services = Array.from({ length: 5 }, () => orukService());
+    await post(services);
+    const res = await postRaw([services[0], { ...services[1], status: 'gone' }]);
+    expect(res.status).toBe(200);
+    const skipped = (res.body as Parameters).parameter?.find((p) => p.name === 'deactivationSkipped')?.valueString;
+    expect(skipped).toMatch(/only 1 of 2 services were accepted \(90% are needed/);
+    expect(summaryOf(res.body as Parameters)).toMatchObject({ unchanged: 1, rejected: 1, deactivated: 0 });
+    expect(await activeServices()).toBe(5);
+    // The share is configurable: 90% by default, DIRECTORY_MIN_ACCEPTED_PERCENT to change it.
+    expect(summaryOf((await postRaw(services.slice(0, 4))).body as Parameters)).toMatchObject({ unchanged: 4, deactivated: 1 });
+  });
+
+  test('dryRun=true reports what would change and writes nothing', async () => {
+    const [a, b, c, d] = [orukService(), orukService(), orukService(), orukService()];
+    await post([a, b, c]);
+    const changedB = { ...b, name: 'Renamed service' };
+    const res = await postRaw([a, changedB, d], '?dryRun=true');
+    expect(res.status).toBe(200);
+    expect((res.body as Parameters).parameter?.find((p) => p.name === 'dryRun')?.valueBoolean).toBe(true);
+    expect(summaryOf(res.body as Parameters)).toMatchObject({ unchanged: 1, updated: 1, created: 1, deactivated: 1 });
+    // Nothing was written: d is unknown, b keeps its name, c is still active.
+    const find = async (id: string) => (await server.api.get(`/fhir/HealthcareService?identifier=${encodeURIComponent(`${ORUK_SERVICE_ID}|${id}`)}`)).body;
+    expect((await find(d.id)).total).toBe(0);
+    expect((await find(b.id)).entry[0].resource.name).toBe(b.name);
+    expect((await find(c.id)).entry[0].resource.active).toBe(true);
+    expect((await find(b.id)).entry[0].resource.meta.versionId).toBe('1');
+    expect((await postRaw([a], '?dryRun=perhaps')).status).toBe(400);
+  });
 });

@@ -12,7 +12,8 @@ import { RESULT_PARAMETERS } from '../src/fhir/capabilities';
 import { startServer, type TestServer } from './support/server';
 import { storeTargets, tempDir } from './support/stores';
 
-type Json = Record<string, any>;
+// An OpenAPI document is walked freely here.
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
@@ -68,7 +69,9 @@ describe('OpenAPI description, API explorer and dashboard pages', () => {
     fs.writeFileSync(file, JSON.stringify(doc));
     // The validator is an ES module: it runs in its own Node process, as its command-line tool.
     const cli = path.join(path.dirname(require.resolve('@seriousme/openapi-schema-validator/package.json')), 'bin', 'validate-api-cli.js');
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, file], { maxBuffer: 64 * 1024 * 1024 }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, file], { maxBuffer: 64 * 1024 * 1024 }).catch((err: { stdout: string }) => ({
+      stdout: err.stdout,
+    }));
     const result = JSON.parse(stdout) as { valid: boolean; errors?: unknown[] };
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
@@ -145,7 +148,9 @@ describe('OpenAPI description, API explorer and dashboard pages', () => {
   test('_type narrows the description to those types and the server’s own paths; an unknown type is a 400', async () => {
     const res = await server.anonymous.get('/fhir/openapi.json?_type=Patient,Task');
     expect(res.status).toBe(200);
-    const typed = Object.keys(res.body.paths).map((p) => p.split('/')[1]).filter((t) => /^[A-Z]/.test(t));
+    const typed = Object.keys(res.body.paths)
+      .map((p) => p.split('/')[1])
+      .filter((t) => /^[A-Z]/.test(t));
     expect([...new Set(typed)].sort()).toEqual(['Patient', 'Task']);
     expect(res.body.paths['/Patient/{id}/$everything']).toEqual(doc.paths['/Patient/{id}/$everything']);
     expect(res.body.paths['/Task']).toEqual(doc.paths['/Task']);
@@ -177,7 +182,9 @@ describe('OpenAPI description, API explorer and dashboard pages', () => {
       });
     expect(created.status).toBe(201);
     const listed = async (): Promise<boolean> =>
-      ((await server.anonymous.get('/fhir/metadata')).body as CapabilityStatement).rest?.[0].resource?.find((r) => r.type === 'Patient')?.searchParam?.some((p) => p.name === code) ?? false;
+      ((await server.anonymous.get('/fhir/metadata')).body as CapabilityStatement).rest?.[0].resource
+        ?.find((r) => r.type === 'Patient')
+        ?.searchParam?.some((p) => p.name === code) ?? false;
     for (let i = 0; i < 100 && !(await listed()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await listed()).toBe(true);
     const params = (await server.anonymous.get('/fhir/openapi.json')).body.paths['/Patient'].get.parameters as Json[];

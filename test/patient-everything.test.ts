@@ -19,8 +19,16 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('Patient/$everythin
     return res.body;
   }
   const observation = (subject: string, value: number): Resource =>
-    ({ resourceType: 'Observation', status: 'final', code: { text: 'wellbeing score' }, subject: { reference: subject }, effectiveDateTime: '2026-11-03T10:00:00Z', valueInteger: value }) as Resource;
-  const refs = (bundle: Bundle, mode = 'match') => (bundle.entry ?? []).filter((e) => e.search?.mode === mode).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+    ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'wellbeing score' },
+      subject: { reference: subject },
+      effectiveDateTime: '2026-11-03T10:00:00Z',
+      valueInteger: value,
+    }) as Resource;
+  const refs = (bundle: Bundle, mode = 'match') =>
+    (bundle.entry ?? []).filter((e) => e.search?.mode === mode).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
   const get = (path: string, token?: string) => {
     const req = server.anonymous.get(`/fhir/${path}`);
     return token ? req.set('Authorization', `Bearer ${token}`) : server.api.get(`/fhir/${path}`);
@@ -32,19 +40,51 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('Patient/$everythin
     const s2 = await create(organization('S20002'));
     const pa = await create(patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' }] }));
     const pb = await create(patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000017' }] }));
-    const linked = await create(patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000025' }], link: [{ other: { reference: `Patient/${pa.id}` }, type: 'seealso' }] }));
-    const obs = [await create(observation(`Patient/${pa.id}`, 5)), await create(observation(`Patient/${pa.id}`, 7)), await create(observation(`Patient/${pa.id}`, 8))];
+    const linked = await create(
+      patient({
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000025' }],
+        link: [{ other: { reference: `Patient/${pa.id}` }, type: 'seealso' }],
+      })
+    );
+    const obs = [
+      await create(observation(`Patient/${pa.id}`, 5)),
+      await create(observation(`Patient/${pa.id}`, 7)),
+      await create(observation(`Patient/${pa.id}`, 8)),
+    ];
     await create(observation(`Patient/${pb.id}`, 3));
-    const goal = await create({ resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Walk twice a week' }, subject: { reference: `Patient/${pa.id}` } } as Resource);
+    const goal = await create({
+      resourceType: 'Goal',
+      lifecycleStatus: 'active',
+      description: { text: 'Walk twice a week' },
+      subject: { reference: `Patient/${pa.id}` },
+    } as Resource);
     // A request for a service (not a social prescribing referral, so no Task is made for it): what the Tasks fulfil.
     const request = (subject: string) =>
-      create({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: 'walking group' }, subject: { reference: subject } } as Resource);
+      create({
+        resourceType: 'ServiceRequest',
+        status: 'active',
+        intent: 'order',
+        code: { text: 'walking group' },
+        subject: { reference: subject },
+      } as Resource);
     const [srA, srB] = [await request(`Patient/${pa.id}`), await request(`Patient/${pb.id}`)];
-    const taskS1 = await create(task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s1.id}`, { owner: { reference: `Organization/${s1.id}` } }));
-    const taskS2 = await create(task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s2.id}`, { owner: { reference: `Organization/${s2.id}` } }));
+    const taskS1 = await create(
+      task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s1.id}`, { owner: { reference: `Organization/${s1.id}` } })
+    );
+    const taskS2 = await create(
+      task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s2.id}`, { owner: { reference: `Organization/${s2.id}` } })
+    );
     await create(task(`ServiceRequest/${srB.id}`, `Patient/${pb.id}`, `Organization/${s2.id}`, { owner: { reference: `Organization/${s2.id}` } }));
     Object.assign(id, { s1: s1.id, pa: pa.id, pb: pb.id, linked: linked.id, goal: goal.id, taskS1: taskS1.id, taskS2: taskS2.id, obs0: obs[0].id });
-    compartmentA = [`Patient/${pa.id}`, `Patient/${linked.id}`, `Goal/${goal.id}`, ...obs.map((o) => `Observation/${o.id}`), `ServiceRequest/${srA.id}`, `Task/${taskS1.id}`, `Task/${taskS2.id}`];
+    compartmentA = [
+      `Patient/${pa.id}`,
+      `Patient/${linked.id}`,
+      `Goal/${goal.id}`,
+      ...obs.map((o) => `Observation/${o.id}`),
+      `ServiceRequest/${srA.id}`,
+      `Task/${taskS1.id}`,
+      `Task/${taskS2.id}`,
+    ];
   });
   afterAll(async () => {
     await server.stop();
@@ -91,7 +131,10 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('Patient/$everythin
     await new Promise((r) => setTimeout(r, 20));
     const since = new Date().toISOString();
     const current = await server.api.get(`/fhir/Observation/${id.obs0}`);
-    const updated = await server.api.put(`/fhir/Observation/${id.obs0}`).set('Content-Type', FHIR_JSON).send({ ...current.body, valueInteger: 6 });
+    const updated = await server.api
+      .put(`/fhir/Observation/${id.obs0}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ ...current.body, valueInteger: 6 });
     expect(updated.status).toBe(200);
     const res = await get(`Patient/${id.pa}/$everything?_since=${encodeURIComponent(since)}`);
     expect(res.status).toBe(200);

@@ -239,7 +239,7 @@ describe('referral journey', () => {
       activity: [{ reference: { reference: `ServiceRequest/${onward.id}` } }],
     } as never);
     subTask = await updateTask(subTask, { status: 'accepted' });
-    subTask = await updateTask(subTask, {
+    await updateTask(subTask, {
       status: 'completed',
       output: [{ type: { coding: [{ system: OUTPUT, code: 'resulting-activity' }] }, valueString: 'Attends the gardening group on Tuesdays' }],
     });
@@ -375,11 +375,10 @@ describe('referral journey', () => {
 });
 
 const mongoTarget = storeTargets.find((t) => t.name === 'mongodb');
-(mongoTarget ? describe : describe.skip)('referral intake without transactions [mongodb]', () => {
+(mongoTarget && !mongoTarget.transactions ? describe : describe.skip)('referral intake without transactions [mongodb]', () => {
   test('a referral is refused whole with a clear OperationOutcome when the deployment cannot store it atomically', async () => {
     const server = await startServer(mongoTarget as NonNullable<typeof mongoTarget>);
     try {
-      if (server.store.supportsTransactions) return;
       const res = await server.api.post('/fhir/$process-message').set('Content-Type', FHIR_JSON).send(fixture('messages/gp-referral.json'));
       expect(res.status).toBe(501);
       expect(JSON.stringify(res.body)).toMatch(/replica set/);

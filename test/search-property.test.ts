@@ -4,7 +4,7 @@
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import type { Patient } from '@medplum/fhirtypes';
 import fc from 'fast-check';
-import { loadBaseDefinitions } from '../src/conformance/definitions';
+import { loadBaseDefinitions } from '../src/base/definitions';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 

@@ -4,6 +4,7 @@ Id: SPCommunityService
 Title: "SP Community Service"
 Description: "A community offering people can be connected to (maps an Open Referral UK service)."
 * insert SPMetadata
+* obeys sp-id-1
 * extension contains CapacityStatus named capacityStatus 0..1 MS
 * extension[capacityStatus].value[x] MS
 * identifier 1..* MS

@@ -4,7 +4,7 @@ Id: SPPatient
 Title: "SP Patient"
 Description: "The person referred for social prescribing. NHS number required unless a reason it is unavailable is given; its check digit is verified by the server."
 * insert SPMetadata
-* obeys sp-pat-1 and sp-pat-2 and sp-pat-3
+* obeys sp-pat-1 and sp-pat-2 and sp-pat-3 and sp-pat-4 and sp-id-1
 * extension contains NHSNumberUnavailableReason named nhsNumberUnavailableReason 0..1 MS
 * extension[nhsNumberUnavailableReason].value[x] MS
 * identifier MS

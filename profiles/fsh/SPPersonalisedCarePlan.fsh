@@ -4,6 +4,7 @@ Id: SPPersonalisedCarePlan
 Title: "SP Personalised Care Plan"
 Description: "The personalised plan agreed between the person and their link worker."
 * insert SPMetadata
+* obeys sp-id-1
 * status 1..1 MS
 * intent MS
 * intent = #plan (exactly)

@@ -4,7 +4,7 @@ Id: SPReferral
 Title: "SP Referral"
 Description: "A referral to a social prescribing service (SNOMED CT 871731000000106)."
 * insert SPMetadata
-* obeys sp-ref-1
+* obeys sp-ref-1 and sp-id-1
 * extension contains ExtensionUKCoreSourceOfServiceRequest named sourceOfReferral 1..1 MS
 * extension[sourceOfReferral].value[x] MS
 * identifier 1..* MS

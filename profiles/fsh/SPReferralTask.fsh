@@ -4,7 +4,7 @@ Id: SPReferralTask
 Title: "SP Referral Task"
 Description: "Tracks fulfilment of a social prescribing referral (closed-loop referral pattern)."
 * insert SPMetadata
-* obeys sp-task-1 and sp-task-2
+* obeys sp-task-1 and sp-task-2 and sp-id-1
 * status MS
 * status from $vs-task-status (required)
 * statusReason MS

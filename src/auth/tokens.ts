@@ -3,7 +3,7 @@
 // not seen: key rotation), and the local key (local-key.ts). Audience, expiry
 // and not-before are checked with a small clock-skew tolerance.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { AuthConfig } from '../config';
+import type { AuthConfig } from './auth-config';
 import type { Caller } from './caller';
 import { LOCAL_ALGORITHM, LOCAL_ISSUER, type LocalKey } from './local-key';
 import { ROLES, type Role } from './roles';

@@ -11,10 +11,11 @@
 //   they may name the person.
 // The types a commissioner may receive are listed in COMMISSIONER_TYPES.
 import type { Patient, Resource } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import { ageBand } from '../reports/age-band';
 
 import { NHS_NUMBER_SYSTEM } from '../conformance/checks/nhs-number';
+import { ID } from '../base/ids';
 export const AGE_BAND_URL = `${PROJECT_BASE}/StructureDefinition/age-band`;
 
 /** What a commissioner export may hold: the referral journey and the directory, no person records other than pseudonymous patients. */
@@ -33,7 +34,7 @@ export const COMMISSIONER_TYPES = [
   'PractitionerRole',
 ];
 
-const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const PATIENT_REFERENCE = new RegExp(`(?:^|/)Patient/(${ID})(?:/_history/[^/]+)?$`);
 const DROPPED_KEYS = new Set(['text', 'note', 'contained']);
 
 type Json = unknown;

@@ -10,6 +10,9 @@ import { indexField } from '../store/indexer';
 import type { Repository } from '../store/repository';
 import { and, or, NONE, type Filter } from '../store/search/filter';
 import { JOB_CODE, JOB_CODE_SYSTEM, type ExportJob } from './job';
+import { ID } from '../base/ids';
+
+const PATIENT_REFERENCE = new RegExp(`^Patient/${ID}$`);
 
 let compartment: Map<string, string[]> | undefined;
 
@@ -58,7 +61,7 @@ export async function groupPatients(repo: Repository, groupId: string): Promise<
   const group = (await repo.read('Group', groupId)).resource as Group;
   return (group.member ?? [])
     .map((m) => m.entity?.reference ?? '')
-    .filter((r) => /^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(r));
+    .filter((r) => PATIENT_REFERENCE.test(r));
 }
 
 /** Compiles the filters of a job's types once, when it (re)starts. */

@@ -11,7 +11,7 @@
 import type { Basic } from '@medplum/fhirtypes';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { OperationOutcomeError } from '../fhir/outcomes';
+import { OperationOutcomeError } from '../base/outcomes';
 import type { StoragePort } from '../store/port';
 import type { Repository } from '../store/repository';
 import { and, type Filter } from '../store/search/filter';

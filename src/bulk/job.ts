@@ -4,7 +4,7 @@
 // status, serve its files, take it over when the process running it dies
 // (the lease), and clean it up when it expires.
 import type { Basic, Extension } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 
 export const JOB_URL = `${PROJECT_BASE}/StructureDefinition/export-job`;
 export const JOB_CODE_SYSTEM = `${PROJECT_BASE}/CodeSystem/sp-local-concepts`;

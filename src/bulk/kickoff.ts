@@ -2,18 +2,18 @@
 // its parameters, from the query string (GET) or a Parameters body (POST),
 // checked up front so that a job never starts on a request it cannot honour.
 import type { Parameters } from '@medplum/fhirtypes';
-import { getResourceTypeNames, isKnownResourceType } from '../conformance/definitions';
-import { badRequest } from '../fhir/outcomes';
-import type { QueryParams } from '../fhir/search/parse';
+import { getResourceTypeNames, isKnownResourceType } from '../base/definitions';
+import { badRequest } from '../base/outcomes';
+import type { QueryParams } from '../base/search-request';
 import { dateRange } from '../store/search/values';
 import type { Repository } from '../store/repository';
 import { COMMISSIONER_TYPES } from './commissioner-view';
 import { DEFINITIONAL_TYPES, parseTypeFilter, patientCompartment } from './export-scope';
 import type { ExportLevel, ExportParameters } from './job';
+import { ID_PATTERN } from '../base/ids';
 
 export const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 const KNOWN = new Set(['_type', '_since', '_typeFilter', '_outputFormat', '_commissioner']);
-const COMMISSIONER_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** A POST kick-off's Parameters, as the query parameters a GET would carry. */
 export function queryOfParameters(body: unknown): QueryParams {
@@ -53,7 +53,7 @@ export async function parseKickOff(repo: Repository, { level, groupId, query, le
   }
 
   const commissioner = single(query, '_commissioner');
-  if (commissioner !== undefined && !COMMISSIONER_ID.test(commissioner)) {
+  if (commissioner !== undefined && !ID_PATTERN.test(commissioner)) {
     throw badRequest('_commissioner must be an id of 1 to 64 letters, digits, - or .', ['_commissioner']);
   }
 

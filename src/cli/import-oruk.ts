@@ -1,4 +1,4 @@
-// npm run import:oruk -- [--no-deactivate] [--concurrency N] <file-or-directory>...
+// npm run import:oruk -- [--no-deactivate] [--dry-run] [--concurrency N] <file-or-directory>...
 // Imports an Open Referral UK directory into the store the server uses
 // (DATA_DIR or MONGODB_URI), through the server's Repository, with a progress
 // display and a summary. See src/directory/import.ts for what is written.
@@ -7,7 +7,7 @@ import { InputError, readDirectoryFiles } from '../directory/files';
 import { fail, openApp } from './open-app';
 import { progressDisplay } from './progress';
 
-const USAGE = 'Usage: npm run import:oruk -- [--no-deactivate] [--concurrency N] <file-or-directory>...';
+const USAGE = 'Usage: npm run import:oruk -- [--no-deactivate] [--dry-run] [--concurrency N] <file-or-directory>...';
 
 export function printSummary(summary: ImportSummary, out: NodeJS.WriteStream = process.stdout): void {
   const rate = summary.seconds > 0 ? Math.round(summary.total / summary.seconds) : summary.total;
@@ -16,17 +16,20 @@ export function printSummary(summary: ImportSummary, out: NodeJS.WriteStream = p
       `created ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, ` +
       `deactivated ${summary.deactivated}, rejected ${summary.rejected}\n`
   );
-  if (!summary.wholeDirectory) out.write('Part of a paged directory was given (not every page): no service was deactivated.\n');
+  if (summary.dryRun) out.write('Dry run: nothing was written; the counts are what the import would do.\n');
+  if (summary.deactivationSkipped) out.write(`No service was deactivated: ${summary.deactivationSkipped}.\n`);
   for (const r of summary.rejections) out.write(`  rejected ${r.serviceId ?? '(no id)'} from ${r.source}: ${r.reason}\n`);
 }
 
-function parseArgs(argv: string[]): { paths: string[]; deactivate: boolean; concurrency?: number } {
+function parseArgs(argv: string[]): { paths: string[]; deactivate: boolean; dryRun: boolean; concurrency?: number } {
   const paths: string[] = [];
   let deactivate = true;
+  let dryRun = false;
   let concurrency: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--no-deactivate') deactivate = false;
+    else if (arg === '--dry-run') dryRun = true;
     else if (arg === '--concurrency') {
       concurrency = Number(argv[++i]);
       if (!Number.isInteger(concurrency) || concurrency < 1) fail(`--concurrency takes a whole number of 1 or more\n${USAGE}`, 2);
@@ -37,7 +40,7 @@ function parseArgs(argv: string[]): { paths: string[]; deactivate: boolean; conc
     else paths.push(arg);
   }
   if (paths.length === 0) fail(USAGE, 2);
-  return { paths, deactivate, concurrency };
+  return { paths, deactivate, dryRun, concurrency };
 }
 
 async function main(): Promise<void> {
@@ -52,7 +55,13 @@ async function main(): Promise<void> {
   const app = await openApp('import the directory');
   try {
     const progress = progressDisplay();
-    const summary = await importDirectory(app.fhir.repo, content, { deactivateMissing: args.deactivate, concurrency: args.concurrency, onProgress: progress.update });
+    const summary = await importDirectory(app.fhir.repo, content, {
+      deactivateMissing: args.deactivate,
+      dryRun: args.dryRun,
+      minAcceptedShare: app.fhir.directoryMinAcceptedShare,
+      concurrency: args.concurrency,
+      onProgress: progress.update,
+    });
     progress.finish(summary);
     printSummary(summary);
   } finally {

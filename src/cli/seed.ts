@@ -10,7 +10,7 @@ import type { Resource, Task } from '@medplum/fhirtypes';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FhirContext } from '../fhir/context';
-import { OperationOutcomeError, statusOf } from '../fhir/outcomes';
+import { OperationOutcomeError, statusOf } from '../base/outcomes';
 import type { FhirRequest } from '../fhir/request';
 import { readDirectoryFiles } from '../directory/files';
 import { importDirectory, reasonOf, type ImportCounts, type ImportSummary } from '../directory/import';

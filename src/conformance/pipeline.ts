@@ -5,17 +5,24 @@
 //  2. every profile in meta.profile (unknown ones are errors, UK Core ones information);
 //  3. the server's own profile for the type (domain/server-profiles.ts);
 //  4. FHIRPath invariants of those profiles (evaluated by the validator with the snapshot);
-//  5. terminology bindings of those profiles and of known extensions;
-//  6. what no FHIRPath expresses: NHS number check digit, NHS identifier
-//     system spellings, and references that must resolve.
+//  5. terminology bindings of those profiles and of known extensions, and
+//     every code of a complete CodeSystem the server holds;
+//  6. what the profile validator does not check: value types and reference
+//     targets of known extensions, the NHS number check digit and NHS identifier system
+//     spellings (with clearer messages than the profiles' invariants), and
+//     references that must resolve.
 import { loadDataType, OperationOutcomeError, validateResource, validateTypedValue } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { serverProfileFor } from '../domain/server-profiles';
 import { checkBindings, checkExtensionBindings } from './bindings';
+import { bundleReferenceType } from './checks/bundle-reference-types';
 import { checkNhsIdentifiers } from './checks/nhs-number';
+import { checkExtensionValues } from './checks/extension-values';
+import { checkCodeSystemMembership } from './code-systems';
 import { checkJsonShape } from './checks/json-shape';
 import { checkSearchParameter } from './checks/search-parameter';
-import { checkReferences, type ReferenceResolver } from './checks/references';
+import { checkReferences } from './checks/references';
+import { type ReferenceResolver } from '../base/references';
 import { UK_CORE_PREFIX, type ConformanceRegistry } from './registry';
 import type { TerminologyService } from './terminology/service';
 
@@ -124,13 +131,17 @@ export class ValidationPipeline {
       issues.push(...(await checkBindings(resource, this.registry.getBindings(profile.url as string), this.terminology)));
     }
     issues.push(...(await checkExtensionBindings(resource, this.registry.extensionBindings, this.terminology)));
+    issues.push(...checkExtensionValues(resource, this.registry.extensionValues));
+    issues.push(...(await checkCodeSystemMembership(resource, this.terminology)));
     issues.push(...checkNhsIdentifiers(resource));
     issues.push(...checkSearchParameter(resource));
     // Resolving references costs reads: only worth it for an otherwise valid resource.
     if (options.resolveReference && !hasError(issues)) {
       issues.push(...(await checkReferences(resource, this.options.baseUrl, options.resolveReference)));
     }
-    return dedupe(issues.map(readable));
+    // No type can be read from a urn:uuid reference: inside a Bundle the entry it names is checked instead.
+    const typed = issues.map((i) => bundleReferenceType(resource, i)).filter((i): i is OperationOutcomeIssue => i !== undefined);
+    return dedupe(typed.map(readable));
   }
 }
 

@@ -7,11 +7,11 @@ import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@med
 import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { clearIndexedParameters } from '../store/indexer';
 import { bindingsOf, type Binding } from './bindings';
-import { getBaseDefinition, loadBaseDefinitions } from './definitions';
-import { readResourceFolder } from './project-files';
+import { getBaseDefinition, loadBaseDefinitions } from '../base/definitions';
+import { readResourceFolder } from '../base/project-files';
+import { PROJECT_BASE } from '../base/project';
+import type { ExtensionValue } from './checks/extension-values';
 
-export const PROJECT_BASE = 'https://social-prescribing.example.org/fhir';
-export const profileUrl = (name: string): string => `${PROJECT_BASE}/StructureDefinition/${name}`;
 
 /** UK Core canonicals: accepted in meta.profile and reported as information (DOMAIN.md section 2). */
 export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';
@@ -21,6 +21,8 @@ export class ConformanceRegistry {
   private readonly bindings = new Map<string, Binding[]>();
   private readonly base = new Map<string, Binding[]>();
   readonly extensionBindings = new Map<string, Binding>();
+  /** Extension url -> the value[x] types it allows, and the resource types its valueReference may point at. */
+  readonly extensionValues = new Map<string, ExtensionValue>();
   readonly searchParameters: SearchParameter[] = [];
   /** Everything shipped, for storing as resources at start. */
   readonly shipped: Resource[] = [];
@@ -62,6 +64,13 @@ export class ConformanceRegistry {
     if (sd.type === 'Extension') {
       const value = sd.snapshot?.element?.find((e) => e.path === 'Extension.value[x]' && !e.id?.includes(':'));
       const { binding } = value ?? {};
+      if (value?.type?.length) {
+        const reference = value.type.find((t) => t.code === 'Reference');
+        this.extensionValues.set(sd.url, {
+          types: value.type.map((t) => t.code as string),
+          targets: reference?.targetProfile?.map((p) => p.split('|')[0].split('/').pop() as string),
+        });
+      }
       if (binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')) {
         this.extensionBindings.set(sd.url, { path: 'Extension.value', strength: binding.strength, valueSet: binding.valueSet });
       }

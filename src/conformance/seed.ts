@@ -4,7 +4,7 @@
 // changed since the last start is written, so restarts add no versions.
 import type { Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../store/repository';
-import { OperationOutcomeError } from '../fhir/outcomes';
+import { OperationOutcomeError } from '../base/outcomes';
 import type { ConformanceRegistry } from './registry';
 
 /** JSON with object keys sorted, so equal content compares equal whatever the key order. */
@@ -18,9 +18,14 @@ function canonical(value: unknown): string {
 
 const withoutMeta = (resource: Resource): unknown => ({ ...resource, meta: undefined });
 
-export async function storeShippedResources(repo: Repository, registry: ConformanceRegistry): Promise<number> {
+export function storeShippedResources(repo: Repository, registry: ConformanceRegistry): Promise<number> {
+  return storeResources(repo, registry.shipped);
+}
+
+/** Stores each resource (with its id) unless the store already holds the same content; returns how many were written. */
+export async function storeResources(repo: Repository, resources: Resource[]): Promise<number> {
   let written = 0;
-  for (const resource of registry.shipped) {
+  for (const resource of resources) {
     if (!resource.id) continue;
     const current = await repo.readLatest(resource.resourceType, resource.id);
     if (current?.resource && canonical(withoutMeta(current.resource)) === canonical(withoutMeta(resource))) continue;

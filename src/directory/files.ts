@@ -2,7 +2,7 @@
 // .json files (in name order: page-001.json, page-002.json, ...) are read.
 import fs from 'node:fs';
 import path from 'node:path';
-import { emptyContent, readDocument, type DirectoryContent } from './read';
+import { emptyContent, NotADirectoryError, readDocument, type DirectoryContent } from './read';
 
 export class InputError extends Error {}
 
@@ -34,7 +34,12 @@ export function readDirectoryFiles(paths: string[]): DirectoryContent {
       content.rejected.push({ source: file, reason: `Not JSON: ${err instanceof Error ? err.message : String(err)}` });
       continue;
     }
-    readDocument(content, document, file);
+    try {
+      readDocument(content, document, file);
+    } catch (err) {
+      if (err instanceof NotADirectoryError) throw new InputError(err.message);
+      throw err;
+    }
   }
   return content;
 }

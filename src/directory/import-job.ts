@@ -8,7 +8,7 @@
 import type { Basic, Extension } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import type { Repository } from '../store/repository';
 import { importDirectory, type ImportCounts, type ImportOptions, type ImportSummary } from './import';
 import type { DirectoryContent, Rejection } from './read';
@@ -46,7 +46,14 @@ function toBasic(jobId: string, state: ImportJobState): Basic {
         extension: [
           part('status', { valueCode: state.status }),
           ...COUNT_NAMES.map((name) => part(name, { valueInteger: state.counts[name] })),
-          ...(summary ? [part('wholeDirectory', { valueBoolean: summary.wholeDirectory }), part('seconds', { valueDecimal: summary.seconds })] : []),
+          ...(summary
+            ? [
+                part('wholeDirectory', { valueBoolean: summary.wholeDirectory }),
+                ...(summary.deactivationSkipped ? [part('deactivationSkipped', { valueString: summary.deactivationSkipped })] : []),
+                part('dryRun', { valueBoolean: summary.dryRun }),
+                part('seconds', { valueDecimal: summary.seconds }),
+              ]
+            : []),
           ...(summary?.rejections ?? []).slice(0, MAX_STORED_REJECTIONS).map((r) => part('rejection', { valueString: JSON.stringify(r) })),
           ...(state.error ? [part('error', { valueString: state.error })] : []),
         ],
@@ -66,7 +73,16 @@ function fromBasic(basic: Basic | undefined): ImportJobState | undefined {
     status,
     counts,
     ...(status === 'completed'
-      ? { summary: { ...counts, rejections, wholeDirectory: get('wholeDirectory')?.valueBoolean ?? false, seconds: get('seconds')?.valueDecimal ?? 0 } }
+      ? {
+          summary: {
+            ...counts,
+            rejections,
+            wholeDirectory: get('wholeDirectory')?.valueBoolean ?? false,
+            ...(get('deactivationSkipped') ? { deactivationSkipped: get('deactivationSkipped')?.valueString } : {}),
+            dryRun: get('dryRun')?.valueBoolean ?? false,
+            seconds: get('seconds')?.valueDecimal ?? 0,
+          },
+        }
       : {}),
     ...(get('error') ? { error: get('error')?.valueString } : {}),
   };

@@ -6,8 +6,8 @@
 // past referrals and plans). The summary counts services, not resources.
 import type { HealthcareService, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import { OperationOutcomeError } from '../fhir/outcomes';
-import { parseSearchParams } from '../fhir/search/parse';
+import { OperationOutcomeError } from '../base/outcomes';
+import { parseSearchParams } from '../base/search-request';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
 import { mapService, MappingError, ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from './map';
@@ -29,12 +29,24 @@ export interface ImportSummary extends ImportCounts {
   rejections: Rejection[];
   /** False when the input was part of a paged directory: nothing was then deactivated. */
   wholeDirectory: boolean;
+  /** Why services missing from the input were not deactivated, when they were not. */
+  deactivationSkipped?: string;
+  /** Nothing was written: the counts say what the import would have done. */
+  dryRun: boolean;
   seconds: number;
 }
 
 export interface ImportOptions {
   /** Mark services missing from a whole directory inactive (default true). */
   deactivateMissing?: boolean;
+  /**
+   * Services missing from a whole directory are deactivated only when at least
+   * this share of the input's services was accepted (default 0.9): a directory
+   * that is mostly rejected is more likely broken than emptied.
+   */
+  minAcceptedShare?: number;
+  /** Validate and compare everything, write nothing, and report what would change. */
+  dryRun?: boolean;
   /** Services written at the same time (default 8): lets store round trips and log flushes overlap. */
   concurrency?: number;
   onProgress?: (counts: ImportCounts) => void;
@@ -128,7 +140,27 @@ async function upsert(repo: Repository, resource: Resource, existing: StoredVers
   return result.created ? 'created' : 'updated';
 }
 
+export const DEFAULT_MIN_ACCEPTED_SHARE = 0.9;
+
 export async function importDirectory(repo: Repository, input: DirectoryContent, options: ImportOptions = {}): Promise<ImportSummary> {
+  // A dry run writes into a unit of work that is never committed: every check runs as in a real import.
+  if (options.dryRun) return repo.rehearse((unit) => importInto(unit, input, options));
+  return importInto(repo, input, options);
+}
+
+/** Why missing services must not be deactivated, or undefined when they may be. */
+function deactivationBlocked(input: DirectoryContent, counts: ImportCounts, options: ImportOptions): string | undefined {
+  if (options.deactivateMissing === false) return 'deactivation was switched off for this import';
+  if (!isWholeDirectory(input)) return 'the input is part of a paged directory (not every page), so a missing service may be on another page';
+  const minShare = options.minAcceptedShare ?? DEFAULT_MIN_ACCEPTED_SHARE;
+  const accepted = counts.total - counts.rejected;
+  if (counts.total === 0 || accepted / counts.total < minShare) {
+    return `only ${accepted} of ${counts.total} services were accepted (${Math.round(minShare * 100)}% are needed before services missing from the directory are deactivated)`;
+  }
+  return undefined;
+}
+
+async function importInto(repo: Repository, input: DirectoryContent, options: ImportOptions): Promise<ImportSummary> {
   const started = Date.now();
   const services = uniqueServices(input);
   const rejections: Rejection[] = [...input.rejected];
@@ -186,7 +218,8 @@ export async function importDirectory(repo: Repository, input: DirectoryContent,
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
 
   const wholeDirectory = isWholeDirectory(input);
-  if (wholeDirectory && options.deactivateMissing !== false) {
+  const deactivationSkipped = deactivationBlocked(input, counts, options);
+  if (!deactivationSkipped) {
     // Still in the directory, even when rejected this time: only services that are gone are deactivated.
     const present = new Set([...services.map((s) => s.service.id), ...input.rejected.map((r) => r.serviceId).filter((id): id is string => !!id)]);
     for (const [orukId, stored] of storedServices) {
@@ -201,5 +234,5 @@ export async function importDirectory(repo: Repository, input: DirectoryContent,
       report();
     }
   }
-  return { ...counts, rejections, wholeDirectory, seconds: (Date.now() - started) / 1000 };
+  return { ...counts, rejections, wholeDirectory, deactivationSkipped, dryRun: !!options.dryRun, seconds: (Date.now() - started) / 1000 };
 }

@@ -11,7 +11,7 @@ import type {
   Location,
   Organization,
 } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 import type { OrukAddress, OrukCostOption, OrukLocation, OrukOrganization, OrukPhone, OrukSchedule, OrukService } from './oruk';
 import { classify, taxonomyTermsOf } from './taxonomy';
 

@@ -43,6 +43,13 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
   return [...new Set(lines)].join('; ');
 }
 
+/** Input that is not an ORUK directory at all: refused whole, so nothing is changed on its account. */
+export class NotADirectoryError extends Error {}
+
+/** An object with the two fields every ORUK service has: it is a service record, valid or not. */
+const looksLikeService = (record: unknown): boolean =>
+  !!record && typeof record === 'object' && !Array.isArray(record) && typeof (record as { id?: unknown }).id === 'string' && typeof (record as { name?: unknown }).name === 'string';
+
 function addService(content: DirectoryContent, record: unknown, source: string): void {
   const serviceId = typeof (record as { id?: unknown })?.id === 'string' ? ((record as { id: string }).id || undefined) : undefined;
   if (!validateService(record)) {
@@ -52,18 +59,23 @@ function addService(content: DirectoryContent, record: unknown, source: string):
   content.services.push({ service: record, source });
 }
 
-/** Adds what one JSON document holds; `source` names it in rejection reasons. */
+/**
+ * Adds what one JSON document holds; `source` names it in rejection reasons.
+ * A document that is none of the three forms (a /services page, an array of
+ * service records, one service record) throws NotADirectoryError: a typo'd
+ * body must not count as a directory with no services in it.
+ */
 export function readDocument(content: DirectoryContent, document: unknown, source: string): void {
   if (Array.isArray(document)) {
+    if (!document.some(looksLikeService)) {
+      throw new NotADirectoryError(`${source} is an array but holds no ORUK service records (objects with an id and a name)`);
+    }
     content.unpaged = true;
     document.forEach((record, i) => addService(content, record, `${source}[${i}]`));
     return;
   }
   if (document && typeof document === 'object' && 'contents' in document) {
-    if (!validatePage(document)) {
-      content.rejected.push({ source, reason: `Not a valid ORUK /services page: ${describeErrors(validatePage.errors)}` });
-      return;
-    }
+    if (!validatePage(document)) throw new NotADirectoryError(`${source} is not a valid ORUK /services page: ${describeErrors(validatePage.errors)}`);
     const page = document as { contents: unknown[]; page_number?: number; total_pages?: number; first_page?: boolean; last_page?: boolean };
     const number = page.page_number ?? (page.first_page ? 1 : undefined);
     if (number !== undefined) content.pagesSeen.add(number);
@@ -71,6 +83,9 @@ export function readDocument(content: DirectoryContent, document: unknown, sourc
     else if (page.first_page && page.last_page) content.totalPages = 1;
     page.contents.forEach((record, i) => addService(content, record, `${source} contents[${i}]`));
     return;
+  }
+  if (!looksLikeService(document)) {
+    throw new NotADirectoryError(`${source} is not ORUK JSON: expected a /services page (with contents), an array of service records, or one service record (with an id and a name)`);
   }
   content.unpaged = true;
   addService(content, document, source);

@@ -5,8 +5,8 @@
 // other vocabulary (LGA service types, OpenActive, ...) is kept as a category
 // coding in its own system, so nothing the publisher said is lost.
 import type { CodeableConcept, CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
-import { PROJECT_BASE } from '../conformance/registry';
-import { readResourceFolder } from '../conformance/project-files';
+import { PROJECT_BASE } from '../base/project';
+import { readResourceFolder } from '../base/project-files';
 import type { OrukService, OrukTaxonomyTerm } from './oruk';
 
 export const DIRECTORY_TAXONOMY = `${PROJECT_BASE}/CodeSystem/sp-directory-taxonomy`;

@@ -7,7 +7,7 @@
 // - a referral that is completed, revoked or entered-in-error stays so;
 // - a self-referral (requester is the Patient) must say so in its source of referral.
 import type { Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { businessRule, conflict } from '../fhir/outcomes';
+import { businessRule, conflict } from '../base/outcomes';
 import type { Change, Repository, WriteRules } from '../store/repository';
 import { SNOMED, SOCIAL_PRESCRIBING_REFERRAL } from './server-profiles';
 import { isTask, prepareTask, TERMINAL_TASK_STATUSES } from './task-state-machine';

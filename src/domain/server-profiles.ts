@@ -4,7 +4,7 @@
 // when coded as one, so onward referrals to community services are not held
 // to the referral profile.
 import type { Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { profileUrl } from '../conformance/registry';
+import { profileUrl } from '../base/project';
 
 export const SNOMED = 'http://snomed.info/sct';
 export const SOCIAL_PRESCRIBING_REFERRAL = '871731000000106';

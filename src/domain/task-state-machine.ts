@@ -3,7 +3,7 @@
 // for it: lastModified, executionPeriod.start on the first move to
 // in-progress, executionPeriod.end on a terminal state.
 import type { Resource, Task } from '@medplum/fhirtypes';
-import { businessRule, conflict } from '../fhir/outcomes';
+import { businessRule, conflict } from '../base/outcomes';
 
 const TRANSITIONS: Record<string, readonly string[]> = {
   draft: ['requested'],

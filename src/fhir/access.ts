@@ -19,11 +19,13 @@ import { grantingScopes, PERMISSION_NAMES, type Permission } from '../auth/scope
 import { getIndexedParameters } from '../store/indexer';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
-import { forbidden } from './outcomes';
-import { parseSearchParams, type QueryParams } from './search/parse';
+import { forbidden } from '../base/outcomes';
+import { parseSearchParams, type QueryParams } from '../base/search-request';
 
 /** The most organisations' members, or patients, a restriction lists before refusing. */
 export const RESTRICTION_LIMIT = 5000;
+/** Roles whose data is their organisation's: what they may see and change follows from it. */
+const ORGANISATION_ROLES = new Set(['referrer', 'link-worker', 'community-provider']);
 /** Matches nothing: a restriction for a caller who has no data of this type. */
 const NOTHING: QueryParams = { _id: ['none.visible'] };
 
@@ -121,6 +123,19 @@ export class Access {
       }
     }
     return versions.filter((v) => seen.has(`${v.resourceType}/${v.id}`));
+  }
+
+  /**
+   * Whether the caller acts for whoever this reference names: their own
+   * organisation, its services or its roles. Roles kept to their organisation's
+   * data need it to change what their organisation made (a referral's requester,
+   * in an update or cancellation message); other callers act for anyone.
+   */
+  async actsFor(reference: string | undefined): Promise<boolean> {
+    const { caller } = this;
+    if (caller.unrestricted || !caller.role || !ORGANISATION_ROLES.has(caller.role)) return true;
+    if (!reference) return false;
+    return (await this.organisationList()).split(',').includes(reference);
   }
 
   /** References to the caller's organisation and what belongs to it. */

@@ -6,47 +6,17 @@
 // (access.ts); one that is not answers 404, as if it did not exist.
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Permission } from '../auth/scopes';
-import { authorizeActivityReport } from '../bulk/export-access';
 import type { FhirContext } from './context';
-import { findOperation } from './operations/registry';
-import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from './outcomes';
+import { findOperation, operationLevel } from './operations/registry';
+import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../base/outcomes';
 import type { FhirRequest } from './request';
+import { isResourceId } from '../base/ids';
 
 /** The audit trail is written by the server only (security: AuditEvents cannot be changed through the API). */
 const APPEND_ONLY = new Set(['AuditEvent']);
 
-/** What an operation needs, by name: the permission on a type, or a check of its own. */
-type OperationRule = (request: FhirRequest, ctx: FhirContext, resourceType: string | undefined) => void;
-const TERMINOLOGY_READ: OperationRule = (_r, ctx, type) => ctx.access.require(type ?? 'ValueSet', 'r');
-const operationRules: Record<string, OperationRule> = {
-  validate: (_r, ctx, type) => {
-    if (type) ctx.access.require(type, 'r');
-  },
-  lookup: TERMINOLOGY_READ,
-  'validate-code': TERMINOLOGY_READ,
-  expand: TERMINOLOGY_READ,
-  subsumes: TERMINOLOGY_READ,
-  translate: TERMINOLOGY_READ,
-  // A referral message creates the referral, its patient and its Task.
-  'process-message': (_r, ctx) => ctx.access.require('ServiceRequest', 'c'),
-  reindex: (_r, ctx) => ctx.access.require('SearchParameter', 'u'),
-  // Reaches the router only inside a Bundle, where it is refused (bulk-routes.ts serves it).
-  export: () => undefined,
-  'activity-report': (_r, ctx) => authorizeActivityReport(ctx.access),
-  // The patient's record; each type in it is then searched under the caller's access (everything.ts).
-  everything: (_r, ctx) => ctx.access.require('Patient', 'r'),
-  'import-directory': (_r, ctx) => {
-    ctx.access.require('HealthcareService', 'c');
-    ctx.access.require('HealthcareService', 'u');
-    ctx.access.require('Organization', 'u');
-    ctx.access.require('Location', 'u');
-  },
-};
-
-/** Lets an operation registered elsewhere say what it needs. */
-export function registerOperationRule(name: string, rule: OperationRule): void {
-  operationRules[name] = rule;
-}
+/** Whether clients may create, update, patch or delete resources of this type (the CapabilityStatement reads this too). */
+export const writableThroughApi = (resourceType: string): boolean => !APPEND_ONLY.has(resourceType);
 
 function permissionOf(request: FhirRequest): Permission {
   const { method, segments } = request;
@@ -74,15 +44,13 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
   if (type === 'metadata') return;
   const at = segments.findIndex((s) => s.startsWith('$'));
   if (at >= 0) {
-    const name = segments[at].slice(1);
     const resourceType = at > 0 ? type : undefined;
-    const rule = Object.hasOwn(operationRules, name) ? operationRules[name] : undefined;
-    const level = at === 0 ? 'system' : at === 1 ? 'type' : 'instance';
-    // An operation that does not exist is the router's 404; one without a rule is closed to all.
-    if (!rule && !findOperation(name, level, resourceType)) return;
-    if (!rule) throw forbidden(`Access denied: $${name} has no access rule`);
-    rule(request, ctx, resourceType);
-    if (at === 2 && resourceType) await requireVisible(ctx, resourceType, id);
+    const level = operationLevel(at);
+    const operation = level && findOperation(segments[at].slice(1), level, resourceType);
+    // An operation that does not exist is the router's 404; each declared one states the access it needs.
+    if (!operation) return;
+    operation.authorize(ctx, resourceType);
+    if (level === 'instance' && resourceType) await requireVisible(ctx, resourceType, id);
     return;
   }
   if (type === '_history') return; // system history: each entry is filtered (history.ts)
@@ -103,7 +71,7 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
 }
 
 async function requireVisible(ctx: FhirContext, type: string, id: string): Promise<void> {
-  if (ctx.access.caller.unrestricted || !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return;
+  if (ctx.access.caller.unrestricted || !isResourceId(id)) return;
   const current = await ctx.repo.readLatest(type, id);
   // Unknown or deleted: the interaction answers 404 or 410 itself.
   if (!current || current.deleted) return;

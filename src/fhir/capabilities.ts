@@ -2,12 +2,28 @@
 // really registered: resource types, the search parameters the indexer
 // supports, and the operations in the registry. Nothing here is hand-listed.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { getResourceTypeNames } from '../conformance/definitions';
+import { getResourceTypeNames } from '../base/definitions';
 import { getIndexedParameters, pendingParameter } from '../store/indexer';
+import { writableThroughApi } from './authorize';
 import type { FhirContext } from './context';
 import { appliesToType, listOperations } from './operations/registry';
 
-const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+const READ_INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 'search-type'] as const;
+const WRITE_INTERACTIONS = ['create', 'update', 'patch', 'delete'] as const;
+
+/** What the router serves for a type, as the access rules let it (authorize.ts): append-only types are read only. */
+function interactionsFor(type: string): Pick<CapabilityStatementRestResource, 'interaction' | 'updateCreate' | 'conditionalCreate' | 'conditionalUpdate' | 'conditionalDelete'> {
+  if (!writableThroughApi(type)) {
+    return { interaction: READ_INTERACTIONS.map((code) => ({ code })), updateCreate: false, conditionalCreate: false, conditionalUpdate: false, conditionalDelete: 'not-supported' };
+  }
+  return {
+    interaction: [...READ_INTERACTIONS, ...WRITE_INTERACTIONS].map((code) => ({ code })),
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+  };
+}
 
 /** Result parameters every type accepts (search.html#return). */
 export const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
@@ -28,13 +44,9 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
     return {
       type: type as CapabilityStatementRestResource['type'],
       ...(ctx.supportedProfiles(type).length > 0 ? { supportedProfile: ctx.supportedProfiles(type) } : {}),
-      interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+      ...interactionsFor(type),
       versioning: 'versioned-update',
       readHistory: true,
-      updateCreate: true,
-      conditionalCreate: true,
-      conditionalUpdate: true,
-      conditionalDelete: 'single',
       referencePolicy: ['literal', 'local'],
       searchInclude: params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
       searchParam: [

@@ -15,6 +15,8 @@ export interface FhirContext {
   maxPageSize: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** $import-directory: share of a whole directory's services accepted before missing ones are deactivated. */
+  directoryMinAcceptedShare: number;
   /** The caller's access: set per request from the bearer token (fhir-routes.ts). */
   access: Access;
   /** Runs the validation pipeline as a write would, with these extra profiles ($validate). */

@@ -5,7 +5,7 @@
 // described by links: each type to its R4 page, each profile to its
 // StructureDefinition on this server; FHIR's own schema is not repeated here.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { listOperations, type OperationDefinitionEntry } from './operations/registry';
+import { listOperations, type OperationDeclaration } from './operations/registry';
 import { RESULT_PARAMETERS } from './capabilities';
 
 type Json = Record<string, unknown>;
@@ -27,11 +27,31 @@ const schemaName = (profile: string): string => `profile-${profile.slice(profile
 
 function components(statement: CapabilityStatement, resources: CapabilityStatementRestResource[], baseUrl: string): Json {
   const schemas: Json = {
-    Resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' }, id: { type: 'string' } }, externalDocs: { url: `${R4}/resource.html` } },
+    Resource: {
+      type: 'object',
+      required: ['resourceType'],
+      properties: { resourceType: { type: 'string' }, id: { type: 'string' } },
+      externalDocs: { url: `${R4}/resource.html` },
+    },
     Bundle: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'Bundle' } }, externalDocs: { url: `${R4}/bundle.html` } },
-    OperationOutcome: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'OperationOutcome' } }, externalDocs: { url: `${R4}/operationoutcome.html` } },
-    Parameters: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'Parameters' } }, externalDocs: { url: `${R4}/parameters.html` } },
-    CapabilityStatement: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'CapabilityStatement' } }, externalDocs: { url: `${R4}/capabilitystatement.html` } },
+    OperationOutcome: {
+      type: 'object',
+      required: ['resourceType'],
+      properties: { resourceType: { const: 'OperationOutcome' } },
+      externalDocs: { url: `${R4}/operationoutcome.html` },
+    },
+    Parameters: {
+      type: 'object',
+      required: ['resourceType'],
+      properties: { resourceType: { const: 'Parameters' } },
+      externalDocs: { url: `${R4}/parameters.html` },
+    },
+    CapabilityStatement: {
+      type: 'object',
+      required: ['resourceType'],
+      properties: { resourceType: { const: 'CapabilityStatement' } },
+      externalDocs: { url: `${R4}/capabilitystatement.html` },
+    },
   };
   for (const r of resources) {
     schemas[r.type] = {
@@ -86,7 +106,10 @@ function resourceBody(r: CapabilityStatementRestResource): Json {
 
 /** The first line of a SearchParameter's description, which for shared R4 parameters goes on to list every type. */
 function summaryOf(documentation: string | undefined): string | undefined {
-  const line = documentation?.split('\n').map((l) => l.trim()).find((l) => l && !/^Multiple Resources:?$/i.test(l));
+  const line = documentation
+    ?.split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !/^Multiple Resources:?$/i.test(l));
   if (!line) return undefined;
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
@@ -127,10 +150,22 @@ function interactionPaths(r: CapabilityStatementRestResource, paths: Record<stri
       responses: { '201': { description: 'Created', ...body(ref('schemas', T)) }, ...ERRORS },
     });
   }
-  if (r.conditionalUpdate && has.has('update')) typePath.put = op(`Update the ${T} the search finds (conditional update)`, 'conditional-update', { requestBody: resourceBody(r), responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }) });
-  if (r.conditionalDelete && r.conditionalDelete !== 'not-supported' && has.has('delete')) typePath.delete = op(`Delete the ${T} the search finds (conditional delete)`, 'conditional-delete', { responses: respond('Deleted', ref('schemas', 'OperationOutcome')) });
+  if (r.conditionalUpdate && has.has('update'))
+    typePath.put = op(`Update the ${T} the search finds (conditional update)`, 'conditional-update', {
+      requestBody: resourceBody(r),
+      responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }),
+    });
+  if (r.conditionalDelete && r.conditionalDelete !== 'not-supported' && has.has('delete'))
+    typePath.delete = op(`Delete the ${T} the search finds (conditional delete)`, 'conditional-delete', {
+      responses: respond('Deleted', ref('schemas', 'OperationOutcome')),
+    });
   if (has.has('read')) instancePath.get = op(`Read a ${T}`, 'read', { parameters: [ref('parameters', 'id')], responses: respond(T, ref('schemas', T)) });
-  if (has.has('update')) instancePath.put = op(`Update (or create) a ${T}`, 'update', { parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')], requestBody: resourceBody(r), responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }) });
+  if (has.has('update'))
+    instancePath.put = op(`Update (or create) a ${T}`, 'update', {
+      parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')],
+      requestBody: resourceBody(r),
+      responses: respond('Updated', ref('schemas', T), { '201': { description: 'Created' } }),
+    });
   if (has.has('patch')) {
     instancePath.patch = op(`Patch a ${T} (JSON Patch)`, 'patch', {
       parameters: [ref('parameters', 'id'), ref('parameters', 'If-Match')],
@@ -138,29 +173,52 @@ function interactionPaths(r: CapabilityStatementRestResource, paths: Record<stri
       responses: respond('Patched', ref('schemas', T)),
     });
   }
-  if (has.has('delete')) instancePath.delete = op(`Delete a ${T}`, 'delete', { parameters: [ref('parameters', 'id')], responses: respond('Deleted', ref('schemas', 'OperationOutcome')) });
+  if (has.has('delete'))
+    instancePath.delete = op(`Delete a ${T}`, 'delete', {
+      parameters: [ref('parameters', 'id')],
+      responses: respond('Deleted', ref('schemas', 'OperationOutcome')),
+    });
   if (Object.keys(typePath).length > 0) paths[`/${T}`] = typePath;
   if (Object.keys(instancePath).length > 0) paths[`/${T}/{id}`] = instancePath;
-  if (has.has('history-type')) paths[`/${T}/_history`] = { get: op(`History of every ${T}`, 'history-type', { responses: respond('A history Bundle', ref('schemas', 'Bundle')) }) };
-  if (has.has('history-instance')) paths[`/${T}/{id}/_history`] = { get: op(`History of a ${T}`, 'history-instance', { parameters: [ref('parameters', 'id')], responses: respond('A history Bundle', ref('schemas', 'Bundle')) }) };
-  if (has.has('vread')) paths[`/${T}/{id}/_history/{vid}`] = { get: op(`Read a version of a ${T}`, 'vread', { parameters: [ref('parameters', 'id'), ref('parameters', 'vid')], responses: respond(T, ref('schemas', T)) }) };
+  if (has.has('history-type'))
+    paths[`/${T}/_history`] = { get: op(`History of every ${T}`, 'history-type', { responses: respond('A history Bundle', ref('schemas', 'Bundle')) }) };
+  if (has.has('history-instance'))
+    paths[`/${T}/{id}/_history`] = {
+      get: op(`History of a ${T}`, 'history-instance', {
+        parameters: [ref('parameters', 'id')],
+        responses: respond('A history Bundle', ref('schemas', 'Bundle')),
+      }),
+    };
+  if (has.has('vread'))
+    paths[`/${T}/{id}/_history/{vid}`] = {
+      get: op(`Read a version of a ${T}`, 'vread', {
+        parameters: [ref('parameters', 'id'), ref('parameters', 'vid')],
+        responses: respond(T, ref('schemas', T)),
+      }),
+    };
 }
 
 /** The operation's declared input parameters, or any name=value where it declares none. */
-function operationParameters(entry: OperationDefinitionEntry): Json[] {
+function operationParameters(entry: OperationDeclaration): Json[] {
   if (!entry.parameters) return [ref('parameters', 'operation-parameters')];
   return entry.parameters.map((p) => ({ name: p.name, in: 'query', required: p.required ?? false, description: p.description, schema: { type: 'string' } }));
 }
 
 /** GET and POST of an operation at one path. */
-function operationPath(entry: OperationDefinitionEntry, level: 'system' | 'type' | 'instance', type?: string): Json {
+function operationPath(entry: OperationDeclaration, level: 'system' | 'type' | 'instance', type?: string): Json {
   const where = level === 'system' ? 'the server' : level === 'type' ? `the ${type} type` : `a ${type}`;
   const tags = [type ?? 'Operations'];
   const idParam = level === 'instance' ? [ref('parameters', 'id')] : [];
   const opId = `${entry.name}-${level}${type ? `-${type}` : ''}`;
   const common = { tags, externalDocs: { description: 'OperationDefinition', url: entry.definition } };
   return {
-    get: { ...common, summary: `$${entry.name} on ${where}`, operationId: `${opId}-get`, parameters: [...idParam, ...operationParameters(entry)], responses: respond('The result', ref('schemas', 'Resource')) },
+    get: {
+      ...common,
+      summary: `$${entry.name} on ${where}`,
+      operationId: `${opId}-get`,
+      parameters: [...idParam, ...operationParameters(entry)],
+      responses: respond('The result', ref('schemas', 'Resource')),
+    },
     post: {
       ...common,
       summary: `$${entry.name} on ${where}, parameters in the body`,
@@ -178,17 +236,42 @@ export function buildOpenApi(statement: CapabilityStatement, baseUrl: string, ty
   const resources = (rest.resource ?? []).filter((r) => !types || types.includes(r.type));
   const paths: Record<string, Json> = {};
   paths['/metadata'] = {
-    get: { tags: ['Server'], summary: 'The CapabilityStatement', operationId: 'capabilities', security: [], responses: { '200': { description: 'What this server supports', ...body(ref('schemas', 'CapabilityStatement')) } } },
+    get: {
+      tags: ['Server'],
+      summary: 'The CapabilityStatement',
+      operationId: 'capabilities',
+      security: [],
+      responses: { '200': { description: 'What this server supports', ...body(ref('schemas', 'CapabilityStatement')) } },
+    },
   };
   const system = new Set((rest.interaction ?? []).map((i) => i.code));
   if (system.has('transaction') || system.has('batch')) {
     const kinds = ['batch', 'transaction'].filter((k) => system.has(k as 'batch'));
-    paths['/'] = { post: { tags: ['Server'], summary: `A ${kinds.join(' or ')} Bundle`, operationId: kinds.join('-'), requestBody: body(ref('schemas', 'Bundle')), responses: respond('The response Bundle', ref('schemas', 'Bundle')) } };
+    paths['/'] = {
+      post: {
+        tags: ['Server'],
+        summary: `A ${kinds.join(' or ')} Bundle`,
+        operationId: kinds.join('-'),
+        requestBody: body(ref('schemas', 'Bundle')),
+        responses: respond('The response Bundle', ref('schemas', 'Bundle')),
+      },
+    };
   }
-  if (system.has('history-system')) paths['/_history'] = { get: { tags: ['Server'], summary: 'History of every resource', operationId: 'history-system', responses: respond('A history Bundle', ref('schemas', 'Bundle')) } };
+  if (system.has('history-system'))
+    paths['/_history'] = {
+      get: {
+        tags: ['Server'],
+        summary: 'History of every resource',
+        operationId: 'history-system',
+        responses: respond('A history Bundle', ref('schemas', 'Bundle')),
+      },
+    };
   for (const r of resources) interactionPaths(r, paths);
   // Operations: each at the levels the registry declares, for what the statement lists.
-  const declared = new Set([...(rest.operation ?? []).map((o) => `|${o.definition}`), ...resources.flatMap((r) => (r.operation ?? []).map((o) => `${r.type}|${o.definition}`))]);
+  const declared = new Set([
+    ...(rest.operation ?? []).map((o) => `|${o.definition}`),
+    ...resources.flatMap((r) => (r.operation ?? []).map((o) => `${r.type}|${o.definition}`)),
+  ]);
   for (const entry of listOperations()) {
     if (entry.system && declared.has(`|${entry.definition}`)) paths[`/$${entry.name}`] = operationPath(entry, 'system');
     for (const r of resources) {
@@ -202,7 +285,8 @@ export function buildOpenApi(statement: CapabilityStatement, baseUrl: string, ty
     info: {
       title: statement.software?.name ?? 'FHIR server',
       version: statement.software?.version ?? '0',
-      description: `${statement.implementation?.description ?? 'FHIR R4 server'}. FHIR ${statement.fhirVersion}. Generated from the CapabilityStatement at ${baseUrl}/metadata. ${rest.documentation ?? ''}`.trim(),
+      description:
+        `${statement.implementation?.description ?? 'FHIR R4 server'}. FHIR ${statement.fhirVersion}. Generated from the CapabilityStatement at ${baseUrl}/metadata. ${rest.documentation ?? ''}`.trim(),
     },
     externalDocs: { description: 'The CapabilityStatement', url: `${baseUrl}/metadata` },
     // First the base path on the page's own origin (what the explorer calls), then the configured base URL.

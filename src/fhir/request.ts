@@ -2,7 +2,7 @@
 // adapter maps to and from these, and Bundle entries are turned into them
 // so that batch and transaction entries take exactly the same path.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { QueryParams } from './search/parse';
+import type { QueryParams } from '../base/search-request';
 
 export type FhirMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,7 +1,7 @@
 // Routes a FhirRequest to its interaction by method and path (http.html).
 // The HTTP adapter and Bundle processing both come through here.
 import type { Bundle } from '@medplum/fhirtypes';
-import { isKnownResourceType } from '../conformance/definitions';
+import { isKnownResourceType } from '../base/definitions';
 import { processBatch } from './bundle/batch';
 import { processTransaction } from './bundle/transaction';
 import { buildCapabilityStatement } from './capabilities';
@@ -15,8 +15,8 @@ import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
 import { searchSystem } from './interactions/search-system';
 import { conditionalUpdate, updateResource } from './interactions/update';
-import { findOperation } from './operations/registry';
-import { allOk, badRequest, methodNotAllowed, notFound } from './outcomes';
+import { findOperation, operationLevel } from './operations/registry';
+import { allOk, badRequest, methodNotAllowed, notFound } from '../base/outcomes';
 import type { FhirRequest, FhirResult } from './request';
 
 /** Bundle.entry must be an array of objects before anything walks it. */
@@ -66,7 +66,7 @@ function routesFor(segments: string[]): Routes | undefined {
 function operationHandler(request: FhirRequest): FhirHandler {
   const at = request.segments.findIndex((s) => s.startsWith('$'));
   const name = request.segments[at].slice(1);
-  const level = at === 0 ? 'system' : at === 1 ? 'type' : at === 2 ? 'instance' : undefined;
+  const level = operationLevel(at);
   const operation = level && at === request.segments.length - 1 ? findOperation(name, level, request.segments[0]) : undefined;
   if (!operation) throw notFound(`Operation $${name} is not supported at ${request.segments.slice(0, at).join('/') || 'the base'}`);
   return operation.handler;

@@ -5,10 +5,10 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
 import { activityReport } from '../fhir/operations/activity-report';
 import type { FhirContext } from '../fhir/context';
-import type { QueryParams } from '../fhir/search/parse';
+import type { QueryParams } from '../base/search-request';
 import { measureReportToCsv } from '../reports/csv';
 import { queryOf, type Audited } from './fhir-routes';
-import { authorizeActivityReport } from '../bulk/export-access';
+import { authorizeActivityReport } from '../fhir/export-access';
 
 function wantsCsv(req: Request, query: QueryParams): boolean {
   const format = query._format?.[0];

@@ -11,7 +11,7 @@ import express, { type Router } from 'express';
 import { buildCapabilityStatement } from '../fhir/capabilities';
 import type { FhirContext } from '../fhir/context';
 import { buildOpenApi } from '../fhir/openapi';
-import { badRequest, outcome } from '../fhir/outcomes';
+import { badRequest, outcome } from '../base/outcomes';
 import { queryOf } from './fhir-routes';
 import { sendFhirJson } from './respond';
 import { namedFiles, page, pagesDir, pageSecurityPolicy } from './pages';
@@ -28,7 +28,10 @@ export function apiDocs(ctx: FhirContext, fhirPath = '/fhir'): Router {
     const query = queryOf(req);
     const unknown = Object.keys(query).filter((k) => k !== '_type');
     if (unknown.length > 0) return sendFhirJson(res, 400, badRequest(`Unknown parameter ${unknown.join(', ')}; openapi.json takes only _type`).outcome);
-    const types = query._type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+    const types = query._type
+      ?.flatMap((t) => t.split(','))
+      .map((t) => t.trim())
+      .filter(Boolean);
     const known = new Set((statement.rest?.[0]?.resource ?? []).map((r) => r.type as string));
     const wrong = (types ?? []).filter((t) => !known.has(t));
     if (wrong.length > 0) return sendFhirJson(res, 400, badRequest(`Unknown resource type ${wrong.join(', ')} in _type`).outcome);

@@ -6,7 +6,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ANONYMOUS_LOCAL, type Caller } from '../auth/caller';
 import { InvalidTokenError, type TokenVerifier } from '../auth/tokens';
-import { OperationOutcomeError, unauthorized } from '../fhir/outcomes';
+import { OperationOutcomeError, unauthorized } from '../base/outcomes';
 
 /** Paths below the FHIR base that need no token. */
 const OPEN_PATHS = new Set(['/metadata', '/.well-known/smart-configuration']);

@@ -4,7 +4,7 @@
 // nothing more. Charts are drawn with Chart.js, served from its npm package.
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { outcome } from '../fhir/outcomes';
+import { outcome } from '../base/outcomes';
 import { sendFhirJson } from './respond';
 import { namedFiles, page, pagesDir, pageSecurityPolicy } from './pages';
 

@@ -3,7 +3,7 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, payloadTooLarge, serviceUnavailable, statusOf, toOperationOutcome } from '../fhir/outcomes';
+import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, payloadTooLarge, serviceUnavailable, statusOf, toOperationOutcome } from '../base/outcomes';
 import { isStoreUnavailable } from '../store';
 import { sendFhirJson } from './respond';
 

@@ -5,7 +5,7 @@ import cors from 'cors';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
-import { outcome } from '../fhir/outcomes';
+import { outcome } from '../base/outcomes';
 import { callerOf } from './authenticate';
 import { sendFhirJson } from './respond';
 

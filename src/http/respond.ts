@@ -3,7 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Response } from 'express';
 import { etag, resourceLocation } from '../fhir/bundle/entries';
-import { isErrorOutcome, statusOf } from '../fhir/outcomes';
+import { isErrorOutcome, statusOf } from '../base/outcomes';
 import type { FhirResult } from '../fhir/request';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';

@@ -22,7 +22,7 @@ import {
 import type { Journey, Period } from './journeys';
 import { mean, quartiles, round } from './statistics';
 import { countElement, isSuppressed, MASKED } from './suppression';
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 
 export interface ReportFilters {
   period: Period;

@@ -1,5 +1,5 @@
 // Code systems and URLs the activity report reads and writes.
-import { PROJECT_BASE } from '../conformance/registry';
+import { PROJECT_BASE } from '../base/project';
 
 export const SNOMED = 'http://snomed.info/sct';
 export const SOCIAL_PRESCRIBING_REFERRAL = '871731000000106';

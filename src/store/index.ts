@@ -1,12 +1,11 @@
 // Chooses the storage adapter from the configuration: MongoDB when
 // MONGODB_URI is set, otherwise the embedded store in DATA_DIR.
-import type { Config } from '../config';
 import { EmbeddedStore } from './embedded/store';
 import { MongoStore } from './mongo/store';
 import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
-export function createStore(config: Pick<Config, 'mongodbUri' | 'dataDir'>): StoragePort {
+export function createStore(config: { mongodbUri?: string; dataDir: string }): StoragePort {
   return config.mongodbUri ? new MongoStore(config.mongodbUri) : new EmbeddedStore(config.dataDir);
 }
 

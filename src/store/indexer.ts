@@ -12,11 +12,13 @@ import {
   type TypedValue,
 } from '@medplum/core';
 import { createHash } from 'node:crypto';
-import { getBaseSearchParameters } from '../conformance/definitions';
+import { getBaseSearchParameters } from '../base/definitions';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
+import { normalizeReference, RESOLVE_FORM } from '../base/references';
+
 
 /** The search parameter types indexed so far; others are refused at query time. */
 export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
@@ -64,8 +66,6 @@ export interface ResolvePath {
   targetType: string;
   rest: FhirPathAtom;
 }
-
-export const RESOLVE_FORM = /^(.+?)\.resolve\(\)\.ofType\(([A-Z][A-Za-z]+)\)\.(.+)$/;
 
 function resolvePath(expression: string, params: Record<string, SearchParameter>): ResolvePath | undefined {
   const m = RESOLVE_FORM.exec(expression.trim());
@@ -325,13 +325,6 @@ function indexStrings(code: string, values: TypedValue[], idx: IndexFields, sort
 }
 
 /** "Type/id" for a literal reference to this server, whatever form it was written in. */
-export function normalizeReference(reference: string, baseUrl: string): string {
-  let ref = reference;
-  if (ref.startsWith(baseUrl + '/')) ref = ref.slice(baseUrl.length + 1);
-  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(ref);
-  return m ? `${m[1]}/${m[2]}` : ref;
-}
-
 function indexReferences(
   code: string,
   values: TypedValue[],

@@ -4,7 +4,7 @@
 // create. Holders of a key run one after another; keys are taken in sorted
 // order so two holders of several keys cannot wait on each other.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { conflict } from '../fhir/outcomes';
+import { conflict } from '../base/outcomes';
 
 const WAIT_MS = 15_000;
 

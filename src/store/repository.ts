@@ -3,10 +3,9 @@
 // (plain, conditional, patch, or inside a Bundle) can store an invalid resource.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import type { ReferenceResolver } from '../conformance/checks/references';
-import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../fhir/outcomes';
-import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../fhir/search/parse';
-import { auditWriteFor } from '../audit/request-audit';
+import type { ReferenceResolver } from '../base/references';
+import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
+import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
@@ -15,6 +14,7 @@ import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
 import { KeyedLocks } from './keyed-lock';
+import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
 
 /** One set of conditional-write locks per store, shared by every Repository over it. */
 const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
@@ -83,8 +83,13 @@ export interface WriteRules {
   followUp(repo: Repository, changes: Change[]): Promise<void>;
 }
 
+/** The AuditEvent to commit with a request's first write, and a callback once it is stored (app.ts wires audit/request-audit.ts). */
+export type AuditWrite = (writes: VersionWrite[]) => { write: VersionWrite; done: () => void } | undefined;
+
 export interface RepositoryOptions {
   baseUrl: string;
+  /** The request's AuditEvent, committed in the same unit as its first write where the store has transactions. */
+  auditWrite?: AuditWrite;
   validate: WriteValidator;
   rules?: WriteRules;
   /** For token searches with :in, :not-in, :above and :below. */
@@ -129,6 +134,11 @@ export class Repository {
     private readonly unit?: UnitOfWork
   ) {}
 
+  /** Whether this repository buffers its writes in a unit of work (a transaction, a rehearsal). */
+  get inUnit(): boolean {
+    return this.unit !== undefined;
+  }
+
   get baseUrl(): string {
     return this.options.baseUrl;
   }
@@ -165,6 +175,24 @@ export class Repository {
       const result = await fn(unitRepo);
       await unitRepo.runFollowUps();
       if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
+      return result;
+    } finally {
+      unit.releases.forEach((release) => release());
+    }
+  }
+
+  /**
+   * Runs fn against a repository whose writes are buffered and then dropped:
+   * validation, rules and reads of the buffered writes all happen as in
+   * transaction(), and nothing is stored (dry runs). Needs no store transactions.
+   */
+  async rehearse<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.unit) throw new Error('A rehearsal cannot run inside a unit of work');
+    const unit = new UnitOfWork(new Set());
+    const unitRepo = new Repository(this.store, this.options, unit);
+    try {
+      const result = await fn(unitRepo);
+      await unitRepo.runFollowUps();
       return result;
     } finally {
       unit.releases.forEach((release) => release());
@@ -211,11 +239,13 @@ export class Repository {
 
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
-    const audit = this.store.supportsTransactions ? auditWriteFor(writes) : undefined;
+    const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
     try {
       await this.store.commit(audit ? [...writes, audit.write] : writes);
       audit?.done();
     } catch (err) {
+      // A twin's conditional create holds the key: the caller searches again.
+      if (err instanceof VersionConflictError && err.resourceType === CONDITIONAL_KEY_TYPE) throw new ConditionalKeyTaken();
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
         throw ifMatch ? preconditionFailed(text) : conflict(text);
@@ -226,6 +256,29 @@ export class Repository {
     const versions = writes.map((w) => w.version);
     this.options.onCommit?.(versions);
     await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
+  }
+
+  /**
+   * Claims a conditional create's key for target ("Type/id") in this unit of
+   * work, or at once where there is no unit (conditional-keys.ts). Throws
+   * ConditionalKeyTaken when a twin holds it. Keys matter only where several
+   * processes share a store: the embedded store has one process per data
+   * directory, whose in-process lock (exclusive) already decides.
+   */
+  async claimConditionalKey(key: string, target: string): Promise<void> {
+    if (this.store.kind === 'embedded') return;
+    const write = claimWrite(key, target, await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key)));
+    if (this.unit) {
+      this.unit.writes.push(write);
+      this.unit.latest.set(`${CONDITIONAL_KEY_TYPE}/${write.version.id}`, write.version);
+      return;
+    }
+    try {
+      await this.store.commit([write]);
+    } catch (err) {
+      if (err instanceof VersionConflictError) throw new ConditionalKeyTaken();
+      throw err;
+    }
   }
 
   /** The newest version, deleted or not, as this repository sees it. */
@@ -494,13 +547,15 @@ export class Repository {
     if (request.resourceType && request.id && !(await this.readLatest(request.resourceType, request.id))) {
       throw notFound(`${request.resourceType}/${request.id} is not known`);
     }
-    return this.store.readHistory({
+    const versions = await this.store.readHistory({
       resourceType: request.resourceType,
       id: request.id,
       since: request.since,
       offset: request.offset,
       limit: request.count,
     });
+    // The store's own records (conditional-create keys) are not resources.
+    return versions.filter((v) => v.resourceType !== CONDITIONAL_KEY_TYPE);
   }
 }
 

@@ -39,17 +39,36 @@ const at = (start: number, days: number) => new Date(start + days * 86_400_000).
 function population(referrals: number): DatedVersion[] {
   const rnd = random(21);
   const when = '2025-11-01T00:00:00Z';
-  const out: DatedVersion[] = [{ at: when, resource: { resourceType: 'Organization', id: 'pcn', name: 'Bench PCN', identifier: [{ system: ODS, value: 'U00001' }] } as Resource }];
+  const out: DatedVersion[] = [
+    { at: when, resource: { resourceType: 'Organization', id: 'pcn', name: 'Bench PCN', identifier: [{ system: ODS, value: 'U00001' }] } as Resource },
+  ];
   for (let p = 0; p < 8; p++) {
-    out.push({ at: when, resource: { resourceType: 'Organization', id: `practice-${p}`, name: `Practice ${p}`, identifier: [{ system: ODS, value: `Y0000${p}` }], partOf: { reference: 'Organization/pcn' } } as Resource });
-    out.push({ at: when, resource: { resourceType: 'PractitionerRole', id: `gp-${p}`, organization: { reference: `Organization/practice-${p}` } } as Resource });
+    out.push({
+      at: when,
+      resource: {
+        resourceType: 'Organization',
+        id: `practice-${p}`,
+        name: `Practice ${p}`,
+        identifier: [{ system: ODS, value: `Y0000${p}` }],
+        partOf: { reference: 'Organization/pcn' },
+      } as Resource,
+    });
+    out.push({
+      at: when,
+      resource: { resourceType: 'PractitionerRole', id: `gp-${p}`, organization: { reference: `Organization/practice-${p}` } } as Resource,
+    });
   }
   for (let s = 0; s < 3; s++) out.push({ at: when, resource: { resourceType: 'Organization', id: `sp-service-${s}`, name: `Link workers ${s}` } as Resource });
   for (let c = 0; c < 20; c++) {
     out.push({ at: when, resource: { resourceType: 'Organization', id: `provider-${c}`, name: `Community provider ${c}` } as Resource });
     out.push({
       at: when,
-      resource: { resourceType: 'HealthcareService', id: `service-${c}`, providedBy: { reference: `Organization/provider-${c}` }, type: [{ coding: [{ system: `${B}/CodeSystem/sp-activity-type`, code: ['green-spaces', 'arts-and-culture', 'physical-activity', 'advice'][c % 4] }] }] } as Resource,
+      resource: {
+        resourceType: 'HealthcareService',
+        id: `service-${c}`,
+        providedBy: { reference: `Organization/provider-${c}` },
+        type: [{ coding: [{ system: `${B}/CodeSystem/sp-activity-type`, code: ['green-spaces', 'arts-and-culture', 'physical-activity', 'advice'][c % 4] }] }],
+      } as Resource,
     });
   }
   const start = Date.parse(`${PERIOD.start}T00:00:00Z`);
@@ -57,14 +76,27 @@ function population(referrals: number): DatedVersion[] {
     const id = `r${i}`;
     const authored = start + Math.floor(rnd() * 360) * 86_400_000 + 9 * 3_600_000;
     const patient = `Patient/p${i}`;
-    out.push({ at: at(authored, 0), resource: { resourceType: 'Patient', id: `p${i}`, gender: rnd() < 0.6 ? 'female' : 'male', birthDate: `${1940 + Math.floor(rnd() * 65)}-06-15` } as Resource });
+    out.push({
+      at: at(authored, 0),
+      resource: {
+        resourceType: 'Patient',
+        id: `p${i}`,
+        gender: rnd() < 0.6 ? 'female' : 'male',
+        birthDate: `${1940 + Math.floor(rnd() * 65)}-06-15`,
+      } as Resource,
+    });
     const needs = NEEDS.filter(() => rnd() < 0.3);
     out.push({
       at: at(authored, 0),
       resource: {
         resourceType: 'ServiceRequest',
         id,
-        extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest', valueCodeableConcept: { coding: [{ system: SNOMED, code: SOURCES[Math.floor(rnd() * rnd() * 3)] }] } }],
+        extension: [
+          {
+            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest',
+            valueCodeableConcept: { coding: [{ system: SNOMED, code: SOURCES[Math.floor(rnd() * rnd() * 3)] }] },
+          },
+        ],
         status: 'active',
         intent: 'order',
         code: { coding: [{ system: SNOMED, code: '871731000000106' }] },
@@ -121,7 +153,15 @@ function population(referrals: number): DatedVersion[] {
       const service = Math.floor(rnd() * rnd() * 20);
       out.push({
         at: at(authored, day),
-        resource: { resourceType: 'ServiceRequest', id: `${id}-onward`, status: 'active', intent: 'order', basedOn: [{ reference: `ServiceRequest/${id}` }], subject: { reference: patient }, performer: [{ reference: `HealthcareService/service-${service}` }] } as Resource,
+        resource: {
+          resourceType: 'ServiceRequest',
+          id: `${id}-onward`,
+          status: 'active',
+          intent: 'order',
+          basedOn: [{ reference: `ServiceRequest/${id}` }],
+          subject: { reference: patient },
+          performer: [{ reference: `HealthcareService/service-${service}` }],
+        } as Resource,
       });
     }
   }
@@ -152,7 +192,9 @@ async function main(): Promise<void> {
   try {
     for (let run = 0; run < runs; run++) {
       const t0 = Date.now();
-      const res = await fetch(`${url}/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' } });
+      const res = await fetch(`${url}/fhir/$activity-report?periodStart=${PERIOD.start}&periodEnd=${PERIOD.end}`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' },
+      });
       const body = (await res.json()) as { group?: { code?: { text?: string }; population?: { count?: number }[] }[] };
       report.push(Date.now() - t0);
       if (run === 0) process.stdout.write(`report: ${body.group?.[0]?.population?.[0]?.count} referrals in the period\n`);

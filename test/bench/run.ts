@@ -4,6 +4,7 @@
 // transaction Bundles (itself a measured scenario), runs each scenario with
 // autocannon from this process, measures the raw-store baseline through the
 // storage adapter, and prints a table and writes JSON (bench-results/).
+/* eslint-disable @typescript-eslint/no-explicit-any -- the bench reads FHIR JSON of every shape */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -53,7 +53,7 @@ export async function startProcess(deployment: Deployment, env: Record<string, s
     await waitUntilReady(server.url, 60000);
   } catch (err) {
     server.child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${server.stderr()}`);
+    throw new Error(`${(err as Error).message}\n${server.stderr()}`, { cause: err });
   }
   return server;
 }

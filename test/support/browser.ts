@@ -12,7 +12,9 @@ export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: the browser tests need it. Install it with "bash .ci/chromium.sh" (apt-get install chromium), or set CHROMIUM_PATH.`);
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: the browser tests need it. Install it with "bash .ci/chromium.sh" (apt-get install chromium), or set CHROMIUM_PATH.`
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 }
@@ -38,6 +40,8 @@ export function pageProblems(page: Page): string[] {
 export async function axeViolations(page: Page): Promise<{ id: string; impact?: string; help: string; nodes: number }[]> {
   const source = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
-  const result = await page.evaluate<{ violations: { id: string; impact?: string; help: string; nodes: unknown[] }[] }>(`axe.run(document, { resultTypes: ['violations'] })`);
+  const result = await page.evaluate<{ violations: { id: string; impact?: string; help: string; nodes: unknown[] }[] }>(
+    `axe.run(document, { resultTypes: ['violations'] })`
+  );
   return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
 }

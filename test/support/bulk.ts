@@ -30,7 +30,7 @@ export function bulkClient(url: string): BulkClient {
   const api = () => request(url);
   // A client is its token's subject (and, where authentication is off, its X-Client-Id).
   const tokens = new Map<string, Promise<string>>();
-  const tokenOf = (clientId = 'test-client') => tokens.get(clientId) ?? tokens.set(clientId, tokenFor({ sub: clientId })).get(clientId)!;
+  const tokenOf = (clientId = 'test-client') => tokens.get(clientId) ?? (tokens.set(clientId, tokenFor({ sub: clientId })).get(clientId) as Promise<string>);
   const withClient = async <T extends request.Test>(req: T, clientId?: string): Promise<T> => {
     req.set('Authorization', `Bearer ${await tokenOf(clientId)}`);
     return (clientId ? req.set('X-Client-Id', clientId) : req) as T;

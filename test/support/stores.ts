@@ -11,6 +11,8 @@ import type { StoragePort } from '../../src/store/port';
 
 export interface StoreTarget {
   name: 'embedded' | 'mongodb';
+  /** Whether the store commits several resources at once (global-setup.ts asks MongoDB before the suites run). */
+  transactions: boolean;
   /** A new empty store (not started) and a cleanup that removes its data. */
   create(): { store: StoragePort; cleanup: () => Promise<void> };
 }
@@ -21,6 +23,7 @@ export function tempDir(prefix = 'sp-fhir-'): string {
 
 const embedded: StoreTarget = {
   name: 'embedded',
+  transactions: true,
   create() {
     const dir = tempDir();
     return { store: new EmbeddedStore(dir), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
@@ -36,6 +39,7 @@ export function uniqueDatabaseUri(uri: string): string {
 
 const mongodb: StoreTarget = {
   name: 'mongodb',
+  transactions: process.env.MONGODB_TRANSACTIONS === 'true',
   create() {
     const store = new MongoStore(uniqueDatabaseUri(process.env.MONGODB_URI as string));
     return {
@@ -48,3 +52,6 @@ const mongodb: StoreTarget = {
 };
 
 export const storeTargets: StoreTarget[] = process.env.MONGODB_URI ? [embedded, mongodb] : [embedded];
+
+/** `test` where the store has transactions, jest's `test.skip` where it has not: the report says "skipped". */
+export const withTransactions = (target: StoreTarget): jest.It => (target.transactions ? test : test.skip);

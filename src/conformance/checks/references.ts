@@ -1,15 +1,15 @@
 // References to resources on this server must resolve (a resource may not
 // point at something that is not there), unless they are contained (#id).
-// urn:uuid references are only meaningful inside a transaction, which
-// rewrites them before its entries reach validation.
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { normalizeReference } from '../../store/indexer';
+// urn:uuid references are only meaningful inside a Bundle: a transaction
+// rewrites them before its entries reach validation, and a Bundle validated
+// as a whole ($validate) resolves them to its entries' fullUrls
+// (bundle.html#references).
+import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { normalizeReference, type ReferenceResolver } from '../../base/references';
 import { walkResource } from './walk';
+import { ID } from '../../base/ids';
 
-/** Whether Type/id exists (and is not deleted) as the writer sees the store. */
-export type ReferenceResolver = (resourceType: string, id: string) => Promise<boolean>;
-
-const LOCAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+const LOCAL = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})$`);
 
 export async function checkReferences(resource: Resource, baseUrl: string, resolve: ReferenceResolver): Promise<OperationOutcomeIssue[]> {
   const found: { path: string; reference: string }[] = [];
@@ -17,6 +17,7 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
     if (typeof node.reference === 'string') found.push({ path: `${path}.reference`, reference: node.reference });
   });
   const contained = new Set(((resource as { contained?: Resource[] }).contained ?? []).map((c) => `#${c.id}`));
+  const entries = new Set((resource.resourceType === 'Bundle' ? ((resource as Bundle).entry ?? []) : []).map((e) => e.fullUrl).filter((u): u is string => !!u));
   const issues: OperationOutcomeIssue[] = [];
   for (const { path, reference } of found) {
     if (reference.startsWith('#')) {
@@ -25,6 +26,7 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
       }
       continue;
     }
+    if (entries.has(reference)) continue;
     if (reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:') || /^[A-Z][A-Za-z]+\?/.test(reference)) {
       issues.push({
         severity: 'error',

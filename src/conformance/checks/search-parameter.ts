@@ -3,7 +3,7 @@
 // must be FHIRPath the indexer can evaluate.
 import { parseFhirPath } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { RESOLVE_FORM } from '../../store/indexer';
+import { RESOLVE_FORM } from '../../base/references';
 
 const CODE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 

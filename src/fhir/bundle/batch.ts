@@ -2,7 +2,7 @@
 // the same router as a plain request; one entry's failure does not stop others.
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context';
-import { allOk } from '../outcomes';
+import { allOk } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { entryToRequest, errorToEntry, resultToEntry } from './entry-request';
 

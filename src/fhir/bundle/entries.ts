@@ -1,6 +1,6 @@
 // Building blocks of response Bundles: full URLs, links and entry responses.
 import type { BundleLink, Resource } from '@medplum/fhirtypes';
-import type { QueryParams } from '../search/parse';
+import type { QueryParams } from '../../base/search-request';
 
 export function fullUrl(baseUrl: string, resourceType: string, id: string): string {
   return `${baseUrl}/${resourceType}/${id}`;

@@ -4,7 +4,7 @@ import type { Binary, BundleEntry } from '@medplum/fhirtypes';
 import { STATUS_CODES } from 'node:http';
 import { queryFromString } from '../interactions/conditional';
 import { JSON_PATCH } from '../interactions/patch';
-import { badRequest, isErrorOutcome, statusOf, toOperationOutcome } from '../outcomes';
+import { badRequest, isErrorOutcome, statusOf, toOperationOutcome } from '../../base/outcomes';
 import type { FhirMethod, FhirRequest, FhirResult } from '../request';
 import { etag, resourceLocation } from './entries';
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FhirContext } from '../context';
 import { conditionalCreateKey } from '../interactions/create';
 import { findConditionalMatch, queryFromString } from '../interactions/conditional';
-import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest, FhirResult } from '../request';
 import { entryToRequest, resultToEntry } from './entry-request';
 import { parseConditionalReference, rewriteReferences } from './references';
@@ -51,9 +51,11 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
   });
 
   // Conditional creates search and then create: hold their criteria until the transaction commits.
-  const conditionalKeys = prepared
-    .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
-    .map(({ request }) => conditionalCreateKey(request.segments[0], request.ifNoneExist as string));
+  const conditionalKeys = await Promise.all(
+    prepared
+      .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
+      .map(({ request }) => conditionalCreateKey(ctx, request.segments[0], request.ifNoneExist as string))
+  );
   return ctx.repo.exclusive(conditionalKeys, () => applyTransaction(entries, prepared, ctx));
 }
 

@@ -1,7 +1,7 @@
 // delete and conditional delete (http.html#delete, #3.1.0.7.1). Deletes are
 // soft: history keeps every version and a later read answers 410 Gone.
 import type { FhirHandler } from '../context';
-import { allOk } from '../outcomes';
+import { allOk } from '../../base/outcomes';
 import { findConditionalMatch } from './conditional';
 import { checkId, parseIfMatch } from './resource-body';
 

@@ -3,7 +3,7 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../context';
 import { etag, fullUrl, link, urlWithQuery } from '../bundle/entries';
-import { allOk, badRequest } from '../outcomes';
+import { allOk, badRequest } from '../../base/outcomes';
 import { dateRange } from '../../store/search/values';
 import { checkId } from './resource-body';
 

@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import type { FhirHandler } from '../context';
-import { allOk, badRequest, unsupportedMediaType, withIssues } from '../outcomes';
+import { allOk, badRequest, unsupportedMediaType, withIssues } from '../../base/outcomes';
 import { checkId, parseIfMatch, requireIfMatch } from './resource-body';
 
 export const JSON_PATCH = 'application/json-patch+json';

@@ -1,6 +1,6 @@
 // read and vread (http.html#read, #vread).
 import type { FhirHandler } from '../context';
-import { allOk } from '../outcomes';
+import { allOk } from '../../base/outcomes';
 import { checkId } from './resource-body';
 
 export const readResource: FhirHandler = async (request, ctx) => {

@@ -1,10 +1,9 @@
 // Checks shared by the interactions that take a resource in the body.
 import type { Resource } from '@medplum/fhirtypes';
 import { IF_MATCH_REQUIRED } from '../../domain/server-profiles';
-import { badRequest, preconditionRequired } from '../outcomes';
+import { badRequest, preconditionRequired } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
-
-export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+import { ID_PATTERN } from '../../base/ids';
 
 /** The body as a resource of the expected type, or a 400 that says what is wrong. */
 export function resourceBody(request: FhirRequest, resourceType: string): Resource {

@@ -3,12 +3,12 @@
 // something for every type listed; each type is searched, and the results are
 // merged in the order asked (_sort, then type and id), paged by _offset.
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { isKnownResourceType } from '../../conformance/definitions';
+import { isKnownResourceType } from '../../base/definitions';
 import type { StoredVersion } from '../../store/port';
 import { link, fullUrl, urlWithQuery } from '../bundle/entries';
 import type { FhirHandler } from '../context';
-import { allOk, badRequest, notFound } from '../outcomes';
-import { parseSearchParams } from '../search/parse';
+import { allOk, badRequest, notFound } from '../../base/outcomes';
+import { parseSearchParams } from '../../base/search-request';
 
 export const SYSTEM_SEARCH_TYPES_MAX = 20;
 

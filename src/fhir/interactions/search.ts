@@ -5,8 +5,8 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/f
 import { applyElements, applySummary } from '../search/shape';
 import type { FhirHandler } from '../context';
 import { fullUrl, link, urlWithQuery } from '../bundle/entries';
-import { allOk, badRequest } from '../outcomes';
-import { parseSearchParams, type QueryParams } from '../search/parse';
+import { allOk, badRequest } from '../../base/outcomes';
+import { parseSearchParams, type QueryParams } from '../../base/search-request';
 
 /** POST _search takes parameters in a form body as well as the URL (search.html#Introduction). */
 function mergeFormBody(query: QueryParams, body: unknown): QueryParams {

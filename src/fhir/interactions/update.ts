@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest, created, withIssues } from '../outcomes';
+import { allOk, badRequest, created, preconditionFailed, withIssues } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { findConditionalMatch } from './conditional';
 import { checkId, parseIfMatch, requireIfMatch, resourceBody } from './resource-body';
@@ -35,7 +35,14 @@ export const conditionalUpdate: FhirHandler = async (request, ctx) => {
     requireIfMatch(resourceType, request.ifMatch);
     return save(ctx, { ...resource, id: match.id }, parseIfMatch(request.ifMatch));
   }
-  // No match: create, with the client's id if it gave one.
-  if (resource.id) checkId(resource.id);
+  // No match the caller may see: create, with the client's id if it gave one. An id that names a
+  // resource the criteria did not select (another organisation's, say) is refused, never overwritten.
+  if (resource.id) {
+    checkId(resource.id);
+    const existing = await ctx.repo.readLatest(resourceType, resource.id);
+    if (existing && !existing.deleted) {
+      throw preconditionFailed(`Conditional update: no ${resourceType} you may change matches the criteria, and the body's id names another resource; nothing was written`);
+    }
+  }
   return save(ctx, { ...resource, id: resource.id ?? request.assignedId ?? randomUUID() });
 };

@@ -8,10 +8,14 @@ import type { MeasureReport } from '@medplum/fhirtypes';
 import { ActivityReport, type ReportFilters } from '../../reports/activity-report';
 import { JourneyReader } from '../../reports/journeys';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest } from '../outcomes';
-import type { QueryParams } from '../search/parse';
+import { allOk, badRequest } from '../../base/outcomes';
+import type { QueryParams } from '../../base/search-request';
 import { queryOfParameters } from '../../bulk/kickoff';
+import { authorizeActivityReport } from '../export-access';
 import { registerOperation } from './registry';
+import { ID } from '../../base/ids';
+
+const OWNER_REFERENCE = new RegExp(`^(Organization|HealthcareService|PractitionerRole)/${ID}$`);
 
 const KNOWN = new Set(['periodStart', 'periodEnd', 'owner', 'referrer', 'activityType', '_format', '_commissioner']);
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -33,7 +37,7 @@ export function reportFilters(query: QueryParams): ReportFilters {
   }
   if (start > end) throw badRequest('periodStart is after periodEnd', ['periodStart']);
   const owner = single(query, 'owner');
-  if (owner !== undefined && !/^(Organization|HealthcareService|PractitionerRole)\/[A-Za-z0-9\-.]{1,64}$/.test(owner)) {
+  if (owner !== undefined && !OWNER_REFERENCE.test(owner)) {
     throw badRequest('owner must be a reference to an Organization, HealthcareService or PractitionerRole', ['owner']);
   }
   return { period: { start, end }, owner, referrer: single(query, 'referrer'), activityType: single(query, 'activityType') };
@@ -59,6 +63,9 @@ export function registerActivityReport(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Counts, medians and outcomes of social prescribing activity as a MeasureReport (or CSV), small numbers suppressed.',
+    affectsState: false,
+    authorize: (ctx) => authorizeActivityReport(ctx.access),
     handler,
     parameters: [
       { name: 'periodStart', required: true, description: 'First day of the period, e.g. 2026-04-01' },

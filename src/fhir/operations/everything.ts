@@ -16,8 +16,8 @@ import { and, or, type Filter } from '../../store/search/filter';
 import { queryOfParameters } from '../../bulk/kickoff';
 import { fullUrl, link, urlWithQuery } from '../bundle/entries';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, badRequest, notSupported } from '../outcomes';
-import type { QueryParams } from '../search/parse';
+import { allOk, badRequest, notSupported } from '../../base/outcomes';
+import type { QueryParams } from '../../base/search-request';
 import { registerOperation } from './registry';
 
 export const EVERYTHING_DEFINITION = 'http://hl7.org/fhir/OperationDefinition/Patient-everything';
@@ -69,14 +69,18 @@ function parseRequest(patientId: string, query: QueryParams, ctx: FhirContext): 
   const unknown = Object.keys(query).filter((k) => !KNOWN.has(k));
   if (unknown.length > 0) throw badRequest(`Unknown parameter ${unknown.join(', ')} for $everything`, unknown);
   const compartment = patientCompartment();
-  const asked = (query._type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const asked = (query._type ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   for (const t of asked) if (!compartment.has(t)) throw badRequest(`_type ${t} is not a resource type of the Patient compartment`, ['_type']);
   // Patient first (the subject of the compartment), then the other types by name.
   const all = ['Patient', ...[...compartment.keys()].filter((t) => t !== 'Patient')];
   // The audit trail records who looked at the record; it is not part of it, and would grow with every call: only on request.
   const types = asked.length > 0 ? all.filter((t) => asked.includes(t)) : all.filter((t) => t !== 'AuditEvent');
   const since = single(query, '_since');
-  if (since !== undefined && (!INSTANT.test(since) || Number.isNaN(Date.parse(since)))) throw badRequest('_since must be an instant such as 2026-04-01T00:00:00Z', ['_since']);
+  if (since !== undefined && (!INSTANT.test(since) || Number.isNaN(Date.parse(since))))
+    throw badRequest('_since must be an instant such as 2026-04-01T00:00:00Z', ['_since']);
   const countText = single(query, '_count');
   let count = ctx.defaultPageSize;
   if (countText !== undefined) {
@@ -194,6 +198,10 @@ export function registerEverythingOperation(): void {
     system: false,
     type: false,
     instance: true,
+    description: 'The patient and every resource of their compartment the caller may see, paged; _since, _type and _count narrow it.',
+    affectsState: false,
+    // The patient's record; each type in it is then searched under the caller's access (compartmentParts).
+    authorize: (ctx) => ctx.access.require('Patient', 'r'),
     handler,
     parameters: [
       { name: '_since', description: 'Only resources changed at or after this instant, e.g. 2026-04-01T00:00:00Z' },

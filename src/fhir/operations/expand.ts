@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlatConcept } from '../../conformance/terminology/codesystem';
 import { normalizeString } from '../../store/search/values';
 import type { FhirHandler } from '../context';
-import { allOk, OperationOutcomeError } from '../outcomes';
+import { allOk, OperationOutcomeError } from '../../base/outcomes';
 import { OperationInput } from './parameters';
 import { targetResource } from './terminology-input';
 

@@ -9,9 +9,9 @@
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { importDirectory, type ImportSummary } from '../../directory/import';
 import { importJobState, startImportJob } from '../../directory/import-job';
-import { emptyContent, readDocument } from '../../directory/read';
+import { emptyContent, NotADirectoryError, readDocument } from '../../directory/read';
 import type { FhirHandler } from '../context';
-import { accepted, allOk, badRequest, notFound, OperationOutcomeError, outcome } from '../outcomes';
+import { accepted, allOk, badRequest, notFound, OperationOutcomeError, outcome } from '../../base/outcomes';
 import { registerOperation } from './registry';
 
 const NAME = 'import-directory';
@@ -28,6 +28,8 @@ export function summaryParameters(summary: ImportSummary): Parameters {
       int('deactivated'),
       int('rejected'),
       { name: 'wholeDirectory', valueBoolean: summary.wholeDirectory },
+      ...(summary.deactivationSkipped ? [{ name: 'deactivationSkipped', valueString: summary.deactivationSkipped }] : []),
+      { name: 'dryRun', valueBoolean: summary.dryRun },
       { name: 'seconds', valueDecimal: summary.seconds },
       ...summary.rejections.map(
         (r): ParametersParameter => ({
@@ -59,15 +61,28 @@ const pollStatus: FhirHandler = async (request, ctx) => {
   return [allOk('Directory import completed'), summaryParameters(state.summary)];
 };
 
+function booleanParameter(values: string[] | undefined, name: string): boolean | undefined {
+  const value = values?.[0];
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw badRequest(`${name} is true or false`, [name]);
+  return value === 'true';
+}
+
 const kickOff: FhirHandler = async (request, ctx) => {
   if (request.body === undefined || request.body === null || typeof request.body !== 'object') {
     throw badRequest('POST $import-directory takes ORUK JSON: a /services page, an array of services, or one service record');
   }
-  const deactivate = request.query.deactivate?.[0];
-  if (deactivate !== undefined && deactivate !== 'true' && deactivate !== 'false') throw badRequest('deactivate is true or false', ['deactivate']);
+  const deactivate = booleanParameter(request.query.deactivate, 'deactivate');
+  const dryRun = booleanParameter(request.query.dryRun, 'dryRun');
   const content = emptyContent();
-  readDocument(content, request.body, 'request body');
-  const options = { deactivateMissing: deactivate !== 'false' };
+  try {
+    readDocument(content, request.body, 'request body');
+  } catch (err) {
+    // Refused whole: nothing is imported and nothing deactivated on account of a body that is not a directory.
+    if (err instanceof NotADirectoryError) throw badRequest(err.message);
+    throw err;
+  }
+  const options = { deactivateMissing: deactivate !== false, dryRun: dryRun === true, minAcceptedShare: ctx.directoryMinAcceptedShare };
   if (!request.respondAsync) return [allOk('Directory import completed'), summaryParameters(await importDirectory(ctx.repo, content, options))];
   const jobId = await startImportJob(ctx.repo, content, options);
   const status = `${ctx.baseUrl}/$${NAME}?_jobId=${encodeURIComponent(jobId)}`;
@@ -84,6 +99,14 @@ export function registerImportDirectoryOperation(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Imports an Open Referral UK directory into HealthcareService, Organization and Location (or polls an import job).',
+    affectsState: true,
+    authorize: (ctx) => {
+      ctx.access.require('HealthcareService', 'c');
+      ctx.access.require('HealthcareService', 'u');
+      ctx.access.require('Organization', 'u');
+      ctx.access.require('Location', 'u');
+    },
     handler: importDirectoryOperation,
   });
 }

@@ -3,7 +3,7 @@
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import { indexCodeSystem } from '../../conformance/terminology/codesystem';
 import type { FhirHandler } from '../context';
-import { allOk, badRequest, notFound } from '../outcomes';
+import { allOk, badRequest, notFound } from '../../base/outcomes';
 import { OperationInput, parameters } from './parameters';
 import { targetResource } from './terminology-input';
 

@@ -1,7 +1,7 @@
 // Operation input, taken the same way from GET query parameters and from a
 // POST Parameters body (operations.html#request), and Parameters output.
 import type { CodeableConcept, Coding, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import { badRequest } from '../outcomes';
+import { badRequest } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 
 export class OperationInput {

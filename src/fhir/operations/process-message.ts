@@ -13,8 +13,11 @@
 // the request Bundle.id, code ok; a failure writes nothing and answers with the
 // error status and a fatal-error response carrying the OperationOutcome.
 //
-// Idempotency (decided here): a message is recognised by its Bundle.id, and
-// also by X-Request-Id when given. A repeat writes nothing and gets the
+// Idempotency (decided here): a message is recognised by its sender and its
+// Bundle.id, and also by X-Request-Id when given (security: another sender's
+// message with the same id is a different message, never answered with the
+// first sender's response). An update or cancellation changes only a referral
+// the sender requested. A repeat writes nothing and gets the
 // original response again, with 200. The record of the response commits with
 // the message's writes, so two deliveries at once still store one referral.
 import { NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM } from '../../conformance/checks/nhs-number';
@@ -24,7 +27,7 @@ import { isReferral } from '../../domain/referral-workflow';
 import { processTransaction } from '../bundle/transaction';
 import type { FhirContext, FhirHandler } from '../context';
 import { findConditionalMatch } from '../interactions/conditional';
-import { allOk, badRequest, notFound, OperationOutcomeErrorWithBody, toOperationOutcome } from '../outcomes';
+import { allOk, badRequest, forbidden, notFound, OperationOutcomeError, OperationOutcomeErrorWithBody, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 import { checkBundleEntries } from '../router';
@@ -83,6 +86,25 @@ function toTransaction(bundle: Bundle): Bundle {
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
 }
 
+/**
+ * The transaction leaves out the MessageHeader (entry 0), so its entry n is the
+ * message's entry n + 1: errors name the entry as the sender sent it.
+ */
+function locatedInMessage(err: unknown): unknown {
+  // Anything but an outcome (a failure of the server itself) goes on as it is, to be logged as such.
+  if (!(err instanceof OperationOutcomeError)) return err;
+  const outcome = err.outcome;
+  const shift = (text: string): string => text.replace(/Bundle\.entry\[(\d+)\]/g, (_m, n: string) => `Bundle.entry[${Number(n) + 1}]`);
+  return new OperationOutcomeError({
+    ...outcome,
+    issue: (outcome.issue ?? []).map((issue) => ({
+      ...issue,
+      ...(issue.diagnostics ? { diagnostics: shift(issue.diagnostics) } : {}),
+      ...(issue.expression ? { expression: issue.expression.map(shift) } : {}),
+    })),
+  });
+}
+
 function referralOf(bundle: Bundle, messageHeader: MessageHeader): ServiceRequest {
   const focus = messageHeader.focus?.[0]?.reference;
   const entries = bundle.entry ?? [];
@@ -101,6 +123,11 @@ async function changeReferral(ctx: FhirContext, referral: ServiceRequest, reason
   const existing = await findConditionalMatch(ctx, 'ServiceRequest', { identifier: [`${identifier.system}|${identifier.value}`] }, 'Referral update');
   if (!existing?.resource) throw notFound(`No referral with identifier ${identifier.system}|${identifier.value} is known`);
   const current = existing.resource as ServiceRequest;
+  // Only the referrer changes a referral: one the sender may see but did not make (a link worker's
+  // patient referred by a practice) is refused, and so is moving the referral to another requester.
+  if (!(await ctx.access.actsFor(current.requester?.reference))) {
+    throw forbidden(`Access denied: only the referral's requester may update or cancel it (${identifier.system}|${identifier.value})`);
+  }
   const next: ServiceRequest =
     reason === 'delete'
       ? { ...current, status: 'entered-in-error' }
@@ -113,6 +140,9 @@ async function changeReferral(ctx: FhirContext, referral: ServiceRequest, reason
           requester: literal(referral.requester) ? referral.requester : current.requester,
           supportingInfo: referral.supportingInfo?.every(literal) ? referral.supportingInfo : current.supportingInfo,
         };
+  if (next.requester?.reference !== current.requester?.reference && !(await ctx.access.actsFor(next.requester?.reference))) {
+    throw forbidden('Access denied: a referral update may not name a requester outside your organisation (ServiceRequest.requester)');
+  }
   const { version } = await ctx.repo.update(next);
   return version.resource as ServiceRequest;
 }
@@ -160,6 +190,13 @@ async function awaitTwin(ctx: FhirContext, keys: MessageKeys): Promise<Bundle | 
   return undefined;
 }
 
+/** Who sent the message, for its idempotency keys: the token's issuer and subject, or (without authentication) the message's source and sender. */
+function senderOf(ctx: FhirContext, messageHeader: MessageHeader): string {
+  const { caller } = ctx.access;
+  if (!caller.unrestricted) return `token ${caller.issuer} ${caller.subject}`;
+  return `message ${messageHeader.source?.endpoint ?? ''} ${messageHeader.sender?.reference ?? ''}`;
+}
+
 interface MessageKeys {
   /** Id of the stored response, derived from Bundle.id. */
   bundle: string;
@@ -173,7 +210,9 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
   checkBundleEntries(bundle);
   if (!bundle.id) throw badRequest('A message Bundle needs an id: it identifies the message for replies and repeats', ['Bundle.id']);
   const requestHeader = header(bundle);
-  const keys: MessageKeys = { bundle: recordId('msg', bundle.id), request: request.requestId ? recordId('req', request.requestId) : undefined };
+  // Keys are the sender's own: another sender's message with the same Bundle.id is a different message.
+  const sender = senderOf(ctx, requestHeader);
+  const keys: MessageKeys = { bundle: recordId('msg', `${sender}\n${bundle.id}`), request: request.requestId ? recordId('req', `${sender}\n${request.requestId}`) : undefined };
   const earlier = await storedResponse(ctx, keys);
   if (earlier) return [allOk('This message was processed before; nothing new was written'), earlier];
 
@@ -187,7 +226,9 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       const txCtx: FhirContext = { ...ctx, repo };
       let content: Resource[];
       if (reason === 'new') {
-        const [, result] = await processTransaction(toTransaction(bundle), txCtx);
+        const [, result] = await processTransaction(toTransaction(bundle), txCtx).catch((err: unknown) => {
+          throw locatedInMessage(err);
+        });
         content = ((result as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r);
         if (!content.some(isReferral)) throw badRequest('A referral message carries a social prescribing referral (ServiceRequest coded 871731000000106)', ['MessageHeader.focus']);
       } else if (reason === 'update' || reason === 'delete') {
@@ -230,6 +271,10 @@ export function registerProcessMessage(): void {
     system: true,
     type: false,
     instance: false,
+    description: 'Processes a referral message (NHS Booking and Referral Standard): a new referral, an update or a cancellation.',
+    affectsState: true,
+    // A referral message creates the referral, its patient and its Task.
+    authorize: (ctx) => ctx.access.require('ServiceRequest', 'c'),
     handler: processMessage,
   });
 }

@@ -2,7 +2,7 @@
 // reindex job; POST starts it again. Answers Parameters: status, processed, total.
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../context';
-import { allOk, notFound } from '../outcomes';
+import { allOk, notFound } from '../../base/outcomes';
 import { parameters } from './parameters';
 import { registerOperation } from './registry';
 
@@ -30,6 +30,9 @@ export function registerReindexOperation(): void {
     system: false,
     type: false,
     instance: true,
+    description: 'Starts or reports the reindex of stored resources for a SearchParameter.',
+    affectsState: true,
+    authorize: (ctx) => ctx.access.require('SearchParameter', 'u'),
     handler: reindex,
   });
 }

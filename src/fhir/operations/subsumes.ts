@@ -1,7 +1,7 @@
 // CodeSystem/$subsumes (codesystem-operation-subsumes.html): how two codes of
 // one system relate in its hierarchy.
 import type { FhirHandler } from '../context';
-import { allOk, badRequest, notFound } from '../outcomes';
+import { allOk, badRequest, notFound } from '../../base/outcomes';
 import { OperationInput, parameters } from './parameters';
 import { targetResource } from './terminology-input';
 

@@ -4,7 +4,7 @@
 import type { CodeableConcept, CodeSystem, Coding, ConceptMap, ValueSet } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context';
 import { checkId } from '../interactions/resource-body';
-import { badRequest, notFound } from '../outcomes';
+import { badRequest, notFound } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import type { OperationInput } from './parameters';
 

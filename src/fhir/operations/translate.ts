@@ -2,7 +2,7 @@
 // codes a code maps to, e.g. a local need to its SNOMED CT concept.
 import type { ParametersParameter } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../context';
-import { allOk, badRequest } from '../outcomes';
+import { allOk, badRequest } from '../../base/outcomes';
 import { OperationInput, parameters } from './parameters';
 import { inputCodings, targetResource } from './terminology-input';
 

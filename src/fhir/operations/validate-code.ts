@@ -5,7 +5,7 @@
 import type { Coding, ParametersParameter } from '@medplum/fhirtypes';
 import type { CodeCheck } from '../../conformance/terminology/service';
 import type { FhirHandler } from '../context';
-import { allOk } from '../outcomes';
+import { allOk } from '../../base/outcomes';
 import { OperationInput, parameters } from './parameters';
 import { inputCodings, targetResource } from './terminology-input';
 

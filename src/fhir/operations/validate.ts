@@ -4,7 +4,7 @@
 import type { OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import type { FhirContext, FhirHandler } from '../context';
 import { checkId } from '../interactions/resource-body';
-import { allOk, badRequest } from '../outcomes';
+import { allOk, badRequest } from '../../base/outcomes';
 import type { FhirRequest } from '../request';
 import { registerOperation } from './registry';
 
@@ -76,6 +76,11 @@ export function registerValidateOperation(): void {
     system: false,
     type: true,
     instance: true,
+    description: 'Validates a resource as a create, update or delete would, against its profiles, without storing it.',
+    affectsState: false,
+    authorize: (ctx, resourceType) => {
+      if (resourceType) ctx.access.require(resourceType, 'r');
+    },
     handler: validateOperation,
   });
 }

@@ -2,8 +2,8 @@
 // entry's url), by name, each with its values in order. Keys are the request's
 // own: none may reach the object's prototype, and a name such as "toString"
 // is just an unknown parameter.
-import { badRequest } from '../outcomes';
-import type { QueryParams } from './parse';
+import { badRequest } from '../../base/outcomes';
+import type { QueryParams } from '../../base/search-request';
 
 const UNSAFE_PARAMETER = /^(__proto__|constructor|prototype)([.:[]|$)/;
 

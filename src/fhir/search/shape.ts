@@ -1,7 +1,7 @@
 // Shaping search results (search.html#summary, #elements): _summary=true|text|data
 // and _elements keep part of each resource, marked SUBSETTED as the specification asks.
 import type { Resource } from '@medplum/fhirtypes';
-import { getBaseDefinition } from '../../conformance/definitions';
+import { getBaseDefinition } from '../../base/definitions';
 
 export type Summary = 'true' | 'text' | 'data';
 

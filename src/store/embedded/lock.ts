@@ -24,7 +24,7 @@ export function lockDataDirectory(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(fs.readFileSync(file, 'utf8'));
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
-        throw new Error(`Data directory ${dir} is in use by process ${owner}; one server per DATA_DIR`);
+        throw new Error(`Data directory ${dir} is in use by process ${owner}; one server per DATA_DIR`, { cause: err });
       }
       fs.rmSync(file, { force: true });
     }

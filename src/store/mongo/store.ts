@@ -31,6 +31,14 @@ interface ExportChunkDoc {
   text: string;
 }
 const DUPLICATE_KEY = 11000;
+/** WriteConflict: two transactions touched one document. MongoDB labels it transient; some compatible services do not. */
+const WRITE_CONFLICT = 112;
+/** Attempts of a commit that lost a write conflict before it is answered as a lost race (409/412). */
+const WRITE_CONFLICT_ATTEMPTS = 5;
+
+function isWriteConflict(err: unknown): boolean {
+  return err instanceof MongoServerError && (err.code === WRITE_CONFLICT || err.hasErrorLabel('TransientTransactionError'));
+}
 
 /**
  * A unique-key violation. FerretDB 1.24 reports some as code 1 with SQLite's
@@ -176,7 +184,25 @@ export class MongoStore implements StoragePort {
     return this.current(resourceType).countDocuments(this.query(filter));
   }
 
+  /**
+   * Commits, retrying a write conflict a few times: MongoDB's withTransaction
+   * retries only errors labelled TransientTransactionError, and some
+   * MongoDB-compatible services report WriteConflict (112) without the label.
+   * A conflict that outlasts the retries is a lost race, not a server error.
+   */
   async commit(writes: VersionWrite[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commitOnce(writes);
+      } catch (err) {
+        if (!isWriteConflict(err)) throw err;
+        if (attempt >= WRITE_CONFLICT_ATTEMPTS) throw new VersionConflictError(writes[0].version.resourceType, writes[0].version.id);
+        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10));
+      }
+    }
+  }
+
+  private async commitOnce(writes: VersionWrite[]): Promise<void> {
     if (writes.length > 1 && !this.transactions) {
       throw new TransactionsUnsupportedError('This MongoDB deployment does not support transactions');
     }
@@ -195,6 +221,14 @@ export class MongoStore implements StoragePort {
       await session.withTransaction(async () => {
         for (const write of writes) await this.writeVersion(write, session);
       });
+    } catch (err) {
+      // A version orphaned in history (a crash of a write made without a transaction) cannot be
+      // rolled forward inside the transaction that collided with it, which is aborted: do it now.
+      if (err instanceof VersionConflictError) {
+        const write = writes.find((w) => w.version.resourceType === err.resourceType && w.version.id === err.id);
+        if (write) await this.rollForward(err.resourceType, err.id, write.version.versionId).catch(() => undefined);
+      }
+      throw err;
     } finally {
       await session.endSession();
     }

@@ -13,9 +13,13 @@ const CMP = { gt: '$gt', ge: '$gte', lt: '$lt', le: '$lte' } as const;
 /** Current-version documents keep the resource id in _id, where MongoDB indexes it. */
 const column = (field: string): string => (field === 'id' ? '_id' : field);
 
-/** Escapes every character that has a meaning in a regular expression. */
+/**
+ * Escapes every character that has a meaning in a regular expression. A NUL
+ * becomes the escape \x00: MongoDB refuses a pattern with an embedded NUL
+ * byte, while the escape matches the same character.
+ */
 export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replace(/\0/g, '\\x00');
 }
 
 export interface TranslateOptions {

@@ -1,14 +1,16 @@
 // Compiles a parsed SearchRequest into a Filter over index fields
 // (see ../indexer.ts for how those fields are written). Semantics follow
 // FHIR R4 search.html; each parameter type has one compile function.
-import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../fhir/search/parse';
-import { splitPrefix } from '../../fhir/search/parse';
-import { badRequest, notSupported } from '../../fhir/outcomes';
+import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../base/search-request';
+import { splitPrefix } from '../../base/search-request';
+import { badRequest, notSupported } from '../../base/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, normalizeReference, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import { normalizeReference } from '../../base/references';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
 import { dateRange, normalizeString } from './values';
+import { ID_PATTERN } from '../../base/ids';
 
 /** Runs a chained search: the ids of `resourceType` resources matching the clause. */
 export type ChainResolver = (resourceType: string, clause: SearchClause) => Promise<string[]>;
@@ -50,8 +52,6 @@ export interface CompiledSearch {
   /** Clause names ignored under lenient handling; left out of the self link. */
   ignored: string[];
 }
-
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** _id searches the top-level id field rather than an index field. */
 const ID_PARAMETER = { code: '_id', type: 'token' } as IndexedParameter;

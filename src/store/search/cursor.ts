@@ -2,7 +2,7 @@
 // of the last (or first) row it showed, and the next page is the rows strictly
 // after them in the sort order, id last. Unlike an offset, this never shows a
 // row twice or skips one when rows are added or removed between pages.
-import { badRequest } from '../../fhir/outcomes';
+import { badRequest } from '../../base/outcomes';
 import type { SortKey, StoredVersion } from '../port';
 import { and, NONE, or, type Filter } from './filter';
 

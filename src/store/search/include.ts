@@ -3,8 +3,8 @@
 // '*' stands for every reference parameter, and :iterate applies a target to
 // what was included too (at most ITERATE_ROUNDS rounds). At most INCLUDE_LIMIT
 // resources are included; hitting the cap is reported, never silent.
-import { badRequest } from '../../fhir/outcomes';
-import type { IncludeTarget, SearchRequest } from '../../fhir/search/parse';
+import { badRequest } from '../../base/outcomes';
+import type { IncludeTarget, SearchRequest } from '../../base/search-request';
 import { getIndexedParameters, indexField, type IndexedParameter } from '../indexer';
 import type { StoragePort, StoredVersion } from '../port';
 import { or } from './filter';

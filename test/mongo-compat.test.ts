@@ -1,0 +1,84 @@
+// What MongoDB and MongoDB-compatible services do that FerretDB does not:
+// - MongoDB refuses a $regex pattern with an embedded NUL byte, so a search
+//   value with %00 must reach it escaped, never as a raw NUL;
+// - a write conflict (WriteConflict, code 112) may come without the
+//   TransientTransactionError label that the driver's withTransaction retries:
+//   the adapter retries it itself, and a conflict that outlasts the retries is
+//   a lost race (409/412), never a 500.
+import { MongoServerError } from 'mongodb';
+import { toMongoQuery } from '../src/store/mongo/translate';
+import { FHIR_JSON, startServer, type TestServer } from './support/server';
+import { patient } from './support/resources';
+import { storeTargets } from './support/stores';
+
+describe('MongoDB queries never carry a raw NUL byte', () => {
+  test('prefix and contains patterns escape NUL as \\x00', () => {
+    for (const kind of ['prefix', 'contains'] as const) {
+      const query = toMongoQuery({ kind, field: 'idx.name', value: 'a\0b' });
+      const pattern = query['idx.name'].$regex as string;
+      expect(pattern).not.toContain('\0');
+      expect(new RegExp(pattern).test('a\0b')).toBe(true);
+      expect(new RegExp(pattern).test('a0b')).toBe(false);
+    }
+  });
+});
+
+const mongo = storeTargets.find((t) => t.name === 'mongodb');
+(mongo ? describe : describe.skip)('write conflicts on MongoDB [mongodb]', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(mongo as NonNullable<typeof mongo>);
+  }, 120000);
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const writeConflict = () => new MongoServerError({ code: 112, codeName: 'WriteConflict', errmsg: 'WriteConflict error: this operation conflicted with another operation' });
+
+  /** Makes the adapter's next `times` writes of a Patient version fail with a WriteConflict (AuditEvents still go through). */
+  function failNextWrites(times: number): () => void {
+    type Write = { version: { resourceType: string } };
+    const store = server.store as unknown as { writeVersion: (write: Write, ...rest: unknown[]) => Promise<void> };
+    const original = store.writeVersion;
+    let left = times;
+    store.writeVersion = function (this: unknown, write: Write, ...rest: unknown[]) {
+      if (write.version.resourceType === 'Patient' && left-- > 0) return Promise.reject(writeConflict());
+      return original.call(this, write, ...rest);
+    };
+    return () => {
+      store.writeVersion = original;
+    };
+  }
+
+  test('a search value with a NUL byte answers 200', async () => {
+    for (const query of ['name=a%00b', 'name:contains=%00', 'family:exact=x%00']) {
+      const res = await server.api.get(`/fhir/Patient?${query}`);
+      expect(res.status).toBe(200);
+    }
+  });
+
+  test('a WriteConflict without the transient label is retried and the update succeeds', async () => {
+    const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
+    const restore = failNextWrites(2);
+    try {
+      const res = await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ ...created, gender: 'male' });
+      expect(res.status).toBe(200);
+      expect(res.body.meta.versionId).toBe('2');
+    } finally {
+      restore();
+    }
+  });
+
+  test('a conflict that outlasts the retries is a lost race: 412 with If-Match, never 500', async () => {
+    const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
+    const restore = failNextWrites(1000);
+    try {
+      const res = await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ ...created, gender: 'male' });
+      expect(res.status).toBe(412);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    } finally {
+      restore();
+    }
+    expect((await server.api.get(`/fhir/Patient/${created.id}`)).body.meta.versionId).toBe('1');
+  });
+});

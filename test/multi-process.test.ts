@@ -1,0 +1,139 @@
+// Two server processes on one MongoDB database, as DESIGN.md's "Scaling out"
+// runs them: a SearchParameter created through one is used by the other, the
+// resources either writes meanwhile are all found once its reindex completes,
+// and a reindex job whose process is killed is finished by the other.
+import { randomUUID } from 'node:crypto';
+import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
+import { storeTargets, uniqueDatabaseUri } from './support/stores';
+
+const EXT = 'https://social-prescribing.example.org/fhir/StructureDefinition/test-favourite-activity';
+const FHIR_JSON = 'application/fhir+json';
+
+const mongo = storeTargets.find((t) => t.name === 'mongodb');
+
+(mongo ? describe : describe.skip)('two server processes on one MongoDB [mongodb]', () => {
+  const started: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const server of started) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+  });
+
+  async function start(uri: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+    const server = spawnServer({ MONGODB_URI: uri, PORT: String(await freePort()), SEARCH_PARAMETER_REFRESH_SECONDS: '1', ...env });
+    started.push(server);
+    await waitUntilReady(server.url, 60000);
+    return server;
+  }
+
+  const fhir = async (server: ServerProcess, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/fhir${path}`, { method, headers: { 'content-type': FHIR_JSON }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const patient = (activity: string) => ({ resourceType: 'Patient', extension: [{ url: EXT, valueString: activity }], name: [{ family: 'Shared' }] });
+  const writePatients = async (server: ServerProcess, n: number, activity: string) => {
+    for (let i = 0; i < n; i++) expect((await fhir(server, 'POST', '/Patient', patient(activity))).status).toBe(201);
+  };
+  const searchParameter = (code: string) => ({
+    resourceType: 'SearchParameter',
+    url: `https://social-prescribing.example.org/fhir/SearchParameter/test-${code}`,
+    name: code.replace(/-/g, ''),
+    status: 'active',
+    description: 'Test: a patient by their favourite activity',
+    code,
+    base: ['Patient'],
+    type: 'string',
+    expression: `Patient.extension.where(url = '${EXT}').value`,
+  });
+  const reindexStatus = async (server: ServerProcess, id: string) =>
+    (await fhir(server, 'GET', `/SearchParameter/${id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'status')?.valueCode as string | undefined;
+  async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const count = async (server: ServerProcess, code: string, value: string) => {
+    const res = await fhir(server, 'GET', `/Patient?${code}=${value}&_summary=count`);
+    return res.status === 200 ? (res.body.total as number) : -res.status;
+  };
+
+  test('40 concurrent conditional creates of one identifier, 20 to each process, make exactly one resource (5 trials)', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    for (let trial = 1; trial <= 5; trial++) {
+      const value = `mp-${trial}-${randomUUID().slice(0, 8)}`;
+      const body = { resourceType: 'Patient', identifier: [{ system: 'urn:multi-process', value }], name: [{ family: 'Twin' }] };
+      const post = (server: ServerProcess) =>
+        fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': FHIR_JSON, 'if-none-exist': `identifier=urn:multi-process|${value}` }, body: JSON.stringify(body) });
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 === 0 ? a : b)));
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.every((s) => s === 200 || s === 201)).toBe(true);
+      const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id)));
+      expect(ids.size).toBe(1);
+      for (const server of [a, b]) expect((await fhir(server, 'GET', `/Patient?identifier=urn:multi-process|${value}&_summary=count`)).body.total).toBe(1);
+    }
+  }, 180000);
+
+  test('concurrent If-Match updates through both processes lose nothing: each success is one version', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    const created = (await fhir(a, 'POST', '/Patient', { resourceType: 'Patient', name: [{ family: 'Contended' }] })).body;
+    let successes = 0;
+    const client = async (server: ServerProcess, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const current = (await fhir(server, 'GET', `/Patient/${created.id}`)).body;
+        const res = await fetch(`${server.url}/fhir/Patient/${created.id}`, {
+          method: 'PUT',
+          headers: { 'content-type': FHIR_JSON, 'if-match': `W/"${current.meta.versionId}"` },
+          body: JSON.stringify({ ...current, name: [{ family: 'Contended', given: [`${n}-${i}`] }] }),
+        });
+        expect([200, 409, 412]).toContain(res.status);
+        if (res.status === 200) successes++;
+      }
+    };
+    await Promise.all([client(a, 15), client(b, 15), client(a, 15), client(b, 15)]);
+    const history = (await fhir(b, 'GET', `/Patient/${created.id}/_history?_count=1000`)).body;
+    expect(history.entry.length).toBe(successes + 1);
+    const versions = history.entry.map((e: { resource: { meta: { versionId: string } } }) => Number(e.resource.meta.versionId)).sort((x: number, y: number) => x - y);
+    expect(versions).toEqual(Array.from({ length: successes + 1 }, (_, i) => i + 1));
+  }, 180000);
+
+  test('a SearchParameter created on one process is searchable on the other, finding what both wrote meanwhile', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    await writePatients(a, 10, 'gardening');
+    const code = `shared-${randomUUID().slice(0, 8)}`;
+    const created = await fhir(a, 'POST', '/SearchParameter', searchParameter(code));
+    expect(created.status).toBe(201);
+    // Written at once, on both processes, while the other may not know the parameter yet.
+    await Promise.all([writePatients(a, 10, 'gardening'), writePatients(b, 10, 'gardening')]);
+    await until('the reindex to complete', async () => (await reindexStatus(a, created.body.id)) === 'completed');
+    await until('the other process to find it searchable', async () => (await count(b, code, 'garden')) >= 0);
+    // Written after it became searchable, on the process that did not create it.
+    await writePatients(b, 5, 'gardening');
+    expect(await count(a, code, 'garden')).toBe(35);
+    expect(await count(b, code, 'garden')).toBe(35);
+  }, 180000);
+
+  test('a reindex job whose process is killed is finished by the other process', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const env = { REINDEX_BATCH: '10', REINDEX_LEASE_SECONDS: '3' };
+    const [a, b] = [await start(uri, env), await start(uri, env)];
+    await writePatients(b, 150, 'choir');
+    const code = `takeover-${randomUUID().slice(0, 8)}`;
+    const created = await fhir(a, 'POST', '/SearchParameter', searchParameter(code));
+    expect(created.status).toBe(201);
+    const processed = async () => (await fhir(b, 'GET', `/SearchParameter/${created.body.id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'processed')?.valueInteger ?? 0;
+    await until('the job to start on the first process', async () => (await processed()) > 0);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(await reindexStatus(b, created.body.id)).not.toBe('completed');
+    await until('the other process to finish the job', async () => (await reindexStatus(b, created.body.id)) === 'completed', 120000);
+    await until('the parameter to be searchable there', async () => (await count(b, code, 'choir')) >= 0);
+    expect(await count(b, code, 'choir')).toBe(150);
+  }, 240000);
+});
