@@ -2,6 +2,7 @@
 // organisation with the pasted token, then draws each figure as a chart and
 // as a table. Every request goes to this server's FHIR API under the token's
 // own access; a refused token is explained, never left as a blank page.
+/* global window, document, URL, URLSearchParams, fetch, performance */
 (function () {
   'use strict';
 
@@ -39,7 +40,7 @@
       var body = await res.json();
       var issue = body && body.issue && body.issue[0];
       if (issue && (issue.diagnostics || (issue.details && issue.details.text))) return issue.diagnostics || issue.details.text;
-    } catch (e) { /* not JSON */ }
+    } catch { /* not JSON */ }
     var header = res.headers.get('WWW-Authenticate') || '';
     var m = /error_description="([^"]*)"/.exec(header);
     return m ? m[1] : 'HTTP ' + res.status;
@@ -51,7 +52,7 @@
     var res;
     try {
       res = await fetch(FHIR + path, { headers: { Authorization: 'Bearer ' + token(), Accept: accept || 'application/fhir+json' } });
-    } catch (e) {
+    } catch {
       throw new RefusedError(['The server could not be reached. Check your connection and try again.']);
     }
     if (res.ok) return res;
@@ -93,7 +94,7 @@
         organisation.appendChild(el('option', { value: value }, [(r.name || r.id) + (ods ? ' (' + ods.value + ')' : '')]));
       });
       organisation.dataset.loaded = 'true';
-    } catch (e) {
+    } catch {
       // The list is a convenience: without it the report still runs for all organisations.
     }
   }
@@ -106,7 +107,7 @@
         var params = await res.json();
         var display = (params.parameter || []).find(function (p) { return p.name === 'display'; });
         labels[s.system + '|' + s.code] = display ? display.valueString : s.code;
-      } catch (e) {
+      } catch {
         labels[s.system + '|' + s.code] = s.code;
       }
     }));

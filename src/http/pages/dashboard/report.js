@@ -3,6 +3,7 @@
 // works a figure out itself, so the page shows exactly what the report says.
 // A count or statistic the report withholds (data-absent-reason "masked") is
 // null here and shown as "suppressed".
+/* global window */
 (function () {
   'use strict';
 

@@ -3,6 +3,7 @@
 // It opens on the resource types the project profiles (read from the
 // CapabilityStatement), with the whole API one choice away: the whole
 // description is large (about 2,400 operations) and slow for Swagger UI to load.
+/* global window, document, URL, fetch */
 (function () {
   'use strict';
   var root = document.getElementById('swagger-ui');
