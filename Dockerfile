@@ -22,6 +22,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# The explorer's and the dashboard's static pages (not compiled).
+COPY src/http/pages ./dist/src/http/pages
 COPY profiles ./profiles
 COPY terminology ./terminology
 # The official image's unprivileged "node" user is uid 1000.

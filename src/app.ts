@@ -18,7 +18,10 @@ import { ExportService } from './bulk/export-service';
 import { Pseudonyms } from './bulk/pseudonym';
 import { bulkRoutes } from './http/bulk-routes';
 import { registerActivityReport } from './fhir/operations/activity-report';
+import { registerEverythingOperation } from './fhir/operations/everything';
 import { activityReportCsv } from './http/activity-report-csv';
+import { apiDocs } from './http/api-docs';
+import { dashboard } from './http/dashboard';
 import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
 import { publishOperationDefinitions } from './fhir/operations/definitions';
 import { importJobsIdle } from './directory/import-job';
@@ -92,6 +95,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerReindexOperation();
   registerExportOperations();
   registerActivityReport();
+  registerEverythingOperation();
   registerImportDirectoryOperation();
   registerSubscriptionOperations();
   registerBindingTokenOperation();
@@ -175,6 +179,9 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const inFlight = new InFlight();
   app.use(securityHeaders());
   app.use(corsAllowList(config.corsOrigins));
+  // Pages and the API description, open like /metadata; the requests the pages make go through /fhir below.
+  app.use(apiDocs(ctx));
+  app.use(dashboard());
   app.use(
     '/fhir',
     fhirRoutes(ctx, {

@@ -178,6 +178,13 @@ describe.each(storeTargets)('$activity-report on the $name store', (target) => {
     expect(strata(referrals, 'age-band')).toEqual({ '45-54': 9, '18-24': 'masked' });
   });
 
+  test('counts the referrals by calendar month of referral, the trend, with the same suppression', async () => {
+    const referrals = groupOf(await report(period), 'referrals');
+    expect(strata(referrals, 'month')).toEqual({ '2026-01': 8, '2026-02': 'masked', '2026-03': 'masked' });
+    const csv = await server.api.get(`/fhir/$activity-report?${period}`).set('Accept', 'text/csv');
+    expect(csv.text.split('\r\n')).toEqual(expect.arrayContaining(['referrals,month,2026-01,count,8,false', 'referrals,month,2026-02,count,,true']));
+  }, 120000);
+
   test('Task status, business status and rejection reasons: every count below 8 is suppressed', async () => {
     const r = await report(period);
     const status = groupOf(r, 'task-status');

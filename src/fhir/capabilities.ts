@@ -27,7 +27,7 @@ function interactionsFor(type: string): Pick<CapabilityStatementRestResource, 'i
 }
 
 /** Result parameters every type accepts (search.html#return). */
-const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
+export const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
 
 const cache = new Map<string, { statement: CapabilityStatement; version: number }>();
 /** Bumped when SearchParameters change, so the statement is built again. */

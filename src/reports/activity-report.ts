@@ -1,6 +1,6 @@
 // The activity report for commissioners (DOMAIN.md section 8) as a summary
 // MeasureReport against Measure/sp-activity-report (profiles/measures/):
-// referrals by source, need, sex and age band; Task status, business status
+// referrals by source, need, sex, age band and month (the trend); Task status, business status
 // and rejection reason; onward activities by type and provider; days from
 // referral to first contact, plan agreed and completion (median and
 // quartiles, from Task version history); paired before/after ONS4 scores.
@@ -47,6 +47,12 @@ class Tally {
   }
 }
 
+/** The calendar month (UTC) of a referral date, as YYYY-MM. */
+function monthOf(authoredOn: string | undefined): string {
+  const time = Date.parse(authoredOn ?? '');
+  return Number.isNaN(time) ? 'unknown' : new Date(time).toISOString().slice(0, 7);
+}
+
 const codeKey = (c: Coding | undefined): string | undefined => (c?.code ? `${c.system ?? ''}|${c.code}` : undefined);
 
 export class ActivityReport {
@@ -58,6 +64,7 @@ export class ActivityReport {
     need: new Tally(),
     sex: new Tally(),
     ageBand: new Tally(),
+    month: new Tally(),
     status: new Tally(),
     businessStatus: new Tally(),
     rejectionReason: new Tally(),
@@ -87,6 +94,7 @@ export class ActivityReport {
     needs.forEach((n) => t.need.add(n));
     t.sex.add(j.sex);
     t.ageBand.add(j.ageBand);
+    t.month.add(monthOf(j.referral.authoredOn));
     t.status.add(j.task?.status ?? 'no-task');
     const business = j.task?.businessStatus?.coding?.find((c) => c.system === BUSINESS_STATUS);
     t.businessStatus.add(codeKey(business) ?? 'none');
@@ -145,7 +153,7 @@ export class ActivityReport {
       date: new Date().toISOString(),
       period: { start: f.period.start, end: f.period.end },
       group: [
-        group('referrals', this.referrals, [stratifier('source-of-referral', t.source), stratifier('need', t.need), stratifier('sex', t.sex), stratifier('age-band', t.ageBand)]),
+        group('referrals', this.referrals, [stratifier('source-of-referral', t.source), stratifier('need', t.need), stratifier('sex', t.sex), stratifier('age-band', t.ageBand), stratifier('month', t.month)]),
         group('task-status', this.referrals, [stratifier('status', t.status), stratifier('business-status', t.businessStatus)]),
         group('rejection-reason', this.rejected, [stratifier('reason', t.rejectionReason)]),
         group('onward-activity', this.onwardCount, [stratifier('activity-type', t.activityType), stratifier('provider', t.provider)]),

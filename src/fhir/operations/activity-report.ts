@@ -67,5 +67,13 @@ export function registerActivityReport(): void {
     affectsState: false,
     authorize: (ctx) => authorizeActivityReport(ctx.access),
     handler,
+    parameters: [
+      { name: 'periodStart', required: true, description: 'First day of the period, e.g. 2026-04-01' },
+      { name: 'periodEnd', required: true, description: 'Last day of the period, e.g. 2026-06-30' },
+      { name: 'owner', description: "The Task owner: Organization/[id], HealthcareService/[id] or a link worker's PractitionerRole/[id]" },
+      { name: 'referrer', description: "ODS code of the referrer's practice or PCN" },
+      { name: 'activityType', description: 'Only journeys with an onward activity of this sp-activity-type code' },
+      { name: '_format', description: 'csv for the report as CSV (or send Accept: text/csv)' },
+    ],
   });
 }

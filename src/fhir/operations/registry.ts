@@ -23,6 +23,14 @@ export interface OperationDeclaration {
   /** The access a caller needs: throws a 403 OperationOutcome (access.ts) when they may not call it. */
   authorize: (ctx: FhirContext, resourceType: string | undefined) => void;
   handler: FhirHandler;
+  /** Its input parameters, for the API description (openapi.ts); where absent, any name=value is described. */
+  parameters?: OperationParameter[];
+}
+
+export interface OperationParameter {
+  name: string;
+  required?: boolean;
+  description: string;
 }
 
 /** By name; one name may have a declaration per resource type ($validate-code on CodeSystem and ValueSet). */
