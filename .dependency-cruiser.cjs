@@ -3,7 +3,7 @@
 //   app.ts, server.ts, cli/      compose everything
 //   http/                        Express: requests in, responses out
 //   fhir/                        the FHIR REST API, operations, access rules
-//   domain/ conformance/ bulk/ directory/ reports/ audit/ auth/
+//   domain/ conformance/ bulk/ directory/ reports/ audit/ auth/ subscriptions/
 //                                the social prescribing rules, validation and
 //                                terminology, exports, the directory import,
 //                                reports, the audit trail, tokens
@@ -15,7 +15,7 @@
 // that imports it back. Where a lower layer must call a higher one (the
 // repository writing an audit record, validation, domain rules), app.ts
 // passes a hook down.
-const MIDDLE = '^src/(domain|conformance|bulk|directory|reports|audit|auth)/';
+const MIDDLE = '^src/(domain|conformance|bulk|directory|reports|audit|auth|subscriptions)/';
 
 module.exports = {
   forbidden: [
@@ -69,6 +69,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/audit/' },
       to: { path: MIDDLE, pathNot: '^src/(audit|conformance|domain|auth)/' },
+    },
+    {
+      name: 'subscriptions-only-audit-and-auth',
+      severity: 'error',
+      comment: 'Subscription delivery audits and reads as its owner; it sits beside bulk, at the top of the middle layer.',
+      from: { path: '^src/subscriptions/' },
+      to: { path: MIDDLE, pathNot: '^src/(subscriptions|audit|auth|conformance|domain)/' },
     },
     {
       name: 'bulk-only-conformance-and-reports',

@@ -47,6 +47,12 @@ import { TokenVerifier } from './auth/tokens';
 import { Access } from './fhir/access';
 import { corsAllowList, securityHeaders } from './http/hardening';
 import { InFlight } from './http/in-flight';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { SubscriptionService } from './subscriptions/service';
+import { registerSubscriptionOperations } from './fhir/operations/subscription-status';
+import { registerBindingTokenOperation } from './fhir/operations/ws-binding-token';
+import { subscriptionSockets } from './http/subscription-websocket';
 import { auditWriteFor } from './audit/request-audit';
 
 export interface App {
@@ -56,6 +62,8 @@ export interface App {
   searchParameters: SearchParameterService;
   /** The FHIR layer without HTTP: what the command-line tools (import, seed) write through. */
   fhir: FhirContext;
+  /** For the HTTP server's 'upgrade' event: the subscriptions' websocket channel. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +97,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   registerActivityReport();
   registerEverythingOperation();
   registerImportDirectoryOperation();
+  registerSubscriptionOperations();
+  registerBindingTokenOperation();
   await store.start(getResourceTypeNames());
   const conformance = ConformanceRegistry.load();
   // Set once they exist: the repository's hooks below are called only after that.
@@ -138,6 +148,18 @@ export async function createApp(config: Config, store: StoragePort = createStore
     logger
   );
   await bulkExports.start();
+  const auditTrail = new AuditTrail(store, config.baseUrl);
+  const subscriptions = new SubscriptionService(
+    repo,
+    store,
+    { baseUrl: config.baseUrl, ...config.subscriptions },
+    // Delivery reads as the subscription's owner: the organisation restriction applies then, not only at creation.
+    { visibleTo: (owner, versions) => new Access(owner, repo).visible(versions), audit: (record) => auditTrail.record(record) },
+    logger
+  );
+  ctx.subscriptions = subscriptions;
+  subscriptions.start();
+  const sockets = subscriptionSockets(subscriptions);
 
   const app = express();
   app.disable('x-powered-by');
@@ -168,7 +190,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       tokenEndpoint: config.auth.tokenEndpoint,
       inFlight,
       verifier: await tokenVerifier(config, logger),
-      audit: new AuditTrail(store, config.baseUrl),
+      audit: auditTrail,
       logger,
       // Answers a FhirResult cannot carry (async export, NDJSON, CSV), behind the same authentication and audit.
       routes: (audited) => [bulkRoutes(ctx, bulkExports, config.bodyLimit, audited), activityReportCsv(ctx, audited)],
@@ -184,8 +206,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
     logger,
     searchParameters: parameterService,
     fhir: ctx,
+    upgrade: (req, socket, head) => sockets.upgrade(req, socket, head),
     close: async () => {
       // Work for clients that already left still writes; the store closes after it.
+      await sockets.close();
+      await subscriptions.close();
       await inFlight.idle();
       await parameterService.close();
       await bulkExports.close();

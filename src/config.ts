@@ -38,6 +38,18 @@ export interface Config {
   exportPageSize: number;
   /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
   pseudonymKey?: string;
+  subscriptions: SubscriptionConfig;
+}
+
+/** Subscriptions (subscriptions/service.ts). */
+export interface SubscriptionConfig {
+  /** URL prefixes of rest-hook endpoints allowed although on a private or loopback address. */
+  allowedEndpoints: string[];
+  pollMs: number;
+  settleMs: number;
+  retryMs: number;
+  maxAttempts: number;
+  leaseSeconds: number;
 }
 
 
@@ -69,6 +81,12 @@ const schema = {
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
+    SUBSCRIPTION_ALLOWED_ENDPOINTS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
+    SUBSCRIPTION_POLL_MS: { type: 'integer', minimum: 10, maximum: 60000 },
+    SUBSCRIPTION_SETTLE_MS: { type: 'integer', minimum: 0, maximum: 60000 },
+    SUBSCRIPTION_RETRY_MS: { type: 'integer', minimum: 10, maximum: 3600000 },
+    SUBSCRIPTION_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100 },
+    SUBSCRIPTION_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
     SEARCH_PARAMETER_REFRESH_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     REINDEX_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
@@ -146,5 +164,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,
     pseudonymKey: raw.PSEUDONYM_KEY as string | undefined,
+    subscriptions: {
+      allowedEndpoints: raw.SUBSCRIPTION_ALLOWED_ENDPOINTS ? (raw.SUBSCRIPTION_ALLOWED_ENDPOINTS as string).split(',') : [],
+      pollMs: (raw.SUBSCRIPTION_POLL_MS as number | undefined) ?? 200,
+      settleMs: (raw.SUBSCRIPTION_SETTLE_MS as number | undefined) ?? 2000,
+      retryMs: (raw.SUBSCRIPTION_RETRY_MS as number | undefined) ?? 1000,
+      maxAttempts: (raw.SUBSCRIPTION_MAX_ATTEMPTS as number | undefined) ?? 10,
+      leaseSeconds: (raw.SUBSCRIPTION_LEASE_SECONDS as number | undefined) ?? 30,
+    },
   };
 }

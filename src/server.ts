@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const server: Server = app.express.listen(config.port, config.host, () => {
     app.logger.info({ base: config.baseUrl, store: app.store.kind, dataDir: config.mongodbUri ? undefined : config.dataDir }, 'FHIR server listening');
   });
+  server.on('upgrade', app.upgrade);
   let stopping = false;
   // Once stopping, every answer closes its connection, so keep-alive clients cannot go on sending.
   server.on('request', (_req, res) => {

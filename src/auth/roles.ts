@@ -24,6 +24,9 @@ function grants(entries: [string[], Permission[]][]): Grants {
 /** Profiles, SearchParameters and terminology describe the API: every role reads them. */
 const DEFINITIONS: [string[], Permission[]] = [[...CONFORMANCE_TYPES], READ];
 
+/** Notifications instead of polling: each role may keep subscriptions of its own (access.ts). */
+const SUBSCRIPTIONS: [string[], Permission[]] = [['Subscription'], ['c', 'r', 'u', 'd', 's']];
+
 /** Per role: resource type -> permissions ('*' for every type not named). */
 export const ROLE_GRANTS: Record<Role, Grants> = {
   // Creates referrals (with the patient, consent and the referral's Task) and follows their status.
@@ -32,6 +35,7 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['Task'], READ],
     [DIRECTORY_TYPES, READ],
     [['Organization', 'PractitionerRole', 'Practitioner'], ['c']],
+    SUBSCRIPTIONS,
     DEFINITIONS,
   ]),
   // Works their service's referrals: Tasks, plans, goals, outcomes, onward referrals.
@@ -40,6 +44,7 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['CarePlan', 'Goal', 'Observation', 'ServiceRequest', 'Consent'], ['c', 'r', 'u', 's']],
     [['Patient'], ['r', 's', 'u']],
     [DIRECTORY_TYPES, READ],
+    SUBSCRIPTIONS,
     DEFINITIONS,
   ]),
   // Receives onward referrals: the Tasks addressed to them, and keeps its own directory entry.
@@ -48,6 +53,7 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
     [['ServiceRequest'], READ],
     [DIRECTORY_TYPES, READ],
     [['HealthcareService', 'Location'], ['u']],
+    SUBSCRIPTIONS,
     DEFINITIONS,
   ]),
   // A system client of another organisation: everything but the server's own definitions and its audit trail.

@@ -19,6 +19,7 @@ import { grantingScopes, PERMISSION_NAMES, type Permission } from '../auth/scope
 import { getIndexedParameters } from '../store/indexer';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
+import { OWNER_TAG_SYSTEM, ownerCode } from '../subscriptions/records';
 import { forbidden } from '../base/outcomes';
 import { parseSearchParams, type QueryParams } from '../base/search-request';
 
@@ -63,6 +64,8 @@ export class Access {
   async restriction(resourceType: string): Promise<QueryParams | undefined> {
     const { caller } = this;
     if (caller.unrestricted) return undefined;
+    // A subscription is its owner's alone: it may carry the receiver's credentials (channel.header).
+    if (resourceType === 'Subscription') return { _tag: [`${OWNER_TAG_SYSTEM}|${ownerCode(caller)}`] };
     const onlyPatientScopes = !grantingScopes(caller.scopes, resourceType, 'r').concat(grantingScopes(caller.scopes, resourceType, 's')).some((s) => s.context !== 'patient');
     if (onlyPatientScopes && caller.patient) return this.patientCompartment(resourceType, [`Patient/${caller.patient}`]);
     switch (caller.role) {

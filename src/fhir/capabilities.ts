@@ -7,6 +7,7 @@ import { getIndexedParameters, pendingParameter } from '../store/indexer';
 import { writableThroughApi } from './authorize';
 import type { FhirContext } from './context';
 import { appliesToType, listOperations } from './operations/registry';
+import { BACKPORT, REFERRAL_TASK_TOPIC } from '../subscriptions/criteria';
 
 const READ_INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 'search-type'] as const;
 const WRITE_INTERACTIONS = ['create', 'update', 'patch', 'delete'] as const;
@@ -42,6 +43,8 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
   const resources: CapabilityStatementRestResource[] = getResourceTypeNames().map((type) => {
     const params = [...getIndexedParameters(type).values()].filter((p) => !pendingParameter(type, p.code));
     return {
+      // The backport's way of announcing the topics a server publishes (subscriptions backport, CapabilityStatement).
+      ...(type === 'Subscription' ? { extension: [{ url: `${BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical`, valueCanonical: REFERRAL_TASK_TOPIC }] } : {}),
       type: type as CapabilityStatementRestResource['type'],
       ...(ctx.supportedProfiles(type).length > 0 ? { supportedProfile: ctx.supportedProfiles(type) } : {}),
       ...interactionsFor(type),
@@ -64,6 +67,7 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
     date: new Date().toISOString(),
     publisher: 'Social prescribing FHIR server project',
     kind: 'instance',
+    instantiates: [`${BACKPORT}/CapabilityStatement/backport-subscription-server-r4`],
     software: { name: 'social-prescribing-fhir-server', version: '0.1.0' },
     implementation: { description: 'FHIR R4 server for social prescribing', url: ctx.baseUrl },
     fhirVersion: '4.0.1',

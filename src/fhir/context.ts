@@ -2,6 +2,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { TerminologyService } from '../conformance/terminology/service';
 import type { SearchParameterService } from '../store/reindex';
+import type { SubscriptionService } from '../subscriptions/service';
 import type { Repository } from '../store/repository';
 import type { Access } from './access';
 import type { FhirRequest, FhirResult } from './request';
@@ -25,6 +26,8 @@ export interface FhirContext {
   supportedProfiles: (resourceType: string) => string[];
   /** Re-dispatches a request through the router: how Bundle entries are processed. */
   dispatch: (request: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;
+  /** Subscriptions (subscriptions/service.ts), where the server runs them. */
+  subscriptions?: SubscriptionService;
 }
 
 export type FhirHandler = (request: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

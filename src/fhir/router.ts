@@ -15,6 +15,7 @@ import { readResource, vreadResource } from './interactions/read';
 import { searchType } from './interactions/search';
 import { searchSystem } from './interactions/search-system';
 import { conditionalUpdate, updateResource } from './interactions/update';
+import { createSubscription, refuseSubscriptionPatch, updateSubscription } from './interactions/subscription';
 import { findOperation, operationLevel } from './operations/registry';
 import { allOk, badRequest, methodNotAllowed, notFound } from '../base/outcomes';
 import type { FhirRequest, FhirResult } from './request';
@@ -41,8 +42,14 @@ const bundle: FhirHandler = async (request, ctx) => {
   throw badRequest(`Bundle.type must be batch or transaction, not ${body.type}`, ['Bundle.type']);
 };
 
+/** A Subscription is checked and owned when written (interactions/subscription.ts). */
+const SUBSCRIPTION_TYPE: Routes = { GET: searchType, POST: createSubscription, DELETE: conditionalDelete };
+const SUBSCRIPTION_INSTANCE: Routes = { GET: readResource, PUT: updateSubscription, PATCH: refuseSubscriptionPatch, DELETE: deleteResource };
+
 function routesFor(segments: string[]): Routes | undefined {
   const [first, second, third, fourth] = segments;
+  if (first === 'Subscription' && segments.length === 1) return SUBSCRIPTION_TYPE;
+  if (first === 'Subscription' && segments.length === 2 && !second.startsWith('_')) return SUBSCRIPTION_INSTANCE;
   switch (segments.length) {
     case 0:
       return { POST: bundle, GET: searchSystem };

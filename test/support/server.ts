@@ -64,6 +64,7 @@ export async function startServer(target: StoreTarget, env: Record<string, strin
   const app = await createApp(config, store);
   const http = await new Promise<Server>((resolve) => {
     const server = app.express.listen(0, '127.0.0.1', () => resolve(server));
+    server.on('upgrade', app.upgrade);
   });
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return {
