@@ -1,13 +1,16 @@
 // Chooses the storage adapter from the configuration: MongoDB when
 // MONGODB_URI is set, otherwise the embedded store in DATA_DIR.
 import type { Config } from '../config';
+import pino from 'pino';
 import { EmbeddedStore } from './embedded/store';
 import { MongoStore } from './mongo/store';
 import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
 export function createStore(config: Pick<Config, 'mongodbUri' | 'dataDir'>): StoragePort {
-  return config.mongodbUri ? new MongoStore(config.mongodbUri) : new EmbeddedStore(config.dataDir);
+  if (config.mongodbUri) return new MongoStore(config.mongodbUri);
+  const logger = pino({ level: 'info' });
+  return new EmbeddedStore(config.dataDir, { log: (message) => logger.info(message) });
 }
 
 /** Whether an error means the store cannot serve right now (503 with Retry-After), not a fault in the request or the server. */
