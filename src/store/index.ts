@@ -7,9 +7,9 @@ import { MongoStore } from './mongo/store';
 import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
-export function createStore(config: Pick<Config, 'mongodbUri' | 'dataDir'>): StoragePort {
+export function createStore(config: Pick<Config, 'mongodbUri' | 'dataDir'> & Partial<Pick<Config, 'logLevel'>>): StoragePort {
   if (config.mongodbUri) return new MongoStore(config.mongodbUri);
-  const logger = pino({ level: 'info' });
+  const logger = pino({ level: config.logLevel ?? 'info' });
   return new EmbeddedStore(config.dataDir, { log: (message) => logger.info(message) });
 }
 
