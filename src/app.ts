@@ -43,6 +43,7 @@ import { TokenVerifier } from './auth/tokens';
 import { Access } from './fhir/access';
 import { corsAllowList, securityHeaders } from './http/hardening';
 import { InFlight } from './http/in-flight';
+import { AuditRetention } from './audit/retention';
 
 export interface App {
   express: Express;
@@ -51,6 +52,8 @@ export interface App {
   searchParameters: SearchParameterService;
   /** The FHIR layer without HTTP: what the command-line tools (import, seed) write through. */
   fhir: FhirContext;
+  /** The audit retention sweep, when AUDIT_RETENTION_DAYS is set. */
+  auditRetention?: AuditRetention;
   close(): Promise<void>;
 }
 
@@ -128,6 +131,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
     logger
   );
   await bulkExports.start();
+  const auditRetention = config.auditRetentionDays ? new AuditRetention(store, { days: config.auditRetentionDays }, logger) : undefined;
+  auditRetention?.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -171,12 +176,14 @@ export async function createApp(config: Config, store: StoragePort = createStore
     logger,
     searchParameters: parameterService,
     fhir: ctx,
+    auditRetention,
     close: async () => {
       // Work for clients that already left still writes; the store closes after it.
       await inFlight.idle();
       await parameterService.idle();
       await bulkExports.close();
       await importJobsIdle();
+      await auditRetention?.stop();
       await store.close();
     },
   };

@@ -10,7 +10,8 @@
 //   are B-tree range scans (see sql-filter.ts). Field names are interned as
 //   small integers to keep the rows short.
 // - export_chunk: bulk export output, as numbered text chunks.
-// - audit_event: the audit trail, append-only (audit-log.ts).
+// - audit_event + audit_value: the audit trail, append-only, with the index
+//   values of the few fields audit search needs (audit-log.ts).
 import { DatabaseSync } from 'node:sqlite';
 
 export const DATABASE_FILE = 'fhir.sqlite';
@@ -57,6 +58,23 @@ CREATE TABLE IF NOT EXISTS search_field (
 );
 
 CREATE TABLE IF NOT EXISTS search_value (
+  fid INTEGER NOT NULL,
+  value NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (fid, value, rid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS audit_event (
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  last_updated TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  idx TEXT NOT NULL,
+  sort TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_event_by_time ON audit_event (last_updated);
+
+CREATE TABLE IF NOT EXISTS audit_value (
   fid INTEGER NOT NULL,
   value NOT NULL,
   rid INTEGER NOT NULL,

@@ -20,6 +20,8 @@ export type SqlParam = string | number;
 export interface FilterContext {
   /** The interned number of a resource type's index field, or undefined when no version ever had it. */
   fieldId(field: string): number | undefined;
+  /** The table of index values the rows point into: search_value, or audit_value for the audit trail. */
+  valueTable: 'search_value' | 'audit_value';
 }
 
 const OPS = { gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
@@ -102,7 +104,7 @@ function indexCondition(filter: Filter & { field: string }, context: FilterConte
   const fid = context.fieldId(filter.field);
   if (filter.kind === 'exists') {
     if (fid === undefined) return filter.exists ? FALSE : TRUE;
-    return { sql: `c.rid ${filter.exists ? 'IN' : 'NOT IN'} (SELECT rid FROM search_value WHERE fid = ?)`, params: [fid] };
+    return { sql: `c.rid ${filter.exists ? 'IN' : 'NOT IN'} (SELECT rid FROM ${context.valueTable} WHERE fid = ?)`, params: [fid] };
   }
   if (fid === undefined) return FALSE;
   let condition: SqlFragment;
@@ -138,7 +140,7 @@ function indexCondition(filter: Filter & { field: string }, context: FilterConte
     default:
       throw new Error(`not an index condition: ${filter.kind}`);
   }
-  return { sql: `c.rid IN (SELECT rid FROM search_value WHERE fid = ? AND ${condition.sql})`, params: [fid, ...condition.params] };
+  return { sql: `c.rid IN (SELECT rid FROM ${context.valueTable} WHERE fid = ? AND ${condition.sql})`, params: [fid, ...condition.params] };
 }
 
 function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {

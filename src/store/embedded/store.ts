@@ -28,6 +28,7 @@ import { GroupCommit } from './group-commit';
 import { indexRows, type IndexRow } from './index-rows';
 import { filterToSql, orderToSql, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
+import { AUDIT_TYPE, AuditLog } from './audit-log';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -81,6 +82,8 @@ export class EmbeddedStore implements StoragePort {
   /** "type\u0000field" -> fid, for every index field in the database. */
   private readonly fieldIds = new Map<string, number>();
   readonly groupCommit = new GroupCommit(() => this.requireDb());
+  /** AuditEvents: an append-only log beside the versioned resources. */
+  private readonly auditLog = new AuditLog(this);
 
   constructor(
     private readonly dataDir: string,
@@ -124,12 +127,14 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    if (resourceType === AUDIT_TYPE) return this.auditLog.read(id);
     const row = this.statement(`SELECT ${CURRENT_COLUMNS} FROM ${CURRENT_JOIN} WHERE c.type = ? AND c.id = ?`).get(resourceType, id) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
   async readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
     if (!/^[1-9][0-9]{0,15}$/.test(versionId)) return undefined;
+    if (resourceType === AUDIT_TYPE) return versionId === '1' ? this.auditLog.read(id) : undefined;
     const row = this.statement('SELECT type, id, vid, last_updated, deleted, resource FROM resource_version WHERE type = ? AND id = ? AND vid = ?').get(
       resourceType,
       id,
@@ -138,7 +143,9 @@ export class EmbeddedStore implements StoragePort {
     return row && toVersion(row);
   }
 
+  /** The history of versioned resources; AuditEvents are not versioned, and only their own type's history lists them. */
   async readHistory(query: HistoryQuery): Promise<StoredVersion[]> {
+    if (query.resourceType === AUDIT_TYPE) return this.auditLog.history(query);
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (query.resourceType) {
@@ -162,7 +169,7 @@ export class EmbeddedStore implements StoragePort {
   }
 
   /** The interned number of a type's index field, if any version ever had it. */
-  private fieldId(resourceType: string, field: string): number | undefined {
+  fieldIdOf(resourceType: string, field: string): number | undefined {
     return this.fieldIds.get(`${resourceType}\u0000${field}`);
   }
 
@@ -177,12 +184,13 @@ export class EmbeddedStore implements StoragePort {
   }
 
   private where(resourceType: string, filter: Filter): { sql: string; params: SqlParam[] } {
-    const condition = filterToSql(filter, { fieldId: (field) => this.fieldId(resourceType, field) });
+    const condition = filterToSql(filter, { fieldId: (field) => this.fieldIdOf(resourceType, field), valueTable: 'search_value' });
     return { sql: `c.type = ? AND c.deleted = 0 AND ${condition.sql}`, params: [resourceType, ...condition.params] };
   }
 
   async search(query: StoreQuery): Promise<StoredVersion[]> {
     if (query.limit === 0) return [];
+    if (query.resourceType === AUDIT_TYPE) return this.auditLog.search(query);
     const where = this.where(query.resourceType, query.filter);
     const order = orderToSql(query.sort);
     const sql = `SELECT ${CURRENT_COLUMNS} FROM ${CURRENT_JOIN} WHERE ${where.sql}${order.sql} LIMIT ? OFFSET ?`;
@@ -191,6 +199,7 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async count(resourceType: string, filter: Filter): Promise<number> {
+    if (resourceType === AUDIT_TYPE) return this.auditLog.count(filter);
     const where = this.where(resourceType, filter);
     const row = this.statement(`SELECT count(*) AS n FROM current_resource c WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
@@ -217,6 +226,12 @@ export class EmbeddedStore implements StoragePort {
   /** One version, inside the group transaction: history row, current row (the optimistic lock), index rows. */
   private writeVersion({ version, expectedVersionId }: VersionWrite, interned: string[], withHistory = true): void {
     const { resourceType, id } = version;
+    if (resourceType === AUDIT_TYPE) {
+      // Append-only: an AuditEvent is written once and never replaced.
+      if (expectedVersionId !== undefined || version.deleted) throw new VersionConflictError(resourceType, id);
+      this.auditLog.append(version, interned);
+      return;
+    }
     const vid = Number(version.versionId);
     const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
     if ((current ? String(current.vid) : undefined) !== expectedVersionId) throw new VersionConflictError(resourceType, id);
@@ -259,21 +274,28 @@ export class EmbeddedStore implements StoragePort {
       rid = Number(inserted.lastInsertRowid);
     }
     const before = current && current.deleted === 0 ? indexRows(JSON.parse(current.idx) as IndexFields) : new Map<string, IndexRow>();
-    this.replaceIndexRows(resourceType, rid, before, indexRows(idx), interned);
+    this.replaceIndexRows('search_value', resourceType, rid, before, indexRows(idx), interned);
   }
 
-  /** Moves a current version's search_value rows from one set of index fields to another, touching only what changed. */
-  private replaceIndexRows(resourceType: string, rid: number, before: Map<string, IndexRow>, after: Map<string, IndexRow>, interned: string[]): void {
-    const remove = this.statement('DELETE FROM search_value WHERE fid = ? AND value = ? AND rid = ?');
-    const add = this.statement('INSERT OR IGNORE INTO search_value (fid, value, rid) VALUES (?, ?, ?)');
+  /** Moves a row's index values from one set of index fields to another, touching only what changed. */
+  replaceIndexRows(
+    valueTable: 'search_value' | 'audit_value',
+    resourceType: string,
+    rid: number,
+    before: Map<string, IndexRow>,
+    after: Map<string, IndexRow>,
+    interned: string[]
+  ): void {
+    const remove = this.statement(`DELETE FROM ${valueTable} WHERE fid = ? AND value = ? AND rid = ?`);
+    const add = this.statement(`INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) VALUES (?, ?, ?)`);
     for (const [key, row] of before) {
       if (after.has(key)) continue;
-      const fid = this.fieldId(resourceType, row.field);
+      const fid = this.fieldIdOf(resourceType, row.field);
       if (fid !== undefined) remove.run(fid, row.value, rid);
     }
     for (const [key, row] of after) {
       if (before.has(key)) continue;
-      let fid = this.fieldId(resourceType, row.field);
+      let fid = this.fieldIdOf(resourceType, row.field);
       if (fid === undefined) {
         fid = this.internField(resourceType, row.field);
         const fieldKey = `${resourceType}\u0000${row.field}`;
@@ -287,6 +309,10 @@ export class EmbeddedStore implements StoragePort {
   /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */
   replayVersion(version: StoredVersion): void {
     const { resourceType, id } = version;
+    if (resourceType === AUDIT_TYPE) {
+      if (!version.deleted && version.resource) this.auditLog.append(version, []);
+      return;
+    }
     const vid = Number(version.versionId);
     this.statement('INSERT OR IGNORE INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)').run(
       resourceType,
@@ -307,11 +333,12 @@ export class EmbeddedStore implements StoragePort {
   }
 
   private applyIndexUpdate(update: IndexUpdate, interned: string[]): void {
+    if (update.resourceType === AUDIT_TYPE) return this.auditLog.updateIndex(update, interned);
     const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(update.resourceType, update.id) as CurrentRow | undefined;
     // A version written meanwhile already has fresh index fields.
     if (!current || String(current.vid) !== update.versionId || current.deleted === 1) return;
     this.statement('UPDATE current_resource SET idx = ?, sort = ? WHERE rid = ?').run(JSON.stringify(update.idx), JSON.stringify(update.sort), current.rid);
-    this.replaceIndexRows(update.resourceType, current.rid, indexRows(JSON.parse(current.idx) as IndexFields), indexRows(update.idx), interned);
+    this.replaceIndexRows('search_value', update.resourceType, current.rid, indexRows(JSON.parse(current.idx) as IndexFields), indexRows(update.idx), interned);
   }
 
   async updateIndexes(updates: IndexUpdate[]): Promise<void> {
@@ -324,6 +351,11 @@ export class EmbeddedStore implements StoragePort {
         interned.forEach((key) => this.fieldIds.delete(key));
         throw err;
       });
+  }
+
+  async removeAuditEventsBefore(instant: string, limit: number): Promise<number> {
+    this.requireDb();
+    return this.groupCommit.run(() => this.auditLog.removeBefore(instant, limit));
   }
 
   async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
