@@ -41,6 +41,8 @@ export async function importLegacyLog(dataDir: string, target: LegacyTarget, log
       log(`Import: ${progress.lines} lines, ${progress.versions} versions, ${mib(progress.bytes)} of ${mib(totalBytes)} MiB`);
     });
   }
+  // Everything imported is on disk (a checkpoint syncs the log and the database) before the old files step aside.
+  db.exec('PRAGMA wal_checkpoint(FULL)');
   for (const file of files) fs.renameSync(file, file + BACKUP_SUFFIX);
   log(`Import complete: ${progress.versions} versions; the old files are kept as ${files.map((f) => path.basename(f) + BACKUP_SUFFIX).join(', ')}`);
 }

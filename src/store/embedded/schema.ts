@@ -16,7 +16,13 @@ import { DatabaseSync } from 'node:sqlite';
 
 export const DATABASE_FILE = 'fhir.sqlite';
 
-/** How SQLite makes a commit durable; FULL survives power loss, NORMAL only a process crash. */
+/**
+ * When a write is acknowledged. FULL (the default): once the write-ahead log
+ * is synced to disk, so a power loss loses nothing acknowledged (the sync is
+ * the store's own, off the event loop: group-commit.ts). NORMAL: at COMMIT,
+ * without a sync; a process crash (kill -9) loses nothing, a power loss or
+ * an operating-system crash may lose the last writes.
+ */
 export type SynchronousMode = 'FULL' | 'NORMAL';
 
 export interface DatabaseOptions {
@@ -94,7 +100,9 @@ export function openDatabase(file: string, options: DatabaseOptions): DatabaseSy
   const db = new DatabaseSync(file);
   // WAL: readers never wait for the writer, and a commit is one append to the log.
   db.exec('PRAGMA journal_mode = WAL');
-  db.exec(`PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  // SQLite itself syncs only at checkpoints; FULL's sync before acknowledging is done by the group commit.
+  void options.synchronous;
+  db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(options.cacheMiB)) * 1024}`);
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA temp_store = MEMORY');

@@ -192,6 +192,31 @@ export function filterToSql(filter: Filter, context: FilterContext): SqlFragment
   }
 }
 
+/**
+ * Whether the filter requires a look-up that names its rows directly (a value
+ * of an index field, or ids): then the query starts from those rows rather
+ * than from every row of the type in id order, which SQLite would otherwise
+ * prefer for its ORDER BY id without statistics to tell it better.
+ */
+export function hasDrivingCondition(filter: Filter): boolean {
+  switch (filter.kind) {
+    case 'and':
+      return filter.filters.some(hasDrivingCondition);
+    case 'within':
+      return hasDrivingCondition(filter.box);
+    case 'eq':
+    case 'in':
+      return filter.field === 'id' || filter.field.startsWith('idx.');
+    case 'cmp':
+    case 'prefix':
+      return filter.field.startsWith('idx.');
+    case 'exists':
+      return filter.exists && filter.field.startsWith('idx.');
+    default:
+      return false;
+  }
+}
+
 /** ORDER BY for sort keys; a missing key sorts first ascending and last descending, as in MongoDB. */
 export function orderToSql(keys: SortKey[]): SqlFragment {
   if (keys.length === 0) return { sql: '', params: [] };
