@@ -81,6 +81,24 @@ describe.each(storeTargets)('audit trail as an append-only log [$name]', (target
     expect((await asAdmin(`/fhir/AuditEvent/${eventId}`)).body).toEqual(original);
   });
 
+  test('an admin exports the trail with Bulk $export before it expires', async () => {
+    const id = await createAs('audit-export');
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const kickOff = await asAdmin(`/fhir/$export?_type=AuditEvent&_since=${since}`).set('Prefer', 'respond-async').set('Accept', 'application/fhir+json');
+    expect(kickOff.status).toBe(202);
+    const status = new URL(kickOff.headers['content-location']).pathname;
+    let manifest: { output: Array<{ type: string; url: string }> } | undefined;
+    for (let i = 0; i < 100 && !manifest; i++) {
+      const res = await asAdmin(status);
+      if (res.status === 200) manifest = res.body;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(manifest?.output.map((o) => o.type)).toEqual(['AuditEvent']);
+    const file = await asAdmin(new URL(manifest?.output[0].url as string).pathname).buffer(true);
+    const events = String(file.text ?? file.body).trim().split('\n').map((line) => JSON.parse(line) as AuditEvent);
+    expect(events.some((e) => e.entity?.[0]?.what?.reference === `Patient/${id}`)).toBe(true);
+  });
+
   test('AUDIT_RETENTION_DAYS: the background sweep removes expired AuditEvents and keeps the rest', async () => {
     const trail = new AuditTrail(server.store, BASE_URL);
     const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
