@@ -177,8 +177,7 @@ export function filterToSql(filter: Filter, context: FilterContext): SqlFragment
       return { sql: `NOT ${inner.sql.startsWith('(') ? inner.sql : `(${inner.sql})`}`, params: inner.params };
     }
     case 'within':
-      // The bounding box; the repository keeps what is truly within the distance (search/near.ts).
-      return filterToSql(filter.box, context);
+      return withinToSql(filter, context);
     default: {
       if (filter.field.startsWith('idx.')) return indexCondition(filter, context);
       const scalar = scalarField(filter.field);
@@ -190,6 +189,44 @@ export function filterToSql(filter: Filter, context: FilterContext): SqlFragment
       return scalarCondition(scalar.expr, scalar.params, filter, scalar.typed);
     }
   }
+}
+
+/**
+ * A near search. Every point within the distance has its latitude and its
+ * longitude inside the bounding box, so the store selects resources with a
+ * latitude value in the box's latitude band and a longitude value in its
+ * longitude band (each band one range scan), and the repository keeps what
+ * is truly within the distance (search/near.ts). Checking each bound on its
+ * own instead, as a store without geospatial indexes must for the box in
+ * general, would read every position on one side of each bound.
+ */
+function withinToSql(filter: Extract<Filter, { kind: 'within' }>, context: FilterContext): SqlFragment {
+  const parts = filter.box.kind === 'and' ? filter.box.filters : [filter.box];
+  const bands = new Map<string, { lo?: number; hi?: number }>();
+  const others: Filter[] = [];
+  for (const part of parts) {
+    if (part.kind === 'cmp' && typeof part.value === 'number' && part.field.startsWith('idx.') && (part.op === 'ge' || part.op === 'le')) {
+      const band = bands.get(part.field) ?? {};
+      if (part.op === 'ge') band.lo = Math.max(band.lo ?? -Infinity, part.value);
+      else band.hi = Math.min(band.hi ?? Infinity, part.value);
+      bands.set(part.field, band);
+    } else {
+      others.push(part);
+    }
+  }
+  const fragments: SqlFragment[] = [];
+  for (const [field, band] of bands) {
+    if (band.lo === undefined || band.hi === undefined) {
+      if (band.lo !== undefined) others.push({ kind: 'cmp', field, op: 'ge', value: band.lo });
+      if (band.hi !== undefined) others.push({ kind: 'cmp', field, op: 'le', value: band.hi });
+      continue;
+    }
+    const fid = context.fieldId(field);
+    if (fid === undefined) return FALSE;
+    fragments.push({ sql: `c.rid IN (SELECT rid FROM ${context.valueTable} WHERE fid = ? AND value >= ? AND value <= ?)`, params: [fid, band.lo, band.hi] });
+  }
+  fragments.push(...others.map((f) => filterToSql(f, context)));
+  return fragments.length === 0 ? TRUE : joinFragments(fragments, 'AND');
 }
 
 /**
