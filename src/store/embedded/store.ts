@@ -30,6 +30,7 @@ import { indexRows, type IndexRow } from './index-rows';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
+import { Checkpointer } from './checkpointer';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -86,6 +87,7 @@ export class EmbeddedStore implements StoragePort {
     () => this.requireDb(),
     () => this.logHandle()
   );
+  private checkpointer: Checkpointer | undefined;
   /** The write-ahead log file, opened to sync it (FULL). */
   private log: Promise<FileHandle> | undefined;
   /** AuditEvents: an append-only log beside the versioned resources. */
@@ -108,6 +110,9 @@ export class EmbeddedStore implements StoragePort {
         this.fieldIds.set(`${row.type}\u0000${row.field}`, row.fid);
       }
       await importLegacyLog(this.dataDir, this, this.options.log ?? (() => undefined));
+      const log = this.options.log ?? (() => undefined);
+      this.checkpointer = new Checkpointer(path.join(this.dataDir, DATABASE_FILE), (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`));
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
     } catch (err) {
       this.db?.close();
       this.db = undefined;
@@ -402,6 +407,8 @@ export class EmbeddedStore implements StoragePort {
     // Let writes already queued finish (committed and synced) before the connection goes.
     await this.groupCommit.idle();
     this.db = undefined;
+    await this.checkpointer?.close();
+    this.checkpointer = undefined;
     await (await this.log?.catch(() => undefined))?.close();
     this.log = undefined;
     this.statements.clear();
