@@ -311,7 +311,11 @@ export class EmbeddedStore implements StoragePort {
     interned: string[]
   ): void {
     const remove = this.statement(`DELETE FROM ${valueTable} WHERE fid = ? AND value = ? AND rid = ?`);
-    const add = this.statement(`INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) VALUES (?, ?, ?)`);
+    // New rows go in with one statement: a JSON array of [fid, value] pairs, read back with json_each.
+    const addAll = this.statement(
+      `INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)`
+    );
+    const added: Array<[number, string | number]> = [];
     for (const [key, row] of before) {
       if (after.has(key)) continue;
       const fid = this.fieldIdOf(resourceType, row.field);
@@ -326,8 +330,9 @@ export class EmbeddedStore implements StoragePort {
         this.fieldIds.set(fieldKey, fid);
         interned.push(fieldKey);
       }
-      add.run(fid, row.value, rid);
+      added.push([fid, row.value]);
     }
+    if (added.length > 0) addAll.run(rid, JSON.stringify(added));
   }
 
   /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */
