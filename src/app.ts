@@ -54,6 +54,7 @@ import { registerSubscriptionOperations } from './fhir/operations/subscription-s
 import { registerBindingTokenOperation } from './fhir/operations/ws-binding-token';
 import { subscriptionSockets } from './http/subscription-websocket';
 import { auditWriteFor } from './audit/request-audit';
+import { AuditRetention } from './audit/retention';
 
 export interface App {
   express: Express;
@@ -64,6 +65,8 @@ export interface App {
   fhir: FhirContext;
   /** For the HTTP server's 'upgrade' event: the subscriptions' websocket channel. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The audit retention sweep, when AUDIT_RETENTION_DAYS is set. */
+  auditRetention?: AuditRetention;
   close(): Promise<void>;
 }
 
@@ -160,6 +163,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   ctx.subscriptions = subscriptions;
   subscriptions.start();
   const sockets = subscriptionSockets(subscriptions);
+  const auditRetention = config.auditRetentionDays ? new AuditRetention(store, { days: config.auditRetentionDays }, logger) : undefined;
+  auditRetention?.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -207,6 +212,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     searchParameters: parameterService,
     fhir: ctx,
     upgrade: (req, socket, head) => sockets.upgrade(req, socket, head),
+    auditRetention,
     close: async () => {
       // Work for clients that already left still writes; the store closes after it.
       await sockets.close();
@@ -215,6 +221,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       await parameterService.close();
       await bulkExports.close();
       await importJobsIdle();
+      await auditRetention?.stop();
       await store.close();
     },
   };

@@ -36,6 +36,8 @@ export interface Config {
   exportLeaseSeconds: number;
   /** Bulk export: resources per page read and per output chunk written. */
   exportPageSize: number;
+  /** Days an AuditEvent is kept before the background sweep removes it; undefined keeps them all. */
+  auditRetentionDays?: number;
   /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
   pseudonymKey?: string;
   subscriptions: SubscriptionConfig;
@@ -69,6 +71,7 @@ const schema = {
     EXPORT_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 30 * 86400 },
     EXPORT_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     EXPORT_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
+    AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 36500 },
     PSEUDONYM_KEY: { type: 'string', minLength: 32 },
     ENFORCE_PROFILES: { type: 'string', pattern: `^(none|((${DEFAULT_ENFORCED_TYPES.join('|')})(,(${DEFAULT_ENFORCED_TYPES.join('|')}))*))$` },
     AUTH: { enum: ['on', 'off'] },
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,
+    auditRetentionDays: raw.AUDIT_RETENTION_DAYS as number | undefined,
     pseudonymKey: raw.PSEUDONYM_KEY as string | undefined,
     subscriptions: {
       allowedEndpoints: raw.SUBSCRIPTION_ALLOWED_ENDPOINTS ? (raw.SUBSCRIPTION_ALLOWED_ENDPOINTS as string).split(',') : [],

@@ -4,8 +4,11 @@
 // resource or the query), when, and the outcome. Denied and failed requests
 // are recorded too. It is written before the response is sent, and a request
 // whose audit cannot be written fails (fhir-routes.ts), so nothing is served
-// unrecorded. AuditEvents are stored as resources, searchable by admins; the
-// API never lets anyone change or delete them (fhir/authorize.ts).
+// unrecorded. The stores keep AuditEvents as an append-only log, not as
+// versioned resources (no history copy; indexed only for audit search:
+// store/indexer.ts), searchable by admins; the API never lets anyone change
+// or delete them (fhir/authorize.ts), and only the retention sweep removes
+// them (retention.ts).
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller';

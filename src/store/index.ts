@@ -1,12 +1,15 @@
 // Chooses the storage adapter from the configuration: MongoDB when
 // MONGODB_URI is set, otherwise the embedded store in DATA_DIR.
+import pino from 'pino';
 import { EmbeddedStore } from './embedded/store';
 import { MongoStore } from './mongo/store';
 import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
-export function createStore(config: { mongodbUri?: string; dataDir: string }): StoragePort {
-  return config.mongodbUri ? new MongoStore(config.mongodbUri) : new EmbeddedStore(config.dataDir);
+export function createStore(config: { mongodbUri?: string; dataDir: string; logLevel?: string }): StoragePort {
+  if (config.mongodbUri) return new MongoStore(config.mongodbUri);
+  const logger = pino({ level: config.logLevel ?? 'info' });
+  return new EmbeddedStore(config.dataDir, { log: (message) => logger.info(message) });
 }
 
 /** Whether an error means the store cannot serve right now (503 with Retry-After), not a fault in the request or the server. */

@@ -32,6 +32,13 @@ const INDEXED_SPECIAL = new Set(['near']);
  */
 const EXCLUDED = new Set(['_compartment', '_project', '_id']);
 
+/**
+ * The audit trail is an append-only log indexed only for what audit search
+ * needs (who, what, when, which interaction, how it ended), not every
+ * AuditEvent parameter: one is written per request, so each field costs.
+ */
+const AUDIT_EVENT_PARAMETERS = new Set(['date', 'agent', 'entity', 'subtype', 'outcome', 'action', 'type', '_lastUpdated']);
+
 /** A composite parameter's second part: what is compared once the first (a token) matched. */
 export interface CompositePart {
   type: 'token' | 'quantity' | 'date' | 'string';
@@ -132,6 +139,7 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
   const all = getSearchParameters(resourceType) ?? {};
   for (const [code, sp] of Object.entries(all)) {
     if (EXCLUDED.has(code) || !sp.expression) continue;
+    if (resourceType === 'AuditEvent' && !AUDIT_EVENT_PARAMETERS.has(code)) continue;
     if (!INDEXED_TYPES.has(sp.type as string) && !(sp.type === 'special' && INDEXED_SPECIAL.has(code))) continue;
     const composite = sp.type === 'composite' ? compositeParts(sp) : undefined;
     if (sp.type === 'composite' && !composite) continue;

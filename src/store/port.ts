@@ -105,8 +105,14 @@ export interface StoragePort {
   /** Current, non-deleted versions matching the query. */
   search(query: StoreQuery): Promise<StoredVersion[]>;
   count(resourceType: string, filter: Filter): Promise<number>;
-  /** Writes all versions or none; throws VersionConflictError on a lost race. */
+  /**
+   * Writes all versions or none; throws VersionConflictError on a lost race.
+   * An AuditEvent is not a versioned resource: its write (always a create) is
+   * appended to the audit trail, with no history copy, in the same unit.
+   */
   commit(writes: VersionWrite[]): Promise<void>;
+  /** Audit retention: removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
+  removeAuditEventsBefore(instant: string, limit: number): Promise<number>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */
   updateIndexes(updates: IndexUpdate[]): Promise<void>;
   /**

@@ -3,7 +3,7 @@
 // with their index fields, then a system $export of Task is kicked off,
 // polled to completion and downloaded through HTTP. Reports resources per
 // second for the export job and the download, and the process's RSS: after
-// loading (the embedded store holds every resource in memory) and its peak
+// loading (the embedded store's page cache and the process itself) and its peak
 // while exporting and downloading, so what the export itself adds is visible.
 // Run: npm run bench:export -- [tasks] [--commissioner]
 import fs from 'node:fs';

@@ -27,7 +27,7 @@ interface ServerHandle {
   stop(): Promise<void>;
 }
 
-async function startServer(mongoUri: string | undefined, nodeFlags: string[] = []): Promise<ServerHandle> {
+async function startServer(mongoUri: string | undefined, nodeFlags: string[] = [], extraEnv: Record<string, string> = {}): Promise<ServerHandle> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-'));
   const port = await freePort();
   const env: Record<string, string> = {
@@ -39,6 +39,7 @@ async function startServer(mongoUri: string | undefined, nodeFlags: string[] = [
     RATE_LIMIT: '0',
     MAX_BUNDLE_ENTRIES: '1000',
     BODY_LIMIT: '20mb',
+    ...extraEnv,
   };
   if (mongoUri) {
     const url = new URL(mongoUri);
@@ -124,7 +125,8 @@ async function main(): Promise<void> {
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
   console.log(`bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections; ${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
 
-  const server = await startServer(mongoUri);
+  const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
+  const server = await startServer(mongoUri, ['--require', path.join(__dirname, 'event-loop-probe.js')], { EVENT_LOOP_REPORT: loopReport });
   const token = await tokenFor(server.dataDir, `${server.url}/fhir`);
   const results: ScenarioResult[] = [];
   try {
@@ -192,6 +194,9 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  // The server's event-loop delay over the whole run (load and every scenario), in ms.
+  const eventLoopDelay = fs.existsSync(loopReport) ? (JSON.parse(fs.readFileSync(loopReport, 'utf8')) as Record<string, number>) : undefined;
+  fs.rmSync(loopReport, { force: true });
 
   // 3. The raw-store baseline.
   const base: BaselineResult[] = await baseline(mongoUri, { connections, duration });
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
   let profile: unknown;
   if (values.profile) profile = await profileCreate(mongoUri, connections, duration);
 
-  const report = { date: new Date().toISOString(), machine, store, patients, durationSeconds: duration, connections, loadTool: 'autocannon 8 (same machine, separate process from the server)', results, baseline: base, ratios, profile };
+  const report = { date: new Date().toISOString(), machine, store, patients, durationSeconds: duration, connections, loadTool: 'autocannon 8 (same machine, separate process from the server)', results, baseline: base, ratios, eventLoopDelay, profile };
   printTable(report);
   const outFile = values.out ?? path.join(process.cwd(), 'bench-results', `bench-${store}-${patients}-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -263,7 +268,7 @@ async function profileCreate(mongoUri: string | undefined, connections: number, 
   return file ? profileSummary(path.join(profDir, file), 5) : undefined;
 }
 
-function printTable(report: { results: ScenarioResult[]; baseline: BaselineResult[]; ratios: Record<string, number | undefined>; profile?: unknown }): void {
+function printTable(report: { results: ScenarioResult[]; baseline: BaselineResult[]; ratios: Record<string, number | undefined>; eventLoopDelay?: Record<string, number>; profile?: unknown }): void {
   const rows = report.results.map((r) => [r.name, `${r.throughput} ${r.unit}`, r.p50, r.p95, r.p99, r.errors]);
   const header = ['scenario', 'throughput', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -276,6 +281,7 @@ function printTable(report: { results: ScenarioResult[]; baseline: BaselineResul
   report.baseline.forEach((b) => console.log(`  ${b.name}: ${b.throughput} ops/s, p50 ${b.p50} ms, p99 ${b.p99} ms`));
   console.log('server / baseline:');
   Object.entries(report.ratios).forEach(([k, v]) => console.log(`  ${k}: ${v}`));
+  if (report.eventLoopDelay) console.log(`server event-loop delay over the run (ms): ${JSON.stringify(report.eventLoopDelay)}`);
   if (report.profile) console.log('\ncreate path, top self time:\n' + JSON.stringify(report.profile, null, 2));
 }
 

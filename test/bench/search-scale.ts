@@ -2,7 +2,9 @@
 // ServiceRequests, Patients and CarePlans) are written straight through the
 // storage port with their index fields (loading through the API is the
 // benchmark suite's job), then the polling query, CarePlan by NHS number and a
-// near query are timed through HTTP.
+// near query are timed through HTTP, with reads by id. It reports the memory
+// (RSS) and disk the data takes, and the time to restart over it (the app
+// closed and created again on the same data directory).
 // Run: npm run build && node dist/test/bench/search-scale.js [tasks] [requests]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +37,7 @@ function version(resource: Resource, lastUpdated: string): VersionWrite {
 }
 
 async function timeRequests(url: string, requests: number): Promise<{ firstMs: number; p50: number; p99: number; perSecond: number }> {
-  // The first request builds the in-memory index it needs; it is reported on its own.
+  // The first request reads from a cold page cache; it is reported on its own.
   const first = process.hrtime.bigint();
   await (await fetch(url)).arrayBuffer();
   const firstMs = Math.round(Number(process.hrtime.bigint() - first) / 1e6);
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
   const tasks = Number(process.argv[2] ?? 25000);
   const requests = Number(process.argv[3] ?? 100);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-scale-'));
-  const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE, AUTH: 'off', RATE_LIMIT: '0' }));
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE, AUTH: 'off', RATE_LIMIT: '0' });
+  let app = await createApp(config);
   const owners = 50;
   const t0 = Date.now();
   for (let start = 0; start < tasks; start += 500) {
@@ -73,8 +76,15 @@ async function main(): Promise<void> {
       );
     }
     await app.store.commit(writes);
+    if (start % 50000 === 0 && start > 0) process.stderr.write(`  ${start * 5} resources written\n`);
   }
   const loadSeconds = (Date.now() - t0) / 1000;
+  const rssAfterLoadMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+  await app.close();
+  const restartStarted = Date.now();
+  app = await createApp(config);
+  const restartMs = Date.now() - restartStarted;
+  const diskMiB = Math.round(fs.readdirSync(dataDir).reduce((sum, f) => sum + fs.statSync(path.join(dataDir, f)).size, 0) / 2 ** 20);
   const server = app.express.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
     polling: await timeRequests(`${base}/Task?owner=Organization/o7&_lastUpdated=gt${since}&_include=Task:focus`, requests),
     carePlanByNhsNumber: await timeRequests(`${base}/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${nhsNumber(target)}&_revinclude=Task:focus`, requests),
     near: await timeRequests(`${base}/Location?near=53.8|-1.55|5|km&_count=20`, requests),
+    readById: await timeRequests(`${base}/Patient/p${target}`, requests),
   };
   console.log(
     JSON.stringify({
@@ -91,6 +102,10 @@ async function main(): Promise<void> {
       resources: tasks * 5,
       tasks,
       loadSeconds,
+      rssAfterLoadMiB,
+      restartMs,
+      rssAfterQueriesMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      diskMiB,
       requestsPerScenario: requests,
       connections: 1,
       results,

@@ -7,9 +7,10 @@
 // - Embedded store: the disk fills up under load. This is a real failure of
 //   the operating system, not an injected one: the server process's file-size
 //   limit (RLIMIT_FSIZE, set on the running process with prlimit) is lowered to
-//   just above the log's size, so the kernel cuts the next write short and then
+//   just above the size of the database's largest file (the SQLite database or
+//   its write-ahead log), so the kernel cuts the next write short and then
 //   refuses writes with EFBIG, as a full disk does with ENOSPC. Writes must fail
-//   cleanly (503 or 507, OperationOutcome), the log must stay whole, and once
+//   cleanly (503 or 507, OperationOutcome), the database must stay whole, and once
 //   the limit is raised again (space freed) writes work again without a restart.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -65,15 +66,15 @@ describe('embedded store: the disk fills up under load', () => {
     execFileSync('prlimit', ['--pid', String(pid), `--fsize=${bytes}:unlimited`]);
   };
 
-  test('writes fail cleanly with 503/507, nothing acknowledged is lost, the log stays whole, and writes resume when space is back', async () => {
+  test('writes fail cleanly with 503/507, nothing acknowledged is lost, the database stays whole, and writes resume when space is back', async () => {
     server = await startProcess(deployment);
     const url = server.url;
     const acks: Ack[] = [];
     for (let i = 0; i < 20; i++) expect((await create(url, `before-${i}`, acks)).status).toBe(201);
 
-    const wal = path.join(deployment.dataDir, 'wal.jsonl');
+    const files = ['fhir.sqlite', 'fhir.sqlite-wal'].map((name) => path.join(deployment.dataDir, name)).filter((file) => fs.existsSync(file));
     // Room for a few more commits, then the "disk" is full.
-    setFileSizeLimit(server.child.pid as number, fs.statSync(wal).size + 30_000);
+    setFileSizeLimit(server.child.pid as number, Math.max(...files.map((file) => fs.statSync(file).size)) + 30_000);
     const failures: Reply[] = [];
     const failedMarkers: string[] = [];
     const auditRefused: string[] = [];

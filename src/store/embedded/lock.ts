@@ -1,5 +1,6 @@
-// One server process per data directory: two writers appending to the same
-// log would corrupt it. The lock file holds the owner's pid; a lock left by
+// One server process per data directory: the store's group commit, its
+// cache of index field numbers and its retention sweep each assume they are
+// the database's only writer. The lock file holds the owner's pid; a lock left by
 // a process that no longer runs (after kill -9) is taken over.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -29,6 +29,8 @@ export const TYPE_INDEXES: Record<string, IndexSpecification[]> = {
   Location: [{ 'idx.near.lat': 1, 'idx.near.lng': 1 }],
   Observation: [{ 'idx.subject': 1, 'idx.code': 1 }],
   CodeSystem: [{ 'idx.url': 1 }],
+  // The audit trail: retention removes by time, admins search by date.
+  AuditEvent: [{ lastUpdated: 1 }, { 'idx.date.lo': 1 }],
   ValueSet: [{ 'idx.url': 1 }],
   ConceptMap: [{ 'idx.url': 1 }],
   StructureDefinition: [{ 'idx.url': 1 }],

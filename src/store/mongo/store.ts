@@ -22,6 +22,8 @@ import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 
 const HISTORY = 'history';
+/** AuditEvents are an append-only log: their own collection, written once, with no history copy. */
+const AUDIT_TYPE = 'AuditEvent';
 /** Bulk export output: one document per chunk, like GridFS but with text chunks of whole NDJSON lines. */
 const EXPORT_CHUNKS = 'export_chunks';
 
@@ -146,6 +148,7 @@ export class MongoStore implements StoragePort {
   }
 
   async readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    if (resourceType === AUDIT_TYPE) return versionId === '1' ? this.readCurrent(resourceType, id) : undefined;
     return strip(await this.history().findOne({ _id: `${resourceType}/${id}/${versionId}` }));
   }
 
@@ -154,7 +157,9 @@ export class MongoStore implements StoragePort {
     if (query.resourceType) filter.resourceType = { $eq: query.resourceType };
     if (query.id) filter.id = { $eq: query.id };
     if (query.since) filter.lastUpdated = { $gt: query.since };
-    const docs = await this.history()
+    // An AuditEvent's one version is the log entry itself.
+    const collection = query.resourceType === AUDIT_TYPE ? this.current(AUDIT_TYPE) : this.history();
+    const docs = await collection
       .find(filter)
       .sort({ lastUpdated: -1, _id: -1 })
       .skip(query.offset)
@@ -246,6 +251,11 @@ export class MongoStore implements StoragePort {
    */
   private async writeVersion({ version, expectedVersionId }: VersionWrite, session?: ClientSession): Promise<void> {
     const { resourceType, id, versionId } = version;
+    if (resourceType === AUDIT_TYPE) {
+      if (expectedVersionId !== undefined || version.deleted) throw new VersionConflictError(resourceType, id);
+      await this.current(AUDIT_TYPE).insertOne(this.currentDoc(version), { session });
+      return;
+    }
     try {
       await this.history().insertOne({ _id: `${resourceType}/${id}/${versionId}`, ...version }, { session });
     } catch (err) {
@@ -304,6 +314,17 @@ export class MongoStore implements StoragePort {
     if (!this.geo) return set;
     const geo = geoFields(u.idx);
     return geo ? { $set: { ...set.$set, geo } } : { ...set, $unset: { geo: '' } };
+  }
+
+  async removeAuditEventsBefore(instant: string, limit: number): Promise<number> {
+    const expired = await this.current(AUDIT_TYPE)
+      .find({ lastUpdated: { $lt: instant } }, { projection: { _id: 1 } })
+      .sort({ lastUpdated: 1 })
+      .limit(limit)
+      .toArray();
+    if (expired.length === 0) return 0;
+    const result = await this.current(AUDIT_TYPE).deleteMany({ _id: { $in: expired.map((d) => d._id) } });
+    return result.deletedCount;
   }
 
   private exportChunks(): Collection<ExportChunkDoc> {

@@ -1,0 +1,115 @@
+// The embedded store's SQLite database: connection settings and tables.
+//
+// - resource_version: every version of every resource (history); the
+//   resource JSON is kept once, here.
+// - current_resource: the current version of each resource, its search index
+//   fields and sort keys (JSON), and a small integer rowid (rid) that the
+//   search_value rows point at.
+// - search_field + search_value: one row per (index field, value) of a current
+//   version, so that equality, ranges and anchored prefixes on any index field
+//   are B-tree range scans (see sql-filter.ts). Field names are interned as
+//   small integers to keep the rows short.
+// - export_chunk: bulk export output, as numbered text chunks.
+// - audit_event + audit_value: the audit trail, append-only, with the index
+//   values of the few fields audit search needs (audit-log.ts).
+import { DatabaseSync } from 'node:sqlite';
+
+export const DATABASE_FILE = 'fhir.sqlite';
+
+/**
+ * When a write is acknowledged. FULL (the default): once the write-ahead log
+ * is synced to disk, so a power loss loses nothing acknowledged (the sync is
+ * the store's own, off the event loop: group-commit.ts). NORMAL: at COMMIT,
+ * without a sync; a process crash (kill -9) loses nothing, a power loss or
+ * an operating-system crash may lose the last writes.
+ */
+export type SynchronousMode = 'FULL' | 'NORMAL';
+
+export interface DatabaseOptions {
+  synchronous: SynchronousMode;
+  /** Page cache in MiB: memory stays bounded whatever the size of the data. */
+  cacheMiB: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resource_version (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  vid INTEGER NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  resource TEXT,
+  PRIMARY KEY (type, id, vid)
+);
+CREATE INDEX IF NOT EXISTS resource_version_by_time ON resource_version (last_updated);
+CREATE INDEX IF NOT EXISTS resource_version_by_type_time ON resource_version (type, last_updated);
+
+CREATE TABLE IF NOT EXISTS current_resource (
+  rid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  vid INTEGER NOT NULL,
+  last_updated TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  idx TEXT NOT NULL,
+  sort TEXT NOT NULL,
+  UNIQUE (type, id)
+);
+
+CREATE TABLE IF NOT EXISTS search_field (
+  fid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  field TEXT NOT NULL,
+  UNIQUE (type, field)
+);
+
+CREATE TABLE IF NOT EXISTS search_value (
+  fid INTEGER NOT NULL,
+  value NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (fid, value, rid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS audit_event (
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  last_updated TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  idx TEXT NOT NULL,
+  sort TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_event_by_time ON audit_event (last_updated);
+
+CREATE TABLE IF NOT EXISTS audit_value (
+  fid INTEGER NOT NULL,
+  value NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (fid, value, rid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS export_chunk (
+  job TEXT NOT NULL,
+  file TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (job, file, seq)
+);
+`;
+
+export function openDatabase(file: string, options: DatabaseOptions): DatabaseSync {
+  const db = new DatabaseSync(file);
+  // WAL: readers never wait for the writer, and a commit is one append to the log.
+  db.exec('PRAGMA journal_mode = WAL');
+  // SQLite itself syncs only at checkpoints; FULL's sync before acknowledging is done by the group commit.
+  void options.synchronous;
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(options.cacheMiB)) * 1024}`);
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec('PRAGMA temp_store = MEMORY');
+  db.exec(SCHEMA);
+  // Refreshes the planner's statistics where they are missing or stale, reading
+  // a bounded sample of each index so that start time does not grow with the data.
+  db.exec('PRAGMA analysis_limit = 1000');
+  db.exec('PRAGMA optimize = 0x10002');
+  return db;
+}

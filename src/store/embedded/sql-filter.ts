@@ -1,0 +1,266 @@
+// Compiles a Filter (../search/filter.ts) into an SQL condition over the
+// current_resource row aliased `c`, with every value bound as a parameter:
+// nothing from a request is ever spliced into the SQL text. Field names come
+// from the compiler; an index field becomes its interned number (a bound
+// parameter too), and a sort key a bound JSON path.
+//
+// The meaning is MongoDB's (../mongo/translate.ts): a condition on an index
+// field holds when any of its values satisfies it, each condition on its own
+// (two bounds may be met by different values), and a comparison only holds
+// between values of the same kind (a number is never compared with a string).
+import type { Filter, Scalar } from '../search/filter';
+import type { SortKey } from '../port';
+
+export interface SqlFragment {
+  sql: string;
+  params: SqlParam[];
+}
+export type SqlParam = string | number;
+
+export interface FilterContext {
+  /** The interned number of a resource type's index field, or undefined when no version ever had it. */
+  fieldId(field: string): number | undefined;
+  /** The table of index values the rows point into: search_value, or audit_value for the audit trail. */
+  valueTable: 'search_value' | 'audit_value';
+}
+
+const OPS = { gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+const TRUE: SqlFragment = { sql: '1', params: [] };
+const FALSE: SqlFragment = { sql: '0', params: [] };
+/** SQLite allows 32,766 bound parameters; long IN lists are split well below that. */
+const IN_CHUNK = 10000;
+
+const bindable = (value: Scalar): SqlParam => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
+
+/** A JSON path naming one key of the sort-key object. */
+export function sortPath(field: string): string {
+  const key = field.slice('sort.'.length);
+  if (key.includes('"')) throw new Error(`Unsupported sort field ${JSON.stringify(field)}`);
+  return `$."${key}"`;
+}
+
+/** The smallest string greater than every string that starts with prefix, when there is one. */
+function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = points.pop() as string;
+    const code = last.codePointAt(0) as number;
+    // Skip surrogate code points, which cannot appear in valid text.
+    const next = code === 0xd7ff ? 0xe000 : code + 1;
+    if (next <= 0x10ffff) return points.join('') + String.fromCodePoint(next);
+  }
+  return undefined;
+}
+
+/**
+ * A condition on one scalar expression (a column, or a key of the sort JSON).
+ * typed: the expression can hold numbers and strings (JSON), so comparisons
+ * check the kind; otherwise it is a text column.
+ */
+function scalarCondition(expr: string, exprParams: SqlParam[], filter: Filter, typed: boolean): SqlFragment {
+  const kindOf = (value: SqlParam): string => (typeof value === 'number' ? `typeof(${expr}) IN ('integer', 'real')` : `typeof(${expr}) = 'text'`);
+  const guard = (value: SqlParam): { sql: string; params: SqlParam[] } | undefined => {
+    if (typed) return { sql: kindOf(value), params: exprParams };
+    return typeof value === 'string' ? { sql: '1', params: [] } : undefined;
+  };
+  switch (filter.kind) {
+    case 'eq': {
+      const value = bindable(filter.value);
+      const g = guard(value);
+      if (!g) return FALSE;
+      return { sql: `(${expr} = ? AND ${g.sql})`, params: [...exprParams, value, ...g.params] };
+    }
+    case 'in': {
+      const values = filter.values.map(bindable).filter((v) => typed || typeof v === 'string');
+      if (values.length === 0) return FALSE;
+      const parts: SqlFragment[] = [];
+      for (let i = 0; i < values.length; i += IN_CHUNK) {
+        const chunk = values.slice(i, i + IN_CHUNK);
+        // IN compares without conversions, but a number equals neither a text nor the reverse in SQLite either.
+        parts.push({ sql: `${expr} IN (${chunk.map(() => '?').join(', ')})`, params: [...exprParams, ...chunk] });
+      }
+      return joinFragments(parts, 'OR');
+    }
+    case 'cmp': {
+      const g = guard(filter.value);
+      if (!g) return FALSE;
+      return { sql: `(${expr} ${OPS[filter.op]} ? AND ${g.sql})`, params: [...exprParams, filter.value, ...g.params] };
+    }
+    case 'prefix': {
+      const end = prefixEnd(filter.value);
+      return end === undefined
+        ? { sql: `(${expr} >= ? AND typeof(${expr}) = 'text')`, params: [...exprParams, filter.value, ...exprParams] }
+        : { sql: `(${expr} >= ? AND ${expr} < ?)`, params: [...exprParams, filter.value, ...exprParams, end] };
+    }
+    case 'contains':
+      return { sql: `(typeof(${expr}) = 'text' AND instr(${expr}, ?) > 0)`, params: [...exprParams, ...exprParams, filter.value] };
+    default:
+      throw new Error(`not a scalar condition: ${filter.kind}`);
+  }
+}
+
+/** A condition on an index field's values, as a look-up in search_value. */
+function indexCondition(filter: Filter & { field: string }, context: FilterContext): SqlFragment {
+  const fid = context.fieldId(filter.field);
+  if (filter.kind === 'exists') {
+    if (fid === undefined) return filter.exists ? FALSE : TRUE;
+    return { sql: `c.rid ${filter.exists ? 'IN' : 'NOT IN'} (SELECT rid FROM ${context.valueTable} WHERE fid = ?)`, params: [fid] };
+  }
+  if (fid === undefined) return FALSE;
+  let condition: SqlFragment;
+  switch (filter.kind) {
+    case 'eq':
+      condition = { sql: 'value = ?', params: [bindable(filter.value)] };
+      break;
+    case 'in': {
+      const values = filter.values.map(bindable);
+      if (values.length === 0) return FALSE;
+      const parts: SqlFragment[] = [];
+      for (let i = 0; i < values.length; i += IN_CHUNK) {
+        const chunk = values.slice(i, i + IN_CHUNK);
+        parts.push({ sql: `value IN (${chunk.map(() => '?').join(', ')})`, params: chunk });
+      }
+      condition = joinFragments(parts, 'OR');
+      break;
+    }
+    case 'cmp': {
+      // Numbers sort before all text in SQLite: one bound keeps the other kind out.
+      const guard = typeof filter.value === 'string' ? (filter.op === 'lt' || filter.op === 'le' ? " AND value >= ''" : '') : filter.op === 'gt' || filter.op === 'ge' ? " AND value < ''" : '';
+      condition = { sql: `value ${OPS[filter.op]} ?${guard}`, params: [filter.value] };
+      break;
+    }
+    case 'prefix': {
+      const end = prefixEnd(filter.value);
+      condition = end === undefined ? { sql: `value >= ? AND typeof(value) = 'text'`, params: [filter.value] } : { sql: 'value >= ? AND value < ?', params: [filter.value, end] };
+      break;
+    }
+    case 'contains':
+      condition = { sql: `typeof(value) = 'text' AND instr(value, ?) > 0`, params: [filter.value] };
+      break;
+    default:
+      throw new Error(`not an index condition: ${filter.kind}`);
+  }
+  return { sql: `c.rid IN (SELECT rid FROM ${context.valueTable} WHERE fid = ? AND ${condition.sql})`, params: [fid, ...condition.params] };
+}
+
+function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {
+  if (parts.length === 1) return parts[0];
+  return { sql: `(${parts.map((p) => p.sql).join(` ${op} `)})`, params: parts.flatMap((p) => p.params) };
+}
+
+/** The column or expression a top-level field is read from, and whether it holds typed JSON values. */
+function scalarField(field: string): { expr: string; params: SqlParam[]; typed: boolean } | undefined {
+  if (field === 'id') return { expr: 'c.id', params: [], typed: false };
+  if (field === 'lastUpdated') return { expr: 'c.last_updated', params: [], typed: false };
+  if (field.startsWith('sort.')) return { expr: 'json_extract(c.sort, ?)', params: [sortPath(field)], typed: true };
+  return undefined;
+}
+
+export function filterToSql(filter: Filter, context: FilterContext): SqlFragment {
+  switch (filter.kind) {
+    case 'all':
+      return TRUE;
+    case 'none':
+      return FALSE;
+    case 'and':
+      return joinFragments(
+        filter.filters.map((f) => filterToSql(f, context)),
+        'AND'
+      );
+    case 'or':
+      return joinFragments(
+        filter.filters.map((f) => filterToSql(f, context)),
+        'OR'
+      );
+    case 'not': {
+      const inner = filterToSql(filter.filter, context);
+      return { sql: `NOT ${inner.sql.startsWith('(') ? inner.sql : `(${inner.sql})`}`, params: inner.params };
+    }
+    case 'within':
+      return withinToSql(filter, context);
+    default: {
+      if (filter.field.startsWith('idx.')) return indexCondition(filter, context);
+      const scalar = scalarField(filter.field);
+      if (!scalar) throw new Error(`The embedded store cannot query field ${JSON.stringify(filter.field)}`);
+      if (filter.kind === 'exists') {
+        if (!scalar.typed) return filter.exists ? TRUE : FALSE;
+        return { sql: `json_type(c.sort, ?) IS ${filter.exists ? 'NOT ' : ''}NULL`, params: scalar.params };
+      }
+      return scalarCondition(scalar.expr, scalar.params, filter, scalar.typed);
+    }
+  }
+}
+
+/**
+ * A near search. Every point within the distance has its latitude and its
+ * longitude inside the bounding box, so the store selects resources with a
+ * latitude value in the box's latitude band and a longitude value in its
+ * longitude band (each band one range scan), and the repository keeps what
+ * is truly within the distance (search/near.ts). Checking each bound on its
+ * own instead, as a store without geospatial indexes must for the box in
+ * general, would read every position on one side of each bound.
+ */
+function withinToSql(filter: Extract<Filter, { kind: 'within' }>, context: FilterContext): SqlFragment {
+  const parts = filter.box.kind === 'and' ? filter.box.filters : [filter.box];
+  const bands = new Map<string, { lo?: number; hi?: number }>();
+  const others: Filter[] = [];
+  for (const part of parts) {
+    if (part.kind === 'cmp' && typeof part.value === 'number' && part.field.startsWith('idx.') && (part.op === 'ge' || part.op === 'le')) {
+      const band = bands.get(part.field) ?? {};
+      if (part.op === 'ge') band.lo = Math.max(band.lo ?? -Infinity, part.value);
+      else band.hi = Math.min(band.hi ?? Infinity, part.value);
+      bands.set(part.field, band);
+    } else {
+      others.push(part);
+    }
+  }
+  const fragments: SqlFragment[] = [];
+  for (const [field, band] of bands) {
+    if (band.lo === undefined || band.hi === undefined) {
+      if (band.lo !== undefined) others.push({ kind: 'cmp', field, op: 'ge', value: band.lo });
+      if (band.hi !== undefined) others.push({ kind: 'cmp', field, op: 'le', value: band.hi });
+      continue;
+    }
+    const fid = context.fieldId(field);
+    if (fid === undefined) return FALSE;
+    fragments.push({ sql: `c.rid IN (SELECT rid FROM ${context.valueTable} WHERE fid = ? AND value >= ? AND value <= ?)`, params: [fid, band.lo, band.hi] });
+  }
+  fragments.push(...others.map((f) => filterToSql(f, context)));
+  return fragments.length === 0 ? TRUE : joinFragments(fragments, 'AND');
+}
+
+/**
+ * Whether the filter requires a look-up that names its rows directly (a value
+ * of an index field, or ids): then the query starts from those rows rather
+ * than from every row of the type in id order, which SQLite would otherwise
+ * prefer for its ORDER BY id without statistics to tell it better.
+ */
+export function hasDrivingCondition(filter: Filter): boolean {
+  switch (filter.kind) {
+    case 'and':
+      return filter.filters.some(hasDrivingCondition);
+    case 'within':
+      return hasDrivingCondition(filter.box);
+    case 'eq':
+    case 'in':
+      return filter.field === 'id' || filter.field.startsWith('idx.');
+    case 'cmp':
+    case 'prefix':
+      return filter.field.startsWith('idx.');
+    case 'exists':
+      return filter.exists && filter.field.startsWith('idx.');
+    default:
+      return false;
+  }
+}
+
+/** ORDER BY for sort keys; a missing key sorts first ascending and last descending, as in MongoDB. */
+export function orderToSql(keys: SortKey[]): SqlFragment {
+  if (keys.length === 0) return { sql: '', params: [] };
+  const parts: SqlFragment[] = keys.map((key) => {
+    const scalar = scalarField(key.field);
+    if (!scalar) throw new Error(`The embedded store cannot sort by ${JSON.stringify(key.field)}`);
+    return { sql: `${scalar.expr} ${key.descending ? 'DESC' : 'ASC'}`, params: scalar.params };
+  });
+  return { sql: ` ORDER BY ${parts.map((p) => p.sql).join(', ')}`, params: parts.flatMap((p) => p.params) };
+}
