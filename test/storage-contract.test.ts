@@ -123,8 +123,8 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
     expect(page.map((v) => v.id)).toEqual(['b']);
   });
 
-  test('a version that reached history but not the current document (a crash between the two) is rolled forward', async () => {
-    if (target.name !== 'mongodb') return; // the embedded store writes a commit as one log line
+  // The embedded store commits a version in one SQLite transaction: there is no such crash to recover from.
+  (target.name === 'mongodb' ? test : test.skip)('a version that reached history but not the current document (a crash between the two) is rolled forward', async () => {
     await store.commit([{ version: version('crash', '1', '2026-04-01T00:00:00.000Z'), expectedVersionId: undefined }]);
     const orphan = version('crash', '2', '2026-04-02T00:00:00.000Z', { name: ['orphan'] });
     // What a crash after the history write and before the current write leaves behind.
