@@ -122,8 +122,19 @@ export async function createApp(config: Config, store: StoragePort = createStore
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;
-  const parameterService = new SearchParameterService(repo, store, config.baseUrl, logger, searchParametersChanged, config.reindex, new Set(conformance.searchParameters.map((sp) => sp.url as string)));
-  const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, { baseUrl: config.baseUrl, enforcedTypes: new Set(config.enforceProfiles) });
+  const parameterService = new SearchParameterService(
+    repo,
+    store,
+    config.baseUrl,
+    logger,
+    searchParametersChanged,
+    config.reindex,
+    new Set(conformance.searchParameters.map((sp) => sp.url as string))
+  );
+  const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, {
+    baseUrl: config.baseUrl,
+    enforcedTypes: new Set(config.enforceProfiles),
+  });
   const ctx: FhirContext = {
     repo,
     terminology,

@@ -54,7 +54,6 @@ export interface SubscriptionConfig {
   leaseSeconds: number;
 }
 
-
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const schema = {

@@ -38,7 +38,13 @@ function versions(journeys: JourneyFixture[]): DatedVersion[] {
   const when = '2025-11-01T00:00:00Z';
   const org = (id: string, name: string, ods?: string, partOf?: string): DatedVersion => ({
     at: when,
-    resource: { resourceType: 'Organization', id, name, ...(ods ? { identifier: [{ system: ODS, value: ods }] } : {}), ...(partOf ? { partOf: { reference: `Organization/${partOf}` } } : {}) } as Resource,
+    resource: {
+      resourceType: 'Organization',
+      id,
+      name,
+      ...(ods ? { identifier: [{ system: ODS, value: ods }] } : {}),
+      ...(partOf ? { partOf: { reference: `Organization/${partOf}` } } : {}),
+    } as Resource,
   });
   const out: DatedVersion[] = [
     org('pcn', 'Leeds North PCN', 'U12345'),
@@ -52,7 +58,12 @@ function versions(journeys: JourneyFixture[]): DatedVersion[] {
     { at: when, resource: { resourceType: 'PractitionerRole', id: 'lw-2', organization: { reference: 'Organization/other-service' } } as Resource },
     ...Object.entries(SERVICES).map(([id, s]) => ({
       at: when,
-      resource: { resourceType: 'HealthcareService', id, providedBy: { reference: `Organization/${s.provider}` }, type: [{ coding: [{ system: `${B}/CodeSystem/sp-activity-type`, code: s.type }] }] } as Resource,
+      resource: {
+        resourceType: 'HealthcareService',
+        id,
+        providedBy: { reference: `Organization/${s.provider}` },
+        type: [{ coding: [{ system: `${B}/CodeSystem/sp-activity-type`, code: s.type }] }],
+      } as Resource,
     })),
   ];
   for (const j of journeys) {
@@ -63,7 +74,12 @@ function versions(journeys: JourneyFixture[]): DatedVersion[] {
       resource: {
         resourceType: 'ServiceRequest',
         id: j.id,
-        extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest', valueCodeableConcept: { coding: [{ system: SNOMED, code: j.source }] } }],
+        extension: [
+          {
+            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest',
+            valueCodeableConcept: { coding: [{ system: SNOMED, code: j.source }] },
+          },
+        ],
         status: 'active',
         intent: 'order',
         code: { coding: [{ system: SNOMED, code: '871731000000106' }] },
@@ -144,7 +160,8 @@ const strata = (g: MeasureReportGroup, code: string): Record<string, number | 'm
   );
 };
 const quartile = (g: MeasureReportGroup, name: string) =>
-  g.extension?.find((e) => e.extension?.some((x) => x.url === 'quartile' && x.valueCode === name))?.extension?.find((x) => x.url === 'value')?.valueQuantity?.value;
+  g.extension?.find((e) => e.extension?.some((x) => x.url === 'quartile' && x.valueCode === name))?.extension?.find((x) => x.url === 'value')?.valueQuantity
+    ?.value;
 
 describe.each(storeTargets)('$activity-report on the $name store', (target) => {
   let server: TestServer;
@@ -167,7 +184,12 @@ describe.each(storeTargets)('$activity-report on the $name store', (target) => {
 
   test('counts the referrals of the period by source, need, sex and age band, suppressing counts of 1 to 7', async () => {
     const r = await report(period);
-    expect(r).toMatchObject({ status: 'complete', type: 'summary', measure: `${B}/Measure/sp-activity-report`, period: { start: '2026-01-01', end: '2026-03-31' } });
+    expect(r).toMatchObject({
+      status: 'complete',
+      type: 'summary',
+      measure: `${B}/Measure/sp-activity-report`,
+      period: { start: '2026-01-01', end: '2026-03-31' },
+    });
     const referrals = groupOf(r, 'referrals');
     // r1..r12: r0 was authored in December and is outside the period; r12 on the period's last day is inside.
     expect(count(referrals)).toBe(12);

@@ -95,7 +95,10 @@ describe.each(storeTargets)('audit trail as an append-only log [$name]', (target
     }
     expect(manifest?.output.map((o) => o.type)).toEqual(['AuditEvent']);
     const file = await asAdmin(new URL(manifest?.output[0].url as string).pathname).buffer(true);
-    const events = String(file.text ?? file.body).trim().split('\n').map((line) => JSON.parse(line) as AuditEvent);
+    const events = String(file.text ?? file.body)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEvent);
     expect(events.some((e) => e.entity?.[0]?.what?.reference === `Patient/${id}`)).toBe(true);
   });
 

@@ -22,7 +22,13 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
   }
 
   async function auditEvents(): Promise<AuditEvent[]> {
-    const rows = await server.store.search({ resourceType: 'AuditEvent', filter: { kind: 'all' }, sort: [{ field: 'id', descending: false }], offset: 0, limit: 100000 });
+    const rows = await server.store.search({
+      resourceType: 'AuditEvent',
+      filter: { kind: 'all' },
+      sort: [{ field: 'id', descending: false }],
+      offset: 0,
+      limit: 100000,
+    });
     return rows.map((r) => r.resource as AuditEvent);
   }
 
@@ -61,7 +67,11 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
 
   test('an AuditEvent says who, what, when, with what outcome, from where', async () => {
     const token = await tokenFor({ sub: 'alice', sp_role: 'integrator', ods_code: 'X26', scope: 'system/*.cruds' });
-    const created = await server.anonymous.post('/fhir/Organization').set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(organization('X26'));
+    const created = await server.anonymous
+      .post('/fhir/Organization')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(organization('X26'));
     expect(created.status).toBe(201);
     const denied = await server.anonymous.get('/fhir/AuditEvent').set('Authorization', `Bearer ${token}`);
     expect(denied.status).toBe(403);
@@ -83,7 +93,10 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
   });
 
   test('a request whose AuditEvent cannot be written is refused, and no data is sent', async () => {
-    const stored = await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ name: [{ family: 'Unaudited' }] }));
+    const stored = await server.api
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send(patient({ name: [{ family: 'Unaudited' }] }));
     const commit = server.store.commit.bind(server.store);
     server.store.commit = async (writes) => {
       if (writes.some((w) => w.version.resourceType === 'AuditEvent')) throw new Error('audit store full');
@@ -116,7 +129,10 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
       };
       let res;
       try {
-        res = await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ name: [{ family }] }));
+        res = await server.api
+          .post('/fhir/Patient')
+          .set('Content-Type', FHIR_JSON)
+          .send(patient({ name: [{ family }] }));
       } finally {
         server.store.commit = commit;
       }
@@ -135,7 +151,12 @@ describe.each(storeTargets)('audit trail [$name]', (target) => {
       };
       const gp = await send(server.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(organization('A12345')));
       const person = await send(server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient()));
-      const sr = await send(server.api.post('/fhir/ServiceRequest').set('Content-Type', FHIR_JSON).send(referral(`Patient/${person.body.id}`, `Organization/${gp.body.id}`)));
+      const sr = await send(
+        server.api
+          .post('/fhir/ServiceRequest')
+          .set('Content-Type', FHIR_JSON)
+          .send(referral(`Patient/${person.body.id}`, `Organization/${gp.body.id}`))
+      );
       const tasks = await send(server.api.get(`/fhir/Task?focus=ServiceRequest/${sr.body.id}`));
       const taskId = tasks.body.entry?.[0].resource.id as string;
       await send(server.api.get(`/fhir/Task/${taskId}/_history`));

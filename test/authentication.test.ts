@@ -94,7 +94,13 @@ describe('authentication against an issuer JWKS [embedded]', () => {
     return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
   }
   const sign = (key: { kid: string; privateKey: KeyLike }) =>
-    new SignJWT({ scope: 'system/Patient.rs' }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).setIssuer(ISSUER).setSubject('integrator-1').setAudience(BASE_URL).setExpirationTime('5m').sign(key.privateKey);
+    new SignJWT({ scope: 'system/Patient.rs' })
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+      .setIssuer(ISSUER)
+      .setSubject('integrator-1')
+      .setAudience(BASE_URL)
+      .setExpirationTime('5m')
+      .sign(key.privateKey);
 
   beforeAll(async () => {
     keys = [await newKey('key-1')];
@@ -116,8 +122,20 @@ describe('authentication against an issuer JWKS [embedded]', () => {
 
   test('tokens verify against the fetched keys, which are cached', async () => {
     const key1 = keys[0];
-    expect((await request(server.url).get('/fhir/Patient').set('Authorization', `Bearer ${await sign(key1)}`)).status).toBe(200);
-    expect((await request(server.url).get('/fhir/Patient').set('Authorization', `Bearer ${await sign(key1)}`)).status).toBe(200);
+    expect(
+      (
+        await request(server.url)
+          .get('/fhir/Patient')
+          .set('Authorization', `Bearer ${await sign(key1)}`)
+      ).status
+    ).toBe(200);
+    expect(
+      (
+        await request(server.url)
+          .get('/fhir/Patient')
+          .set('Authorization', `Bearer ${await sign(key1)}`)
+      ).status
+    ).toBe(200);
     expect(fetches).toBe(1);
   });
 
@@ -126,19 +144,29 @@ describe('authentication against an issuer JWKS [embedded]', () => {
     const key2 = await newKey('key-2');
     keys = [key2];
     await new Promise((r) => setTimeout(r, 1100)); // the refetch cool-down
-    expect((await request(server.url).get('/fhir/Patient').set('Authorization', `Bearer ${await sign(key2)}`)).status).toBe(200);
+    expect(
+      (
+        await request(server.url)
+          .get('/fhir/Patient')
+          .set('Authorization', `Bearer ${await sign(key2)}`)
+      ).status
+    ).toBe(200);
     expect(fetches).toBe(2);
-    const old = await request(server.url).get('/fhir/Patient').set('Authorization', `Bearer ${await sign(key1)}`);
+    const old = await request(server.url)
+      .get('/fhir/Patient')
+      .set('Authorization', `Bearer ${await sign(key1)}`);
     expect(old.status).toBe(401);
   });
 
-  test('the SMART configuration names the issuer\'s token endpoint', async () => {
+  test("the SMART configuration names the issuer's token endpoint", async () => {
     const smart = await request(server.url).get('/fhir/.well-known/smart-configuration');
     expect(smart.body.token_endpoint).toBe(`${ISSUER}/token`);
   });
 
   test('a token from the issuer without the scope is 403, not 401', async () => {
-    const res = await request(server.url).get('/fhir/Task').set('Authorization', `Bearer ${await sign(keys[0])}`);
+    const res = await request(server.url)
+      .get('/fhir/Task')
+      .set('Authorization', `Bearer ${await sign(keys[0])}`);
     expect(res.status).toBe(403);
   });
 });
@@ -160,7 +188,7 @@ describe('zero-setup local use (a real process)', () => {
     try {
       await waitUntilReady(server.url);
       expect(fs.existsSync(path.join(dataDir, 'auth', 'local-signing-key.json'))).toBe(true);
-      expect((fs.statSync(path.join(dataDir, 'auth', 'local-signing-key.json')).mode & 0o077)).toBe(0);
+      expect(fs.statSync(path.join(dataDir, 'auth', 'local-signing-key.json')).mode & 0o077).toBe(0);
       const token = execFileSync(process.execPath, [path.join(__dirname, '../dist/src/cli/token.js'), '--role', 'integrator'], {
         env: { PATH: process.env.PATH, ...env },
       })

@@ -107,7 +107,11 @@ describe.each(storeTargets)('bulk export on the $name store', (target) => {
     expect(manifest.request).toBe('http://fhir.test/fhir/$export?_type=Patient,Task,Observation');
     expect(Date.parse(manifest.transactionTime)).toBeGreaterThan(Date.parse(NEW));
     expect(manifest.requiresAccessToken).toBe(true);
-    expect(manifest.output.map((o) => [o.type, o.count]).sort()).toEqual([['Observation', 2], ['Patient', 3], ['Task', 5]]);
+    expect(manifest.output.map((o) => [o.type, o.count]).sort()).toEqual([
+      ['Observation', 2],
+      ['Patient', 3],
+      ['Task', 5],
+    ]);
     const files = await bulk.download(manifest);
     expect(idsOf(files.get('Task')?.resources)).toEqual(['t1', 't2', 't3', 't4', 't5']);
     expect(idsOf(files.get('Patient')?.resources)).toEqual(idsOf(patients));
@@ -130,7 +134,9 @@ describe.each(storeTargets)('bulk export on the $name store', (target) => {
     const files = await bulk.download(manifest);
     expect(idsOf(files.get('Task')?.resources)).toEqual(['t1', 't3', 't4']);
     expect(files.get('Patient')?.resources).toHaveLength(3);
-    const since = await bulk.manifest(await bulk.kickOff(`/fhir/$export?_type=Task&_since=${BETWEEN}&_typeFilter=${encodeURIComponent('Task?status=completed')}`));
+    const since = await bulk.manifest(
+      await bulk.kickOff(`/fhir/$export?_type=Task&_since=${BETWEEN}&_typeFilter=${encodeURIComponent('Task?status=completed')}`)
+    );
     expect(idsOf((await bulk.download(since)).get('Task')?.resources)).toEqual(['t4']);
   });
 
@@ -152,7 +158,13 @@ describe.each(storeTargets)('bulk export on the $name store', (target) => {
       .post('/fhir/$export')
       .set('Prefer', PREFER_ASYNC)
       .set('Content-Type', FHIR_JSON)
-      .send({ resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Task' }, { name: '_outputFormat', valueString: 'application/fhir+ndjson' }] });
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: '_type', valueString: 'Task' },
+          { name: '_outputFormat', valueString: 'application/fhir+ndjson' },
+        ],
+      });
     expect(res.status).toBe(202);
     const manifest = await bulk.manifest(pathOf(res.headers['content-location']));
     expect(manifest.output.map((o) => o.type)).toEqual(['Task']);
@@ -164,7 +176,11 @@ describe.each(storeTargets)('bulk export on the $name store', (target) => {
     ['an unknown type', '/fhir/$export?_type=Tusk', { Prefer: PREFER_ASYNC }],
     ['a bad _since', '/fhir/$export?_since=yesterday', { Prefer: PREFER_ASYNC }],
     ['a _typeFilter with an unknown parameter', `/fhir/$export?_typeFilter=${encodeURIComponent('Task?colour=blue')}`, { Prefer: PREFER_ASYNC }],
-    ['a _typeFilter for a type not exported', `/fhir/$export?_type=Patient&_typeFilter=${encodeURIComponent('Task?status=completed')}`, { Prefer: PREFER_ASYNC }],
+    [
+      'a _typeFilter for a type not exported',
+      `/fhir/$export?_type=Patient&_typeFilter=${encodeURIComponent('Task?status=completed')}`,
+      { Prefer: PREFER_ASYNC },
+    ],
     ['an unsupported parameter', '/fhir/$export?includeAssociatedData=LatestProvenanceResources', { Prefer: PREFER_ASYNC }],
     ['a type outside the Patient compartment', '/fhir/Patient/$export?_type=Organization', { Prefer: PREFER_ASYNC }],
     ['a type a commissioner may not receive', '/fhir/$export?_type=RelatedPerson&_commissioner=ICB-1', { Prefer: PREFER_ASYNC }],
@@ -231,7 +247,9 @@ describe.each(storeTargets)('bulk export on the $name store', (target) => {
 
     test('the same patient has the same pseudonym in two exports to one commissioner, and another with another commissioner', async () => {
       const pseudonymOf = async (commissioner: string): Promise<string> => {
-        const files = await bulk.download(await bulk.manifest(await bulk.kickOff(`/fhir/$export?_type=Task&_commissioner=${commissioner}&_typeFilter=${encodeURIComponent('Task?_id=t1')}`)));
+        const files = await bulk.download(
+          await bulk.manifest(await bulk.kickOff(`/fhir/$export?_type=Task&_commissioner=${commissioner}&_typeFilter=${encodeURIComponent('Task?_id=t1')}`))
+        );
         return (files.get('Task')?.resources[0] as Task).for?.reference as string;
       };
       const first = await pseudonymOf('ICB-QWE');

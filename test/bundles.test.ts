@@ -102,7 +102,10 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
   withTransactions(target)('conditional references are resolved inside a transaction', async () => {
     const value = `9${Date.now()}`.slice(0, 10);
     const existing = (
-      await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient({ identifier: [{ system: 'urn:cond-ref', value }] }))
+      await server.api
+        .post('/fhir/Patient')
+        .set('Content-Type', FHIR_JSON)
+        .send(patient({ identifier: [{ system: 'urn:cond-ref', value }] }))
     ).body;
     const res = await postBundle({
       resourceType: 'Bundle',

@@ -39,7 +39,13 @@ describe.each(storeTargets)('metadata and health [$name]', (target) => {
     const types = new Set(observation.searchParam.map((p: { type: string }) => p.type));
     for (const type of types) expect(['token', 'string', 'reference', 'date', 'uri', 'number', 'quantity', 'composite']).toContain(type);
     // Every announced parameter is accepted by search.
-    const sample: Record<string, string> = { date: '2020', number: '1', quantity: '5.4', special: '53.8|-1.5|10|km', composite: 'http://loinc.org|8480-6$2020' };
+    const sample: Record<string, string> = {
+      date: '2020',
+      number: '1',
+      quantity: '5.4',
+      special: '53.8|-1.5|10|km',
+      composite: 'http://loinc.org|8480-6$2020',
+    };
     for (const { name, type } of observation.searchParam) {
       const value = sample[type] ?? 'x';
       const res = await server.api.get(`/fhir/Observation?${name}=${value}`);

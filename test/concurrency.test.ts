@@ -42,7 +42,9 @@ describe.each(storeTargets)('concurrent updates [$name]', (target) => {
     // If-Match W/"0" never matches an existing version, so these are all
     // refused: nothing may be created by a precondition that cannot hold.
     expect(results.every((r) => r.status === 412)).toBe(true);
-    const plain = await Promise.all(Array.from({ length: 5 }, () => server.api.put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send(patient({ id }))));
+    const plain = await Promise.all(
+      Array.from({ length: 5 }, () => server.api.put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send(patient({ id })))
+    );
     expect(plain.filter((r) => r.status === 201)).toHaveLength(1);
     expect(plain.every((r) => [200, 201, 409].includes(r.status))).toBe(true);
   });

@@ -45,7 +45,10 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
       const found = await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr.id}`);
       return [sr.id, found.body.entry[0].resource.id];
     }
-    const sr = await create<ServiceRequest>({ ...referral(subject, requester, { identifier, performer: [{ reference: owner }] }), code: { text: 'Community support' } });
+    const sr = await create<ServiceRequest>({
+      ...referral(subject, requester, { identifier, performer: [{ reference: owner }] }),
+      code: { text: 'Community support' },
+    });
     const t = await create(task(`ServiceRequest/${sr.id}`, subject, requester, { owner: { reference: owner } }));
     return [sr.id, t.id];
   }
@@ -58,7 +61,9 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
     const s1 = await create(organization('S10001'));
     const s2 = await create(organization('S20002'));
     const pa = await create(patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }], name: [{ family: 'Alpha', given: ['Ann'] }] }));
-    const pb = await create(patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Bravo', given: ['Bea'] }], birthDate: '1951-02-03' }));
+    const pb = await create(
+      patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Bravo', given: ['Bea'] }], birthDate: '1951-02-03' })
+    );
     const [srA, taskA] = await referralWithTask(`Patient/${pa.id}`, `Organization/${gpA.id}`, `Organization/${s1.id}`, 'REF-A');
     const [srB, taskB] = await referralWithTask(`Patient/${pb.id}`, `Organization/${gpB.id}`, `Organization/${s2.id}`, 'REF-B');
     Object.assign(id, { gpA: gpA.id, gpB: gpB.id, s1: s1.id, s2: s2.id, pa: pa.id, pb: pb.id, srA, srB, taskA, taskB });
@@ -84,7 +89,10 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
   }
 
   function call(who: Role | 'referrerB', method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}) {
-    let req = server.anonymous[method === 'DELETE' ? 'delete' : (method.toLowerCase() as 'get' | 'post' | 'put')](`/fhir/${path}`).set('Authorization', `Bearer ${tokens[who]}`);
+    let req = server.anonymous[method === 'DELETE' ? 'delete' : (method.toLowerCase() as 'get' | 'post' | 'put')](`/fhir/${path}`).set(
+      'Authorization',
+      `Bearer ${tokens[who]}`
+    );
     for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
     if (body !== undefined) req = req.set('Content-Type', FHIR_JSON).send(body as object);
     return req;
@@ -132,7 +140,12 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
       entry: [
         {
           fullUrl: 'urn:uuid:7b4c7d5f-0002-4000-8000-000000000001',
-          resource: { resourceType: 'MessageHeader', eventCoding: { system: BARS, code: 'servicerequest-request' }, source: { endpoint: 'https://gp.example.nhs.uk/fhir' }, focus: [{ reference: sr }] },
+          resource: {
+            resourceType: 'MessageHeader',
+            eventCoding: { system: BARS, code: 'servicerequest-request' },
+            source: { endpoint: 'https://gp.example.nhs.uk/fhir' },
+            focus: [{ reference: sr }],
+          },
         },
         { fullUrl: p, resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }], name: [{ family, given: ['New'] }] }) },
         { fullUrl: sr, resource: referral(p, requester, { performer: [{ reference: `Organization/${id.s1}` }] }) },
@@ -146,41 +159,191 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
   type Row = [Role | 'referrerB', string, 'GET' | 'POST' | 'PUT' | 'DELETE', string, () => unknown, Record<string, string>, [number, number], boolean];
   const rows: Row[] = [
     // Conditional create: the caller's own match is returned; another organisation's is not seen, so the caller's own is created.
-    ['referrer', 'conditional create, own patient', 'POST', 'Patient', () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }), { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}` }, [200, 200], true],
-    ['referrer', 'conditional create, other practice patient', 'POST', 'Patient', () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Own', given: ['Copy'] }] }), { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` }, [201, 201], false],
-    ['link-worker', 'conditional create of a patient (no create permission)', 'POST', 'Patient', () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }] }), { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` }, [403, 403], false],
-    // Transaction ifNoneExist, with a representation asked for.
     [
-      'referrer', 'transaction ifNoneExist, own patient', 'POST', '',
-      () => transactionOf({ resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}` } }),
-      { Prefer: 'return=representation' }, [200, 501], true,
+      'referrer',
+      'conditional create, own patient',
+      'POST',
+      'Patient',
+      () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }),
+      { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}` },
+      [200, 200],
+      true,
     ],
     [
-      'referrer', 'transaction ifNoneExist, other practice patient', 'POST', '',
-      () => transactionOf({ resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Own', given: ['Copy'] }] }), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` } }),
-      { Prefer: 'return=representation' }, [200, 501], false,
+      'referrer',
+      'conditional create, other practice patient',
+      'POST',
+      'Patient',
+      () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Own', given: ['Copy'] }] }),
+      { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` },
+      [201, 201],
+      false,
+    ],
+    [
+      'link-worker',
+      'conditional create of a patient (no create permission)',
+      'POST',
+      'Patient',
+      () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }] }),
+      { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` },
+      [403, 403],
+      false,
+    ],
+    // Transaction ifNoneExist, with a representation asked for.
+    [
+      'referrer',
+      'transaction ifNoneExist, own patient',
+      'POST',
+      '',
+      () =>
+        transactionOf({
+          resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }),
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}` },
+        }),
+      { Prefer: 'return=representation' },
+      [200, 501],
+      true,
+    ],
+    [
+      'referrer',
+      'transaction ifNoneExist, other practice patient',
+      'POST',
+      '',
+      () =>
+        transactionOf({
+          resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Own', given: ['Copy'] }] }),
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}` },
+        }),
+      { Prefer: 'return=representation' },
+      [200, 501],
+      false,
     ],
     // A conditional reference in a transaction resolves only to what the caller may see.
     [
-      'referrer', 'transaction conditional reference, other practice patient', 'POST', '',
-      () => transactionOf({ resource: referral(`Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`, `Organization/${id.gpA}`), request: { method: 'POST', url: 'ServiceRequest' } }),
-      {}, [412, 412], false,
+      'referrer',
+      'transaction conditional reference, other practice patient',
+      'POST',
+      '',
+      () =>
+        transactionOf({
+          resource: referral(`Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`, `Organization/${id.gpA}`),
+          request: { method: 'POST', url: 'ServiceRequest' },
+        }),
+      {},
+      [412, 412],
+      false,
     ],
     // Conditional update: the caller's own Task changes; another service's is not selected, and its id is never overwritten.
-    ['link-worker', 'conditional update, own Task', 'PUT', 'Task?_id={taskA}', () => ({ ...task(`ServiceRequest/${id.srA}`, `Patient/${id.pa}`, `Organization/${id.gpA}`, { owner: { reference: `Organization/${id.s1}` } }), id: id.taskA }), { 'If-Match': 'W/"1"' }, [200, 200], true],
-    ['link-worker', 'conditional update, other service Task', 'PUT', 'Task?_id={taskB}', () => ({ ...task(`ServiceRequest/${id.srB}`, `Patient/${id.pb}`, `Organization/${id.gpB}`, { owner: { reference: `Organization/${id.s1}` } }), id: id.taskB }), { 'If-Match': 'W/"1"' }, [412, 412], false],
-    ['link-worker', 'conditional update, own patient', 'PUT', `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}`, () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }], name: [{ family: 'Alpha', given: ['Anne'] }] }), { 'If-Match': 'W/"1"' }, [200, 200], true],
-    ['link-worker', 'conditional update, other service patient (update-as-create)', 'PUT', `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`, () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Overwritten' }] }), { 'If-Match': 'W/"1"' }, [201, 201], false],
-    ['link-worker', 'conditional update naming the other patient by id', 'PUT', `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`, () => ({ ...patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Overwritten' }] }), id: id.pb }), { 'If-Match': 'W/"1"' }, [412, 412], false],
+    [
+      'link-worker',
+      'conditional update, own Task',
+      'PUT',
+      'Task?_id={taskA}',
+      () => ({
+        ...task(`ServiceRequest/${id.srA}`, `Patient/${id.pa}`, `Organization/${id.gpA}`, { owner: { reference: `Organization/${id.s1}` } }),
+        id: id.taskA,
+      }),
+      { 'If-Match': 'W/"1"' },
+      [200, 200],
+      true,
+    ],
+    [
+      'link-worker',
+      'conditional update, other service Task',
+      'PUT',
+      'Task?_id={taskB}',
+      () => ({
+        ...task(`ServiceRequest/${id.srB}`, `Patient/${id.pb}`, `Organization/${id.gpB}`, { owner: { reference: `Organization/${id.s1}` } }),
+        id: id.taskB,
+      }),
+      { 'If-Match': 'W/"1"' },
+      [412, 412],
+      false,
+    ],
+    [
+      'link-worker',
+      'conditional update, own patient',
+      'PUT',
+      `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}`,
+      () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }], name: [{ family: 'Alpha', given: ['Anne'] }] }),
+      { 'If-Match': 'W/"1"' },
+      [200, 200],
+      true,
+    ],
+    [
+      'link-worker',
+      'conditional update, other service patient (update-as-create)',
+      'PUT',
+      `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`,
+      () => patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Overwritten' }] }),
+      { 'If-Match': 'W/"1"' },
+      [201, 201],
+      false,
+    ],
+    [
+      'link-worker',
+      'conditional update naming the other patient by id',
+      'PUT',
+      `Patient?identifier=${NHS_NUMBER_SYSTEM}|${NHS_B}`,
+      () => ({ ...patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_B }], name: [{ family: 'Overwritten' }] }), id: id.pb }),
+      { 'If-Match': 'W/"1"' },
+      [412, 412],
+      false,
+    ],
     // Conditional delete: no role kept to its organisation may delete; an integrator (all organisations) may.
     ['link-worker', 'conditional delete, other service Task', 'DELETE', 'Task?_id={taskB}', () => undefined, {}, [403, 403], false],
     // Referral update and cancellation messages: only the referral's own requester.
-    ['referrer', 'cancellation message, other practice referral', 'POST', '$process-message', () => cancellation('cancel-b-by-a', 'REF-B', `Organization/${id.gpA}`), {}, [404, 501], false],
-    ['link-worker', 'cancellation message, referral of a patient they see but did not make', 'POST', '$process-message', () => cancellation('cancel-a-by-lw', 'REF-A', `Organization/${id.gpA}`), {}, [403, 501], true],
+    [
+      'referrer',
+      'cancellation message, other practice referral',
+      'POST',
+      '$process-message',
+      () => cancellation('cancel-b-by-a', 'REF-B', `Organization/${id.gpA}`),
+      {},
+      [404, 501],
+      false,
+    ],
+    [
+      'link-worker',
+      'cancellation message, referral of a patient they see but did not make',
+      'POST',
+      '$process-message',
+      () => cancellation('cancel-a-by-lw', 'REF-A', `Organization/${id.gpA}`),
+      {},
+      [403, 501],
+      true,
+    ],
     // Reads by criteria: _include, _revinclude and history.
-    ['referrer', '_revinclude of referrals from patients', 'GET', 'Patient?_revinclude=ServiceRequest:subject&_count=100', () => undefined, {}, [200, 200], false],
-    ['referrer', '_include of the referral subject', 'GET', 'ServiceRequest?_include=ServiceRequest:subject&_count=100', () => undefined, {}, [200, 200], false],
-    ['link-worker', '_include of Task patients and focus', 'GET', 'Task?_include=Task:patient&_include=Task:focus&_count=100', () => undefined, {}, [200, 200], false],
+    [
+      'referrer',
+      '_revinclude of referrals from patients',
+      'GET',
+      'Patient?_revinclude=ServiceRequest:subject&_count=100',
+      () => undefined,
+      {},
+      [200, 200],
+      false,
+    ],
+    [
+      'referrer',
+      '_include of the referral subject',
+      'GET',
+      'ServiceRequest?_include=ServiceRequest:subject&_count=100',
+      () => undefined,
+      {},
+      [200, 200],
+      false,
+    ],
+    [
+      'link-worker',
+      '_include of Task patients and focus',
+      'GET',
+      'Task?_include=Task:patient&_include=Task:focus&_count=100',
+      () => undefined,
+      {},
+      [200, 200],
+      false,
+    ],
     ['community-provider', 'referrals through their Tasks', 'GET', 'ServiceRequest?_count=100', () => undefined, {}, [200, 200], false],
     ['referrer', 'Patient type history', 'GET', 'Patient/_history?_count=100', () => undefined, {}, [200, 200], false],
     ['link-worker', 'system history', 'GET', '_history?_count=100', () => undefined, {}, [200, 200], false],
@@ -194,7 +357,9 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
   });
 
   it('a referrer sees its own patient returned by a conditional create', async () => {
-    const res = await call('referrer', 'POST', 'Patient', patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }), { 'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}` });
+    const res = await call('referrer', 'POST', 'Patient', patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: NHS_A }] }), {
+      'If-None-Exist': `identifier=${NHS_NUMBER_SYSTEM}|${NHS_A}`,
+    });
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(id.pa);
   });
@@ -211,8 +376,18 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
   });
 
   it('message idempotency is kept per sender: a repeated Bundle.id from another sender is its own message', async () => {
-    const fromA = await call('referrer', 'POST', '$process-message', newReferralMessage('shared-message-id', '9434765919', 'Alphamsg', `Organization/${id.gpA}`));
-    const fromB = await call('referrerB', 'POST', '$process-message', newReferralMessage('shared-message-id', '9434765870', 'Bravomsg', `Organization/${id.gpB}`));
+    const fromA = await call(
+      'referrer',
+      'POST',
+      '$process-message',
+      newReferralMessage('shared-message-id', '9434765919', 'Alphamsg', `Organization/${id.gpA}`)
+    );
+    const fromB = await call(
+      'referrerB',
+      'POST',
+      '$process-message',
+      newReferralMessage('shared-message-id', '9434765870', 'Bravomsg', `Organization/${id.gpB}`)
+    );
     expect(fromA.status).toBe(transactions ? 200 : 501);
     expect(fromB.status).toBe(transactions ? 200 : 501);
     expect(JSON.stringify(fromB.body)).not.toContain('Alphamsg');
@@ -220,7 +395,12 @@ describe.each(storeTargets)('criteria-based paths keep to the caller [$name]', (
       const idsOf = (b: Bundle) => (b.entry ?? []).slice(1).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
       expect(idsOf(fromB.body).filter((r) => idsOf(fromA.body).includes(r))).toEqual([]);
       // The same sender repeating it gets its own response back.
-      const again = await call('referrer', 'POST', '$process-message', newReferralMessage('shared-message-id', '9434765919', 'Alphamsg', `Organization/${id.gpA}`));
+      const again = await call(
+        'referrer',
+        'POST',
+        '$process-message',
+        newReferralMessage('shared-message-id', '9434765919', 'Alphamsg', `Organization/${id.gpA}`)
+      );
       expect(again.body.id).toBe(fromA.body.id);
     }
   });

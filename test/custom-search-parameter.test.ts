@@ -79,7 +79,17 @@ describe.each(storeTargets)('custom SearchParameter [$name]', (target) => {
     const res = await server.api
       .post('/fhir/SearchParameter')
       .set('Content-Type', FHIR_JSON)
-      .send({ resourceType: 'SearchParameter', url: 'urn:bad', name: 'bad', status: 'active', description: 'bad', code: 'a.$b', base: ['Patient'], type: 'string', expression: 'Patient.name' });
+      .send({
+        resourceType: 'SearchParameter',
+        url: 'urn:bad',
+        name: 'bad',
+        status: 'active',
+        description: 'bad',
+        code: 'a.$b',
+        base: ['Patient'],
+        type: 'string',
+        expression: 'Patient.name',
+      });
     expect(res.status).toBe(422);
     expect(res.body.issue.some((i: { expression?: string[] }) => i.expression?.includes('SearchParameter.code'))).toBe(true);
   });

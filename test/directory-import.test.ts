@@ -48,7 +48,10 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
   });
 
   async function importSync(body: unknown, query = 'deactivate=false'): Promise<Summary> {
-    const res = await server.api.post(`/fhir/$import-directory?${query}`).set('Content-Type', 'application/json').send(body as object);
+    const res = await server.api
+      .post(`/fhir/$import-directory?${query}`)
+      .set('Content-Type', 'application/json')
+      .send(body as object);
     expect(res.status).toBe(200);
     return summaryOf(res.body as Parameters);
   }
@@ -72,7 +75,13 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
       description: 'An **open** choir for adults.',
       url: 'https://sing.example.org',
       email: 'hello@sing.example.org',
-      organization: { id: 'org-sing-1', name: 'Harmony Trust', alternate_name: 'Harmony', email: 'office@harmony.example.org', website: 'https://harmony.example.org' },
+      organization: {
+        id: 'org-sing-1',
+        name: 'Harmony Trust',
+        alternate_name: 'Harmony',
+        email: 'office@harmony.example.org',
+        website: 'https://harmony.example.org',
+      },
       organization_id: 'org-sing-1',
       service_at_locations: [
         {
@@ -84,7 +93,9 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
             description: 'Step-free access',
             latitude: 52.9536,
             longitude: -1.1505,
-            addresses: [{ address_1: '12 Chapel Lane', address_2: 'Sneinton', city: 'Testford', state_province: 'Testshire', postal_code: 'TF2 4AB', country: 'GB' }],
+            addresses: [
+              { address_1: '12 Chapel Lane', address_2: 'Sneinton', city: 'Testford', state_province: 'Testshire', postal_code: 'TF2 4AB', country: 'GB' },
+            ],
           },
           schedules: [{ id: 'sch-sal', freq: 'WEEKLY', byday: 'SA', opens_at: '10:00', closes_at: '11:30' }],
         },
@@ -215,7 +226,9 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
     const reason = (id: string) => summary.rejections.find((r) => r.serviceId === id)?.reason;
     expect(reason(badAge.id)).toBe('Not a valid ORUK service: minimum_age must be number,null');
     expect(reason(noName.id)).toBe("Not a valid ORUK service: (record) must have required property 'name'");
-    expect(reason(badStatus.id)).toBe('Not a valid ORUK service: status must be equal to one of the allowed values (active, inactive, defunct, temporarily closed)');
+    expect(reason(badStatus.id)).toBe(
+      'Not a valid ORUK service: status must be equal to one of the allowed values (active, inactive, defunct, temporarily closed)'
+    );
     expect(reason(unknownOrganization.id)).toMatch(/organization org-never-seen is neither in the service record nor imported before/);
     expect(reason(badCode.id)).toMatch(/HealthcareService\.category/);
     expect(summary.rejections.find((r) => r.serviceId === badAge.id)?.source).toBe('request body[1]');
@@ -275,7 +288,14 @@ describe.each(storeTargets)('deactivation of removed services [$name]', (target)
   });
 
   const post = async (body: unknown, query = '') =>
-    summaryOf((await server.api.post(`/fhir/$import-directory${query}`).set('Content-Type', 'application/json').send(body as object)).body as Parameters);
+    summaryOf(
+      (
+        await server.api
+          .post(`/fhir/$import-directory${query}`)
+          .set('Content-Type', 'application/json')
+          .send(body as object)
+      ).body as Parameters
+    );
 
   test('a service gone from the directory is marked inactive, not deleted; it comes back active when it returns', async () => {
     const [a, b, c] = [orukService(), orukService(), orukService()];
@@ -300,7 +320,11 @@ describe.each(storeTargets)('deactivation of removed services [$name]', (target)
     expect(await post([orukPage([a], 1, 2), orukPage([b, c], 2, 2)].flatMap((p) => p.contents as unknown[]))).toMatchObject({ unchanged: 3 });
   });
 
-  const postRaw = (body: unknown, query = '') => server.api.post(`/fhir/$import-directory${query}`).set('Content-Type', 'application/json').send(body as object);
+  const postRaw = (body: unknown, query = '') =>
+    server.api
+      .post(`/fhir/$import-directory${query}`)
+      .set('Content-Type', 'application/json')
+      .send(body as object);
   const activeServices = async () => (await server.api.get('/fhir/HealthcareService?active=true&_summary=count')).body.total as number;
 
   test('a body that is not ORUK JSON is refused whole with 400, and nothing is deactivated', async () => {

@@ -128,7 +128,11 @@ describe('one process per data directory, and its logs', () => {
     await fetch(`${server.url}/fhir/Patient?identifier=9434765919`);
     server.child.kill('SIGTERM');
     await server.exited;
-    const lines = server.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = server
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const search = lines.find((l) => l.path === '/fhir/Patient');
     expect(search).toMatchObject({ method: 'GET', status: 200, msg: 'request' });
     expect(typeof search?.durationMs).toBe('number');

@@ -37,7 +37,13 @@ async function fillHistory(dataDir: string): Promise<number> {
     for (let p = 0; p < PATIENTS; p++) {
       const id = `history-${p}`;
       const lastUpdated = new Date(start + vid * 86_400_000 + p).toISOString();
-      const resource = JSON.stringify({ resourceType: 'Patient', id, meta: { versionId: String(vid), lastUpdated }, text: { status: 'generated', div: NARRATIVE }, name: [{ family: `Family${p}`, given: [`V${vid}`] }] });
+      const resource = JSON.stringify({
+        resourceType: 'Patient',
+        id,
+        meta: { versionId: String(vid), lastUpdated },
+        text: { status: 'generated', div: NARRATIVE },
+        name: [{ family: `Family${p}`, given: [`V${vid}`] }],
+      });
       insertVersion.run('Patient', id, vid, lastUpdated, resource);
       upsertCurrent.run(id, vid, lastUpdated);
       bytes += resource.length;
@@ -74,7 +80,9 @@ describe('embedded store: restart over a large history', () => {
     server = spawnServer({ DATA_DIR: dataDir, PORT: String(await freePort()) });
     await waitUntilReady(server.url, 30_000);
     const readyMs = Date.now() - started;
-    process.stdout.write(`[large history] ${(size / 1024 / 1024).toFixed(0)} MiB, ${PATIENTS} patients x ${versions} versions: /readyz 200 after ${readyMs} ms\n`);
+    process.stdout.write(
+      `[large history] ${(size / 1024 / 1024).toFixed(0)} MiB, ${PATIENTS} patients x ${versions} versions: /readyz 200 after ${readyMs} ms\n`
+    );
     expect(readyMs).toBeLessThan(5000);
 
     const current = await fetch(`${server.url}/fhir/Patient/history-7`);

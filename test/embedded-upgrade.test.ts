@@ -51,7 +51,10 @@ function writeOldDataDirectory(dir: string): void {
     { w: [oldVersion(patient({ id: 'dee', name: [{ family: 'Delacroix' }] }), '1', '2025-02-03T10:00:00.000Z')] },
     { x: [reindexed] },
   ];
-  const torn = JSON.stringify({ w: [oldVersion(patient({ id: 'eve', name: [{ family: 'Never-acknowledged' }] }), '1', '2025-02-04T10:00:00.000Z')] }).slice(0, 60);
+  const torn = JSON.stringify({ w: [oldVersion(patient({ id: 'eve', name: [{ family: 'Never-acknowledged' }] }), '1', '2025-02-04T10:00:00.000Z')] }).slice(
+    0,
+    60
+  );
   fs.writeFileSync(path.join(dir, 'wal.jsonl'), commits.map((c) => JSON.stringify(c)).join('\n') + '\n' + torn);
 }
 

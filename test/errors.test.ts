@@ -55,7 +55,10 @@ describe('error statuses', () => {
     // Twenty unconditional updates at once: each must either win (200) or be told it lost (409), never silently merge.
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        server.api.patch(`/fhir/Patient/${created.id}`).set('Content-Type', 'application/json-patch+json').send([{ op: 'replace', path: '/gender', value: i % 2 ? 'male' : 'female' }])
+        server.api
+          .patch(`/fhir/Patient/${created.id}`)
+          .set('Content-Type', 'application/json-patch+json')
+          .send([{ op: 'replace', path: '/gender', value: i % 2 ? 'male' : 'female' }])
       )
     );
     const statuses = results.map((r) => r.status);

@@ -74,7 +74,10 @@ describe('agreement with the HL7 FHIR validator', () => {
     }
 
     server = await startServer(storeTargets[0]);
-    for (const file of fs.readdirSync(path.join(ROOT, CONTEXT)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of fs
+      .readdirSync(path.join(ROOT, CONTEXT))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const resource = read(`${CONTEXT}/${file}`) as Resource;
       const res = await server.api.put(`/fhir/${resource.resourceType}/${resource.id}`).set('Content-Type', FHIR_JSON).send(resource);
       if (res.status !== 201 && res.status !== 200) throw new Error(`Context ${file} was refused: ${res.text}`);
@@ -135,7 +138,9 @@ describe('agreement with the HL7 FHIR validator', () => {
       .map((file) => ({ file, hl7: summary(theirs.get(file) ?? []), server: summary(ours.get(file) ?? []) }));
     const listed = new Set(exceptions.map((e) => e.file));
     const agreed = files.length - disagreements.length;
-    console.log(`HL7 validator agreement: ${agreed} of ${files.length} files (${((100 * agreed) / files.length).toFixed(1)}%); ${disagreements.length} listed exceptions`);
+    console.log(
+      `HL7 validator agreement: ${agreed} of ${files.length} files (${((100 * agreed) / files.length).toFixed(1)}%); ${disagreements.length} listed exceptions`
+    );
     expect(disagreements.filter((d) => !listed.has(d.file))).toEqual([]);
     // An exception that no longer disagrees is out of date: remove it from the list.
     expect([...listed].filter((f) => !disagreements.some((d) => d.file === f))).toEqual([]);

@@ -41,7 +41,9 @@ describe('import:oruk command', () => {
     const first = await runCli([input], { DATA_DIR: dataDir });
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^Imported 6 services in [\d.]+ s \(\d+\/s\): created 5, updated 0, unchanged 0, deactivated 0, rejected 1$/m);
-    expect(first.stdout).toMatch(/rejected svc-\S+ from .*page-2\.json contents\[2\]: Not a valid ORUK service: status must be equal to one of the allowed values/);
+    expect(first.stdout).toMatch(
+      /rejected svc-\S+ from .*page-2\.json contents\[2\]: Not a valid ORUK service: status must be equal to one of the allowed values/
+    );
     // The progress display: a bar with counts and rate.
     expect(first.stderr).toMatch(/\[#+\] 6\/6 services \(created 5, updated 0, unchanged 0, rejected 1, deactivated 0\) \d+\/s/);
 

@@ -17,7 +17,10 @@ describe.each(storeTargets)('incremental pulls on the $name store', (target) => 
     // 12 Tasks changed before T (not wanted), 20 after it.
     await loadHistory(server.store, [
       ...Array.from({ length: 12 }, (_, i) => ({ resource: task(`old-${i}`, 'requested'), at: `2026-01-0${1 + (i % 8)}T10:00:00Z` })),
-      ...Array.from({ length: 20 }, (_, i) => ({ resource: task(`new-${String(i).padStart(2, '0')}`, 'requested'), at: new Date(Date.parse(T) + (i + 1) * 3600_000).toISOString() })),
+      ...Array.from({ length: 20 }, (_, i) => ({
+        resource: task(`new-${String(i).padStart(2, '0')}`, 'requested'),
+        at: new Date(Date.parse(T) + (i + 1) * 3600_000).toISOString(),
+      })),
     ]);
   }, 60000);
   afterAll(async () => {
@@ -39,7 +42,11 @@ describe.each(storeTargets)('incremental pulls on the $name store', (target) => 
     return pages;
   };
   const entries = (pages: Bundle[]) => pages.flatMap((p) => p.entry ?? []).map((e) => e.resource as Task);
-  const newest = (tasks: Task[]) => tasks.map((t) => t.meta?.lastUpdated as string).sort().pop() as string;
+  const newest = (tasks: Task[]) =>
+    tasks
+      .map((t) => t.meta?.lastUpdated as string)
+      .sort()
+      .pop() as string;
 
   test('Task?_lastUpdated=gt<T>&_sort=_lastUpdated, paged while Tasks change, then the next pull: no change is lost', async () => {
     const changed = new Map<string, string>(); // id -> the versionId the feed must end up with

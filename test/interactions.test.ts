@@ -60,14 +60,20 @@ describe.each(storeTargets)('interactions [$name]', (target) => {
   });
 
   test('update of an unknown id with a client id creates it (update-as-create)', async () => {
-    const res = await server.api.put('/fhir/Patient/my-own-id').set('Content-Type', FHIR_JSON).send(patient({ id: 'my-own-id' }));
+    const res = await server.api
+      .put('/fhir/Patient/my-own-id')
+      .set('Content-Type', FHIR_JSON)
+      .send(patient({ id: 'my-own-id' }));
     expect(res.status).toBe(201);
     expect(res.body.id).toBe('my-own-id');
     expect(res.headers.location).toBe(`${BASE_URL}/Patient/my-own-id/_history/1`);
   });
 
   test('update rejects a body whose id differs from the URL', async () => {
-    const res = await server.api.put('/fhir/Patient/abc').set('Content-Type', FHIR_JSON).send(patient({ id: 'xyz' }));
+    const res = await server.api
+      .put('/fhir/Patient/abc')
+      .set('Content-Type', FHIR_JSON)
+      .send(patient({ id: 'xyz' }));
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
@@ -113,7 +119,10 @@ describe.each(storeTargets)('interactions [$name]', (target) => {
     const body = patient({ identifier: [{ system: 'urn:cond', value }] });
     const created = await server.api.put(url).set('Content-Type', FHIR_JSON).send(body);
     expect(created.status).toBe(201);
-    const updated = await server.api.put(url).set('Content-Type', FHIR_JSON).send({ ...body, gender: 'male' });
+    const updated = await server.api
+      .put(url)
+      .set('Content-Type', FHIR_JSON)
+      .send({ ...body, gender: 'male' });
     expect(updated.status).toBe(200);
     expect(updated.body.id).toBe(created.body.id);
     expect(updated.body.meta.versionId).toBe('2');
@@ -125,7 +134,10 @@ describe.each(storeTargets)('interactions [$name]', (target) => {
       .patch(`/fhir/Patient/${created.id}`)
       .set('Content-Type', 'application/json-patch+json')
       .set('If-Match', 'W/"1"')
-      .send([{ op: 'replace', path: '/gender', value: 'male' }, { op: 'add', path: '/active', value: true }]);
+      .send([
+        { op: 'replace', path: '/gender', value: 'male' },
+        { op: 'add', path: '/active', value: true },
+      ]);
     expect(res.status).toBe(200);
     expect(res.body.gender).toBe('male');
     expect(res.body.active).toBe(true);
@@ -211,7 +223,11 @@ describe.each(storeTargets)('interactions [$name]', (target) => {
     test('instance history lists versions newest first with _count paging', async () => {
       const { body: created } = await create();
       for (const gender of ['male', 'other', 'unknown']) {
-        await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).send({ ...created, gender }).expect(200);
+        await server.api
+          .put(`/fhir/Patient/${created.id}`)
+          .set('Content-Type', FHIR_JSON)
+          .send({ ...created, gender })
+          .expect(200);
       }
       const page1 = await server.api.get(`/fhir/Patient/${created.id}/_history?_count=2`);
       expect(page1.status).toBe(200);

@@ -33,7 +33,8 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     await server.stop();
   });
 
-  const writeConflict = () => new MongoServerError({ code: 112, codeName: 'WriteConflict', errmsg: 'WriteConflict error: this operation conflicted with another operation' });
+  const writeConflict = () =>
+    new MongoServerError({ code: 112, codeName: 'WriteConflict', errmsg: 'WriteConflict error: this operation conflicted with another operation' });
 
   /** Makes the adapter's next `times` writes of a Patient version fail with a WriteConflict (AuditEvents still go through). */
   function failNextWrites(times: number): () => void {
@@ -61,7 +62,11 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
     const restore = failNextWrites(2);
     try {
-      const res = await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ ...created, gender: 'male' });
+      const res = await server.api
+        .put(`/fhir/Patient/${created.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .set('If-Match', 'W/"1"')
+        .send({ ...created, gender: 'male' });
       expect(res.status).toBe(200);
       expect(res.body.meta.versionId).toBe('2');
     } finally {
@@ -73,7 +78,11 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
     const restore = failNextWrites(1000);
     try {
-      const res = await server.api.put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ ...created, gender: 'male' });
+      const res = await server.api
+        .put(`/fhir/Patient/${created.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .set('If-Match', 'W/"1"')
+        .send({ ...created, gender: 'male' });
       expect(res.status).toBe(412);
       expect(res.body.resourceType).toBe('OperationOutcome');
     } finally {

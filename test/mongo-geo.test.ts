@@ -27,7 +27,15 @@ describe('near on MongoDB', () => {
 
   test('positions become GeoJSON: a Point for one, a MultiPoint for several, nothing for none', () => {
     expect(geoFields({ near: { lat: [53.8], lng: [-1.55] }, status: ['active'] })).toEqual({ near: { type: 'Point', coordinates: [-1.55, 53.8] } });
-    expect(geoFields({ near: { lat: [53.8, 54], lng: [-1.55, -1] } })).toEqual({ near: { type: 'MultiPoint', coordinates: [[-1.55, 53.8], [-1, 54]] } });
+    expect(geoFields({ near: { lat: [53.8, 54], lng: [-1.55, -1] } })).toEqual({
+      near: {
+        type: 'MultiPoint',
+        coordinates: [
+          [-1.55, 53.8],
+          [-1, 54],
+        ],
+      },
+    });
     expect(geoFields({ near: { lat: [], lng: [] } })).toBeUndefined();
     expect(geoField('idx.near')).toBe('geo.near');
   });

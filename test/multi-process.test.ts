@@ -28,7 +28,11 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
   }
 
   const fhir = async (server: ServerProcess, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/fhir${path}`, { method, headers: { 'content-type': FHIR_JSON }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${server.url}/fhir${path}`, {
+      method,
+      headers: { 'content-type': FHIR_JSON },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const patient = (activity: string) => ({ resourceType: 'Patient', extension: [{ url: EXT, valueString: activity }], name: [{ family: 'Shared' }] });
@@ -47,7 +51,8 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     expression: `Patient.extension.where(url = '${EXT}').value`,
   });
   const reindexStatus = async (server: ServerProcess, id: string) =>
-    (await fhir(server, 'GET', `/SearchParameter/${id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'status')?.valueCode as string | undefined;
+    (await fhir(server, 'GET', `/SearchParameter/${id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'status')?.valueCode as
+      string | undefined;
   async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
@@ -67,7 +72,11 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
       const value = `mp-${trial}-${randomUUID().slice(0, 8)}`;
       const body = { resourceType: 'Patient', identifier: [{ system: 'urn:multi-process', value }], name: [{ family: 'Twin' }] };
       const post = (server: ServerProcess) =>
-        fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': FHIR_JSON, 'if-none-exist': `identifier=urn:multi-process|${value}` }, body: JSON.stringify(body) });
+        fetch(`${server.url}/fhir/Patient`, {
+          method: 'POST',
+          headers: { 'content-type': FHIR_JSON, 'if-none-exist': `identifier=urn:multi-process|${value}` },
+          body: JSON.stringify(body),
+        });
       const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 === 0 ? a : b)));
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -98,7 +107,9 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     await Promise.all([client(a, 15), client(b, 15), client(a, 15), client(b, 15)]);
     const history = (await fhir(b, 'GET', `/Patient/${created.id}/_history?_count=1000`)).body;
     expect(history.entry.length).toBe(successes + 1);
-    const versions = history.entry.map((e: { resource: { meta: { versionId: string } } }) => Number(e.resource.meta.versionId)).sort((x: number, y: number) => x - y);
+    const versions = history.entry
+      .map((e: { resource: { meta: { versionId: string } } }) => Number(e.resource.meta.versionId))
+      .sort((x: number, y: number) => x - y);
     expect(versions).toEqual(Array.from({ length: successes + 1 }, (_, i) => i + 1));
   }, 180000);
 
@@ -127,7 +138,9 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const code = `takeover-${randomUUID().slice(0, 8)}`;
     const created = await fhir(a, 'POST', '/SearchParameter', searchParameter(code));
     expect(created.status).toBe(201);
-    const processed = async () => (await fhir(b, 'GET', `/SearchParameter/${created.body.id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'processed')?.valueInteger ?? 0;
+    const processed = async () =>
+      (await fhir(b, 'GET', `/SearchParameter/${created.body.id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'processed')
+        ?.valueInteger ?? 0;
     await until('the job to start on the first process', async () => (await processed()) > 0);
     a.child.kill('SIGKILL');
     await a.exited;

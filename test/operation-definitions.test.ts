@@ -46,13 +46,21 @@ describe('operation declarations [embedded]', () => {
     const read = await server.anonymous.get('/fhir/OperationDefinition/Resource-validate').set('Authorization', `Bearer ${referrer}`);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ code: 'validate', kind: 'operation', type: true, instance: true, system: false, affectsState: false });
-    const write = await server.anonymous.put('/fhir/OperationDefinition/Resource-validate').set('Authorization', `Bearer ${referrer}`).set('Content-Type', 'application/fhir+json').send(read.body);
+    const write = await server.anonymous
+      .put('/fhir/OperationDefinition/Resource-validate')
+      .set('Authorization', `Bearer ${referrer}`)
+      .set('Content-Type', 'application/fhir+json')
+      .send(read.body);
     expect(write.status).toBe(403);
   });
 
   test('an operation refuses a caller without the access its declaration names', async () => {
     const commissioner = await tokenFor({ sub: 'c', sp_role: 'commissioner', ods_code: 'QWE', scope: defaultScopes('commissioner') });
-    const res = await server.anonymous.post('/fhir/$process-message').set('Authorization', `Bearer ${commissioner}`).set('Content-Type', 'application/fhir+json').send({ resourceType: 'Bundle', type: 'message' });
+    const res = await server.anonymous
+      .post('/fhir/$process-message')
+      .set('Authorization', `Bearer ${commissioner}`)
+      .set('Content-Type', 'application/fhir+json')
+      .send({ resourceType: 'Bundle', type: 'message' });
     expect(res.status).toBe(403);
     expect(res.body.issue[0].diagnostics).toMatch(/ServiceRequest/);
   });

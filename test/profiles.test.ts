@@ -41,7 +41,10 @@ describe('profiles: fixtures accepted and rejected as they say', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer(storeTargets[0]);
-    for (const file of fs.readdirSync(path.join(ROOT, '_context')).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of fs
+      .readdirSync(path.join(ROOT, '_context'))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const resource = read<Resource>(path.join(ROOT, '_context', file));
       const res = await server.api.put(`/fhir/${resource.resourceType}/${resource.id}`).set('Content-Type', FHIR_JSON).send(resource);
       if (res.status !== 201 && res.status !== 200) throw new Error(`Context ${file} was refused: ${res.text}`);
@@ -74,7 +77,9 @@ describe('profiles: fixtures accepted and rejected as they say', () => {
     expect(res.status).toBe(expected.status ?? 422);
     const issues = res.body.issue as OperationOutcomeIssue[];
     for (const want of expected.issues) {
-      const match = issues.find((i) => i.code === want.code && (i.expression ?? []).includes(want.expression) && (!want.severity || i.severity === want.severity));
+      const match = issues.find(
+        (i) => i.code === want.code && (i.expression ?? []).includes(want.expression) && (!want.severity || i.severity === want.severity)
+      );
       expect([want, match ? 'found' : issues]).toEqual([want, 'found']);
       expect(typeof match?.diagnostics).toBe('string');
     }

@@ -94,7 +94,12 @@ describe.each(storeTargets)('search parameters read from another resource [$name
         providedBy: { reference: `Organization/${provider.id}` },
         type: [{ coding: [{ system: `${BASE}/CodeSystem/sp-activity-type`, code: activity }] }],
         characteristic: [{ coding: [{ system: `${BASE}/CodeSystem/sp-needs-local`, code: need }] }],
-        extension: [{ url: `${BASE}/StructureDefinition/capacity-status`, valueCodeableConcept: { coding: [{ system: `${BASE}/CodeSystem/sp-capacity-status`, code: capacity }] } }],
+        extension: [
+          {
+            url: `${BASE}/StructureDefinition/capacity-status`,
+            valueCodeableConcept: { coding: [{ system: `${BASE}/CodeSystem/sp-capacity-status`, code: capacity }] },
+          },
+        ],
       });
     const choir = await service('Community choir', 'arts-and-culture', 'loneliness', 'capacity');
     const walks = await service('Health walks', 'physical-activity', 'physical-inactivity', 'no-capacity');
@@ -122,17 +127,20 @@ describe.each(storeTargets)('search parameters read from another resource [$name
   });
 
   test('a SearchParameter reading through resolve() in a form the server cannot index is refused', async () => {
-    const res = await server.api.post('/fhir/SearchParameter').set('Content-Type', FHIR_JSON).send({
-      resourceType: 'SearchParameter',
-      url: `https://social-prescribing.example.org/fhir/SearchParameter/test-resolve-${target.name}`,
-      name: 'TestResolve',
-      status: 'active',
-      description: 'Test: a form of resolve() the server does not index',
-      code: `test-resolve-${target.name}`,
-      base: ['Task'],
-      type: 'string',
-      expression: 'Task.focus.resolve().code.text',
-    });
+    const res = await server.api
+      .post('/fhir/SearchParameter')
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'SearchParameter',
+        url: `https://social-prescribing.example.org/fhir/SearchParameter/test-resolve-${target.name}`,
+        name: 'TestResolve',
+        status: 'active',
+        description: 'Test: a form of resolve() the server does not index',
+        code: `test-resolve-${target.name}`,
+        base: ['Task'],
+        type: 'string',
+        expression: 'Task.focus.resolve().code.text',
+      });
     expect(res.status).toBe(422);
     expect(JSON.stringify(res.body)).toMatch(/resolve\(\)\.ofType/);
   });
@@ -152,7 +160,11 @@ describe('the referral journey finds referrals by NHS number [embedded]', () => 
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: 'urn:uuid:8c6f0c1e-0000-4000-8000-000000000001', resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9000000041' }] }), request: { method: 'POST', url: 'Patient' } },
+        {
+          fullUrl: 'urn:uuid:8c6f0c1e-0000-4000-8000-000000000001',
+          resource: patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9000000041' }] }),
+          request: { method: 'POST', url: 'Patient' },
+        },
         { fullUrl: 'urn:uuid:8c6f0c1e-0000-4000-8000-000000000002', resource: organization('Y01003'), request: { method: 'POST', url: 'Organization' } },
         {
           fullUrl: 'urn:uuid:8c6f0c1e-0000-4000-8000-000000000003',

@@ -17,9 +17,16 @@ describe.each(storeTargets)('agreement with the HL7 validator ($name store)', (t
   let server: TestServer;
   let gp: string;
   let subject: string;
-  const post = (body: object) => server.api.post(`/fhir/${(body as Resource).resourceType}`).set('Content-Type', FHIR_JSON).send(body);
+  const post = (body: object) =>
+    server.api
+      .post(`/fhir/${(body as Resource).resourceType}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(body);
   const validate = async (body: object): Promise<Issue[]> => {
-    const res = await server.api.post(`/fhir/${(body as Resource).resourceType}/$validate`).set('Content-Type', FHIR_JSON).send(body);
+    const res = await server.api
+      .post(`/fhir/${(body as Resource).resourceType}/$validate`)
+      .set('Content-Type', FHIR_JSON)
+      .send(body);
     expect(res.status).toBe(200);
     return res.body.issue as Issue[];
   };
@@ -149,7 +156,12 @@ describe.each(storeTargets)('agreement with the HL7 validator ($name store)', (t
     test('a misspelt SDS system breaks sp-id-1 on SPPractitionerRole', async () => {
       const sd = await profile('SPPractitionerRole');
       expect(sd.snapshot?.element?.[0]?.constraint?.map((c) => c.key)).toContain('sp-id-1');
-      const role = { resourceType: 'PractitionerRole', meta: { profile: [`${BASE}/StructureDefinition/SPPractitionerRole`] }, identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile', value: '555' }], organization: { reference: gp } };
+      const role = {
+        resourceType: 'PractitionerRole',
+        meta: { profile: [`${BASE}/StructureDefinition/SPPractitionerRole`] },
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile', value: '555' }],
+        organization: { reference: gp },
+      };
       const issues = await validate(role);
       expect(at(issues, 'PractitionerRole').some((i) => i.code === 'invariant')).toBe(true);
     });

@@ -135,7 +135,7 @@ describe('referral journey', () => {
     test('a transaction referral without a Task gets one in the same commit', async () => {
       const bundle = fixture<Bundle>('bundles/referral-transaction.json');
       bundle.entry = bundle.entry?.slice(0, 3);
-      ((bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0]).value = 'REF-NO-TASK';
+      (bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = 'REF-NO-TASK';
       const res = await api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
       expect(res.status).toBe(200);
       const tasks = await taskFor(res.body.entry[2].resource.id);
@@ -178,7 +178,11 @@ describe('referral journey', () => {
     expect(unclaimed.entry.map((e: { resource: Task }) => e.resource.id)).toContain(task.id);
 
     // 2. The link worker claims it and accepts it.
-    const vcse = await post({ resourceType: 'Organization', name: 'Leeds Community Links', identifier: [{ system: 'urn:oruk:organization', value: 'org-77' }] } as never);
+    const vcse = await post({
+      resourceType: 'Organization',
+      name: 'Leeds Community Links',
+      identifier: [{ system: 'urn:oruk:organization', value: 'org-77' }],
+    } as never);
     const practitioner = await post({ resourceType: 'Practitioner', name: [{ family: 'Patel', given: ['Anita'] }] } as never);
     const linkWorker = await post({
       resourceType: 'PractitionerRole',
@@ -230,7 +234,9 @@ describe('referral journey', () => {
     expect(subTask.owner?.reference).toBe(`HealthcareService/${service.id}`);
     const plan = await post({
       resourceType: 'CarePlan',
-      extension: [{ url: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-CarePlan.basedOn', valueReference: { reference: `ServiceRequest/${referral.id}` } }],
+      extension: [
+        { url: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-CarePlan.basedOn', valueReference: { reference: `ServiceRequest/${referral.id}` } },
+      ],
       status: 'active',
       intent: 'plan',
       subject,
@@ -352,12 +358,22 @@ describe('referral journey', () => {
 
     test('Task updates need If-Match (428), and a stale one is 412', async () => {
       const task = await taskIn('requested');
-      const none = await api().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).send({ ...task, status: 'accepted' });
+      const none = await api()
+        .put(`/fhir/Task/${task.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ ...task, status: 'accepted' });
       expect(none.status).toBe(428);
-      const patchNone = await api().patch(`/fhir/Task/${task.id}`).set('Content-Type', 'application/json-patch+json').send([{ op: 'replace', path: '/status', value: 'accepted' }]);
+      const patchNone = await api()
+        .patch(`/fhir/Task/${task.id}`)
+        .set('Content-Type', 'application/json-patch+json')
+        .send([{ op: 'replace', path: '/status', value: 'accepted' }]);
       expect(patchNone.status).toBe(428);
       await updateTask(task, { status: 'accepted' });
-      const stale = await api().put(`/fhir/Task/${task.id}`).set('Content-Type', FHIR_JSON).set('If-Match', 'W/"1"').send({ ...task, status: 'in-progress' });
+      const stale = await api()
+        .put(`/fhir/Task/${task.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .set('If-Match', 'W/"1"')
+        .send({ ...task, status: 'in-progress' });
       expect(stale.status).toBe(412);
     });
 

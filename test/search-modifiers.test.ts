@@ -22,9 +22,16 @@ describe.each(storeTargets)('search modifiers and shaping [$name]', (target) => 
     expect([res.status, res.status === status ? 'ok' : res.body]).toEqual([status, 'ok']);
     return res.body;
   };
-  const matchIds = (bundle: { entry?: Entry[] }) => (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource.id).sort();
+  const matchIds = (bundle: { entry?: Entry[] }) =>
+    (bundle.entry ?? [])
+      .filter((e) => e.search?.mode === 'match')
+      .map((e) => e.resource.id)
+      .sort();
   const includedRefs = (bundle: { entry?: Entry[] }) =>
-    (bundle.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+    (bundle.entry ?? [])
+      .filter((e) => e.search?.mode === 'include')
+      .map((e) => `${e.resource.resourceType}/${e.resource.id}`)
+      .sort();
 
   beforeAll(async () => {
     server = await startServer(target);
@@ -41,8 +48,18 @@ describe.each(storeTargets)('search modifiers and shaping [$name]', (target) => 
       })
     );
     ids.sam = await post(patient({ name: [{ family: 'Weatherall', given: ['Sam'] }], gender: 'male' }));
-    ids.obsLonely = await post({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://snomed.info/sct', code: '267076002', display: 'Feeling lonely' }] }, subject: { reference: `Patient/${ids.jo}` } } as never);
-    ids.obsOther = await post({ resourceType: 'Observation', status: 'final', code: { text: 'Blood pressure' }, subject: { reference: `Patient/${ids.sam}` } } as never);
+    ids.obsLonely = await post({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '267076002', display: 'Feeling lonely' }] },
+      subject: { reference: `Patient/${ids.jo}` },
+    } as never);
+    ids.obsOther = await post({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Blood pressure' },
+      subject: { reference: `Patient/${ids.sam}` },
+    } as never);
     ids.singing = await post({
       resourceType: 'HealthcareService',
       identifier: [{ system: 'urn:oruk:service', value: 'sing-1' }],
@@ -58,7 +75,9 @@ describe.each(storeTargets)('search modifiers and shaping [$name]', (target) => 
       name: 'Debt advice drop-in',
     } as never);
     ids.sr = await post({ resourceType: 'ServiceRequest', status: 'completed', intent: 'order', subject: { reference: `Patient/${ids.jo}` } } as never);
-    ids.task = await post(task(`ServiceRequest/${ids.sr}`, `Patient/${ids.jo}`, `Organization/${ids.org}`, { owner: { reference: `Organization/${ids.org}` } }));
+    ids.task = await post(
+      task(`ServiceRequest/${ids.sr}`, `Patient/${ids.jo}`, `Organization/${ids.org}`, { owner: { reference: `Organization/${ids.org}` } })
+    );
   });
   afterAll(async () => {
     await server.stop();

@@ -33,7 +33,11 @@ const clauseArb: fc.Arbitrary<string> = fc.oneof(
     .map(([p, d]) => `birthdate=${p}${d.toISOString().slice(0, 10)}`)
 );
 
-const fold = (s: string): string => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+const fold = (s: string): string =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 
 /** family=x or given=x: some part of the name starts with x, ignoring case and accents. */
 function startsWith(patient: Patient, clause: string): boolean {

@@ -11,7 +11,10 @@ describe.each(storeTargets)('quantity, number and near [$name]', (target) => {
   let server: TestServer;
   const ids: Record<string, string> = {};
   const post = async (body: object) => {
-    const res = await server.api.post(`/fhir/${(body as { resourceType: string }).resourceType}`).set('Content-Type', FHIR_JSON).send(body);
+    const res = await server.api
+      .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(body);
     if (res.status !== 201) throw new Error(res.text);
     return res.body.id as string;
   };

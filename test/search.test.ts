@@ -21,17 +21,43 @@ describe.each(storeTargets)('search [$name]', (target) => {
     expect(res.status).toBe(status);
     return res.body;
   };
-  const matchIds = (bundle: { entry?: Entry[] }) =>
-    (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource.id);
+  const matchIds = (bundle: { entry?: Entry[] }) => (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource.id);
 
   beforeAll(async () => {
     server = await startServer(target);
     ids.gp = await post(organization('Y00001'));
-    await server.api.put('/fhir/Organization/sp-service').set('Content-Type', FHIR_JSON).send(organization('Y00002', { id: 'sp-service' })).expect(201);
-    ids.ada = await post(patient({ name: [{ family: 'Lovelace', given: ['Ada'] }], birthDate: '1815-12-10', gender: 'female', identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000018' }] }));
-    ids.zoe = await post(patient({ name: [{ family: 'Ærøskøbing', given: ['Zoë'] }], birthDate: '1990-06-15', gender: 'female', identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000026' }] }));
-    ids.bob = await post(patient({ name: [{ family: 'Lovell', given: ['Bob'] }], birthDate: '1990-01-31', gender: 'male', identifier: [{ system: 'urn:other', value: '9990000018' }] }));
-    ids.dot = await post(patient({ name: [{ family: '.*', given: ['Regex'] }], birthDate: '2000-01-01', gender: 'unknown', identifier: [{ system: 'urn:x', value: 'dot' }] }));
+    await server.api
+      .put('/fhir/Organization/sp-service')
+      .set('Content-Type', FHIR_JSON)
+      .send(organization('Y00002', { id: 'sp-service' }))
+      .expect(201);
+    ids.ada = await post(
+      patient({
+        name: [{ family: 'Lovelace', given: ['Ada'] }],
+        birthDate: '1815-12-10',
+        gender: 'female',
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000018' }],
+      })
+    );
+    ids.zoe = await post(
+      patient({
+        name: [{ family: 'Ærøskøbing', given: ['Zoë'] }],
+        birthDate: '1990-06-15',
+        gender: 'female',
+        identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9990000026' }],
+      })
+    );
+    ids.bob = await post(
+      patient({
+        name: [{ family: 'Lovell', given: ['Bob'] }],
+        birthDate: '1990-01-31',
+        gender: 'male',
+        identifier: [{ system: 'urn:other', value: '9990000018' }],
+      })
+    );
+    ids.dot = await post(
+      patient({ name: [{ family: '.*', given: ['Regex'] }], birthDate: '2000-01-01', gender: 'unknown', identifier: [{ system: 'urn:x', value: 'dot' }] })
+    );
     const gp = `Organization/${ids.gp}`;
     // Onward referrals (not coded as social prescribing referrals), so that no
     // workflow writes run and the suite is about search alone on every store.
@@ -42,7 +68,12 @@ describe.each(storeTargets)('search [$name]', (target) => {
     ids.taskBob = await post(
       task(`ServiceRequest/${ids.srBob}`, `Patient/${ids.bob}`, gp, {
         status: 'completed',
-        output: [{ type: { coding: [{ system: 'https://social-prescribing.example.org/fhir/CodeSystem/sp-task-output-type', code: 'resulting-activity' }] }, valueString: 'Joined a walking group' }],
+        output: [
+          {
+            type: { coding: [{ system: 'https://social-prescribing.example.org/fhir/CodeSystem/sp-task-output-type', code: 'resulting-activity' }] },
+            valueString: 'Joined a walking group',
+          },
+        ],
       })
     );
   });

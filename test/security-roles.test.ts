@@ -27,14 +27,22 @@ describe('roles and scopes [embedded]', () => {
     const s1 = await create(organization('S10001'));
     const s2 = await create(organization('S20002'));
     const p1 = await create(organization('P30003'));
-    const choir = await create({ resourceType: 'HealthcareService', identifier: [{ system: 'https://directory.example.org/id', value: 'choir' }], active: true, name: 'Choir', providedBy: { reference: `Organization/${p1.id}` } });
+    const choir = await create({
+      resourceType: 'HealthcareService',
+      identifier: [{ system: 'https://directory.example.org/id', value: 'choir' }],
+      active: true,
+      name: 'Choir',
+      providedBy: { reference: `Organization/${p1.id}` },
+    });
     const pa = await create(patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' }] }));
     const pb = await create(patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000017' }] }));
     const srA = await create(referral(`Patient/${pa.id}`, `Organization/${gpA.id}`, { performer: [{ reference: `Organization/${s1.id}` }] }));
     const srB = await create(referral(`Patient/${pb.id}`, `Organization/${gpB.id}`, { performer: [{ reference: `Organization/${s2.id}` }] }));
     const taskOf = async (sr: string) => (await server.api.get(`/fhir/Task?focus=ServiceRequest/${sr}`)).body.entry[0].resource.id as string;
     const [taskA, taskB] = [await taskOf(srA.id), await taskOf(srB.id)];
-    const onward = await create(task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s1.id}`, { owner: { reference: `HealthcareService/${choir.id}` } }));
+    const onward = await create(
+      task(`ServiceRequest/${srA.id}`, `Patient/${pa.id}`, `Organization/${s1.id}`, { owner: { reference: `HealthcareService/${choir.id}` } })
+    );
     Object.assign(id, { gpA: gpA.id, s1: s1.id, pa: pa.id, pb: pb.id, srA: srA.id, srB: srB.id, taskA, taskB, onward: onward.id, choir: choir.id });
     const ods: Partial<Record<Role, string>> = { referrer: 'A81001', 'link-worker': 'S10001', 'community-provider': 'P30003' };
     for (const role of ['referrer', 'link-worker', 'community-provider', 'integrator', 'commissioner', 'admin'] as Role[]) {
@@ -47,10 +55,19 @@ describe('roles and scopes [embedded]', () => {
 
   const as = (role: Role) => ({
     get: (path: string) => server.anonymous.get(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[role]}`),
-    post: (path: string, body: unknown) => server.anonymous.post(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[role]}`).set('Content-Type', FHIR_JSON).send(body as object),
+    post: (path: string, body: unknown) =>
+      server.anonymous
+        .post(`/fhir/${path}`)
+        .set('Authorization', `Bearer ${tokens[role]}`)
+        .set('Content-Type', FHIR_JSON)
+        .send(body as object),
     delete: (path: string) => server.anonymous.delete(`/fhir/${path}`).set('Authorization', `Bearer ${tokens[role]}`),
   });
-  const ids = (bundle: Bundle, mode = 'match') => (bundle.entry ?? []).filter((e) => e.search?.mode === mode).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
+  const ids = (bundle: Bundle, mode = 'match') =>
+    (bundle.entry ?? [])
+      .filter((e) => e.search?.mode === mode)
+      .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)
+      .sort();
 
   // [role, method, path (ids filled in), expected status]
   const table: [Role, 'GET' | 'DELETE', string, number][] = [
@@ -150,8 +167,14 @@ describe('roles and scopes [embedded]', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { resource: patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000025' }] }), request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: `Patient/${id.pa}` } }, request: { method: 'POST', url: 'CarePlan' } },
+        {
+          resource: patient({ identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000025' }] }),
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: `Patient/${id.pa}` } },
+          request: { method: 'POST', url: 'CarePlan' },
+        },
       ],
     });
     expect(res.status).toBe(403);
@@ -169,7 +192,11 @@ describe('roles and scopes [embedded]', () => {
 
   test('bulk export and activity reports by role', async () => {
     const kickOff = (role: Role, query: string) =>
-      server.anonymous.get(`/fhir/$export?${query}`).set('Authorization', `Bearer ${tokens[role]}`).set('Prefer', 'respond-async').set('Accept', 'application/fhir+json');
+      server.anonymous
+        .get(`/fhir/$export?${query}`)
+        .set('Authorization', `Bearer ${tokens[role]}`)
+        .set('Prefer', 'respond-async')
+        .set('Accept', 'application/fhir+json');
     expect((await kickOff('referrer', '_type=Task')).status).toBe(403);
     expect((await kickOff('link-worker', '_type=Task')).status).toBe(403);
     expect((await kickOff('admin', '_type=Patient')).status).toBe(403);
@@ -187,15 +214,20 @@ describe('roles and scopes [embedded]', () => {
     // Only the commissioner who asked may fetch it.
     expect((await server.anonymous.get(statusPath).set('Authorization', `Bearer ${tokens.integrator}`)).status).toBe(403);
     for (const output of manifest?.output ?? []) {
-      const file = await server.anonymous.get(new URL(output.url).pathname).set('Authorization', `Bearer ${tokens.commissioner}`).buffer(true).parse((r, cb) => {
-        let text = '';
-        r.on('data', (c: Buffer) => (text += c.toString()));
-        r.on('end', () => cb(null, text));
-      });
+      const file = await server.anonymous
+        .get(new URL(output.url).pathname)
+        .set('Authorization', `Bearer ${tokens.commissioner}`)
+        .buffer(true)
+        .parse((r, cb) => {
+          let text = '';
+          r.on('data', (c: Buffer) => (text += c.toString()));
+          r.on('end', () => cb(null, text));
+        });
       expect(file.body).not.toMatch(/9000000009|9000000017|Smith/);
       expect(file.body).not.toContain(id.pa);
     }
-    const report = (role: Role) => server.anonymous.get('/fhir/$activity-report?periodStart=2026-01-01&periodEnd=2026-12-31').set('Authorization', `Bearer ${tokens[role]}`);
+    const report = (role: Role) =>
+      server.anonymous.get('/fhir/$activity-report?periodStart=2026-01-01&periodEnd=2026-12-31').set('Authorization', `Bearer ${tokens[role]}`);
     expect((await report('commissioner')).status).toBe(200);
     expect((await report('link-worker')).status).toBe(403);
     // Importing the directory is for admins.

@@ -30,7 +30,15 @@ describe.each(storeTargets)('seeded demonstration dataset [$name]', (target) => 
 
   test('loads the whole directory of at least 40 services across the activity types', async () => {
     expect(report.directory).toMatchObject({ created: 46, rejected: 0, wholeDirectory: true });
-    for (const activity of ['arts-and-culture', 'physical-activity', 'befriending', 'debt-and-money-advice', 'housing-advice', 'carers-support', 'green-spaces']) {
+    for (const activity of [
+      'arts-and-culture',
+      'physical-activity',
+      'befriending',
+      'debt-and-money-advice',
+      'housing-advice',
+      'carers-support',
+      'green-spaces',
+    ]) {
       const b = await search(`/fhir/HealthcareService?activity-type=${activity}&_summary=count`);
       expect([activity, b.total]).toEqual([activity, expect.any(Number)]);
       expect(b.total).toBeGreaterThanOrEqual(2);
@@ -73,7 +81,9 @@ describe.each(storeTargets)('seeded demonstration dataset [$name]', (target) => 
   test('practices carry ODS codes and link workers their role', async () => {
     const practices = await search('/fhir/Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|&_summary=count');
     expect(practices.total).toBe(5);
-    const linkWorkers = await search('/fhir/PractitionerRole?role=https://social-prescribing.example.org/fhir/CodeSystem/sp-local-concepts|link-worker&_summary=count');
+    const linkWorkers = await search(
+      '/fhir/PractitionerRole?role=https://social-prescribing.example.org/fhir/CodeSystem/sp-local-concepts|link-worker&_summary=count'
+    );
     expect(linkWorkers.total).toBe(3);
   });
 
@@ -85,7 +95,19 @@ describe.each(storeTargets)('seeded demonstration dataset [$name]', (target) => 
     }
     expect(report.referrals).toBe(11);
     const statuses = (await search('/fhir/Task?_count=100')).entry?.map((e) => (e.resource as { status: string }).status).sort();
-    expect(statuses).toEqual(['accepted', 'cancelled', 'completed', 'failed', 'in-progress', 'in-progress', 'in-progress', 'on-hold', 'rejected', 'requested', 'requested']);
+    expect(statuses).toEqual([
+      'accepted',
+      'cancelled',
+      'completed',
+      'failed',
+      'in-progress',
+      'in-progress',
+      'in-progress',
+      'on-hold',
+      'rejected',
+      'requested',
+      'requested',
+    ]);
     expect((await search('/fhir/Task?owner:missing=true&status=requested&_summary=count')).total).toBe(1);
     const plan = await search('/fhir/Task?business-status=plan-agreed&_summary=count');
     expect(plan.total).toBe(1);

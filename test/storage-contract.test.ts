@@ -6,7 +6,14 @@ import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, t
 import type { Filter } from '../src/store/search/filter';
 import { storeTargets } from './support/stores';
 
-function version(id: string, versionId: string, lastUpdated: string, idx: StoredVersion['idx'] = {}, sort: StoredVersion['sort'] = {}, deleted = false): StoredVersion {
+function version(
+  id: string,
+  versionId: string,
+  lastUpdated: string,
+  idx: StoredVersion['idx'] = {},
+  sort: StoredVersion['sort'] = {},
+  deleted = false
+): StoredVersion {
   return {
     resourceType: 'Basic',
     id,
@@ -27,7 +34,13 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
     await store.start(['Basic']);
     // Documents for the query semantics below.
     const docs = [
-      version('a', '1', '2026-01-01T00:00:00.000Z', { code: ['x|1', '1'], name: ['alpha', 'a.b'], n: [1, 10], d: { lo: ['2020-01-01T00:00:00.000Z'], hi: ['2020-12-31T23:59:59.999Z'] } }, { name: 'a.b', n: 1 }),
+      version(
+        'a',
+        '1',
+        '2026-01-01T00:00:00.000Z',
+        { code: ['x|1', '1'], name: ['alpha', 'a.b'], n: [1, 10], d: { lo: ['2020-01-01T00:00:00.000Z'], hi: ['2020-12-31T23:59:59.999Z'] } },
+        { name: 'a.b', n: 1 }
+      ),
       version('b', '1', '2026-01-02T00:00:00.000Z', { code: ['y|2', '2'], name: ['beta'], n: [5] }, { name: 'beta', n: 5 }),
       version('c', '1', '2026-01-03T00:00:00.000Z', { name: ['gamma'] }, { name: 'gamma' }),
       version('gone', '1', '2026-01-04T00:00:00.000Z', { name: ['alpha'] }, { name: 'alpha' }),
@@ -51,8 +64,12 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
   });
 
   test('a stale expected version is a conflict and writes nothing', async () => {
-    await expect(store.commit([{ version: version('a', '8', '2026-02-01T00:00:00.000Z'), expectedVersionId: '7' }])).rejects.toBeInstanceOf(VersionConflictError);
-    await expect(store.commit([{ version: version('a', '1', '2026-02-01T00:00:00.000Z'), expectedVersionId: undefined }])).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.commit([{ version: version('a', '8', '2026-02-01T00:00:00.000Z'), expectedVersionId: '7' }])).rejects.toBeInstanceOf(
+      VersionConflictError
+    );
+    await expect(store.commit([{ version: version('a', '1', '2026-02-01T00:00:00.000Z'), expectedVersionId: undefined }])).rejects.toBeInstanceOf(
+      VersionConflictError
+    );
     expect((await store.readCurrent('Basic', 'a'))?.versionId).toBe('1');
     expect(await store.readVersion('Basic', 'a', '8')).toBeUndefined();
     expect((await store.readHistory({ resourceType: 'Basic', id: 'a', offset: 0, limit: 10 })).map((v) => v.versionId)).toEqual(['1']);
@@ -109,34 +126,70 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
     expect(await ids({ kind: 'exists', field: 'idx.code', exists: false })).toEqual(['c']);
     expect(await ids({ kind: 'not', filter: { kind: 'eq', field: 'idx.code', value: '1' } })).toEqual(['b', 'c']);
     expect(
-      await ids({ kind: 'or', filters: [{ kind: 'eq', field: 'idx.name', value: 'beta' }, { kind: 'eq', field: 'idx.name', value: 'gamma' }] })
+      await ids({
+        kind: 'or',
+        filters: [
+          { kind: 'eq', field: 'idx.name', value: 'beta' },
+          { kind: 'eq', field: 'idx.name', value: 'gamma' },
+        ],
+      })
     ).toEqual(['b', 'c']);
     expect(
-      await ids({ kind: 'and', filters: [{ kind: 'exists', field: 'idx.n', exists: true }, { kind: 'cmp', field: 'idx.n', op: 'lt', value: 2 }] })
+      await ids({
+        kind: 'and',
+        filters: [
+          { kind: 'exists', field: 'idx.n', exists: true },
+          { kind: 'cmp', field: 'idx.n', op: 'lt', value: 2 },
+        ],
+      })
     ).toEqual(['a']);
   });
 
   test('sort keys order results; a missing key sorts first ascending and last descending', async () => {
-    expect(await ids({ kind: 'all' }, [{ field: 'sort.n', descending: false }, { field: 'id', descending: false }])).toEqual(['c', 'a', 'b']);
-    expect(await ids({ kind: 'all' }, [{ field: 'sort.n', descending: true }, { field: 'id', descending: false }])).toEqual(['b', 'a', 'c']);
-    const page = await store.search({ resourceType: 'Basic', filter: { kind: 'all' }, sort: [{ field: 'sort.name', descending: true }, { field: 'id', descending: false }], offset: 1, limit: 1 });
+    expect(
+      await ids({ kind: 'all' }, [
+        { field: 'sort.n', descending: false },
+        { field: 'id', descending: false },
+      ])
+    ).toEqual(['c', 'a', 'b']);
+    expect(
+      await ids({ kind: 'all' }, [
+        { field: 'sort.n', descending: true },
+        { field: 'id', descending: false },
+      ])
+    ).toEqual(['b', 'a', 'c']);
+    const page = await store.search({
+      resourceType: 'Basic',
+      filter: { kind: 'all' },
+      sort: [
+        { field: 'sort.name', descending: true },
+        { field: 'id', descending: false },
+      ],
+      offset: 1,
+      limit: 1,
+    });
     expect(page.map((v) => v.id)).toEqual(['b']);
   });
 
   // The embedded store commits a version in one SQLite transaction: there is no such crash to recover from.
-  (target.name === 'mongodb' ? test : test.skip)('a version that reached history but not the current document (a crash between the two) is rolled forward', async () => {
-    await store.commit([{ version: version('crash', '1', '2026-04-01T00:00:00.000Z'), expectedVersionId: undefined }]);
-    const orphan = version('crash', '2', '2026-04-02T00:00:00.000Z', { name: ['orphan'] });
-    // What a crash after the history write and before the current write leaves behind.
-    const history = (store as unknown as { history(): { insertOne(doc: object): Promise<unknown> } }).history();
-    await history.insertOne({ _id: 'Basic/crash/2', ...orphan });
-    // The next writer that expected version 1 collides with version 2 and is told so...
-    await expect(store.commit([{ version: version('crash', '2', '2026-04-03T00:00:00.000Z'), expectedVersionId: '1' }])).rejects.toBeInstanceOf(VersionConflictError);
-    // ...and the current document has been moved forward, so the chain continues.
-    expect((await store.readCurrent('Basic', 'crash'))?.versionId).toBe('2');
-    await store.commit([{ version: version('crash', '3', '2026-04-04T00:00:00.000Z'), expectedVersionId: '2' }]);
-    expect((await store.readHistory({ resourceType: 'Basic', id: 'crash', offset: 0, limit: 10 })).map((v) => v.versionId)).toEqual(['3', '2', '1']);
-  });
+  (target.name === 'mongodb' ? test : test.skip)(
+    'a version that reached history but not the current document (a crash between the two) is rolled forward',
+    async () => {
+      await store.commit([{ version: version('crash', '1', '2026-04-01T00:00:00.000Z'), expectedVersionId: undefined }]);
+      const orphan = version('crash', '2', '2026-04-02T00:00:00.000Z', { name: ['orphan'] });
+      // What a crash after the history write and before the current write leaves behind.
+      const history = (store as unknown as { history(): { insertOne(doc: object): Promise<unknown> } }).history();
+      await history.insertOne({ _id: 'Basic/crash/2', ...orphan });
+      // The next writer that expected version 1 collides with version 2 and is told so...
+      await expect(store.commit([{ version: version('crash', '2', '2026-04-03T00:00:00.000Z'), expectedVersionId: '1' }])).rejects.toBeInstanceOf(
+        VersionConflictError
+      );
+      // ...and the current document has been moved forward, so the chain continues.
+      expect((await store.readCurrent('Basic', 'crash'))?.versionId).toBe('2');
+      await store.commit([{ version: version('crash', '3', '2026-04-04T00:00:00.000Z'), expectedVersionId: '2' }]);
+      expect((await store.readHistory({ resourceType: 'Basic', id: 'crash', offset: 0, limit: 10 })).map((v) => v.versionId)).toEqual(['3', '2', '1']);
+    }
+  );
 
   test('count agrees with search', async () => {
     expect(await store.count('Basic', { kind: 'exists', field: 'idx.name', exists: true })).toBe(3);

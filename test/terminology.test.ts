@@ -69,17 +69,38 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
 
     test('is-a and descendent-of filters follow the code system hierarchy', async () => {
       const isA = await postOp('ValueSet/$expand', [
-        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: TAXONOMY, filter: [{ property: 'concept', op: 'is-a', value: 'advice-practical-support' }] }] } } },
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'active',
+            compose: { include: [{ system: TAXONOMY, filter: [{ property: 'concept', op: 'is-a', value: 'advice-practical-support' }] }] },
+          },
+        },
       ]);
       expect(isA.status).toBe(200);
       expect(codes(isA.body)).toEqual(expect.arrayContaining(['advice-practical-support', 'debt-advice', 'housing-advice']));
       const descendants = await postOp('ValueSet/$expand', [
-        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: TAXONOMY, filter: [{ property: 'concept', op: 'descendent-of', value: 'advice-practical-support' }] }] } } },
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'active',
+            compose: { include: [{ system: TAXONOMY, filter: [{ property: 'concept', op: 'descendent-of', value: 'advice-practical-support' }] }] },
+          },
+        },
       ]);
       expect(codes(descendants.body)).not.toContain('advice-practical-support');
       expect(codes(descendants.body)).toContain('debt-advice');
       const equal = await postOp('ValueSet/$expand', [
-        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: TAXONOMY, filter: [{ property: 'code', op: '=', value: 'debt-advice' }] }] } } },
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'active',
+            compose: { include: [{ system: TAXONOMY, filter: [{ property: 'code', op: '=', value: 'debt-advice' }] }] },
+          },
+        },
       ]);
       expect(codes(equal.body)).toEqual(['debt-advice']);
     });
@@ -96,7 +117,13 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
           { code: 'old', display: 'Old code', property: [{ code: 'status', valueCode: 'retired' }] },
         ],
       } as never).expect(201);
-      await put({ resourceType: 'ValueSet', id: 'rt-moods', url: `${B}/ValueSet/rt-moods`, status: 'active', compose: { include: [{ system: `${B}/CodeSystem/rt-moods` }] } } as never).expect(201);
+      await put({
+        resourceType: 'ValueSet',
+        id: 'rt-moods',
+        url: `${B}/ValueSet/rt-moods`,
+        status: 'active',
+        compose: { include: [{ system: `${B}/CodeSystem/rt-moods` }] },
+      } as never).expect(201);
       const withDesignations = (await server.api.get(`/fhir/ValueSet/$expand?url=${B}/ValueSet/rt-moods&includeDesignations=true`)).body;
       expect(withDesignations.expansion.contains.find((c: { code: string }) => c.code === 'calm').designation[0].value).toBe('Tawel');
       const plain = (await server.api.get(`/fhir/ValueSet/$expand?url=${B}/ValueSet/rt-moods`)).body;
@@ -109,7 +136,9 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
     test('an unknown ValueSet is 404; bad paging is 400; a whole external system cannot be expanded', async () => {
       expect((await server.api.get(`/fhir/ValueSet/$expand?url=${B}/ValueSet/nope`)).status).toBe(404);
       expect((await server.api.get(`/fhir/ValueSet/$expand?url=${B}/ValueSet/sp-task-status&count=-1`)).status).toBe(400);
-      const snomed = await postOp('ValueSet/$expand', [{ name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: SNOMED }] } } }]);
+      const snomed = await postOp('ValueSet/$expand', [
+        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: SNOMED }] } } },
+      ]);
       expect(snomed.status).toBe(422);
       expect(snomed.body.issue[0].code).toBe('too-costly');
     });
@@ -134,7 +163,10 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
       const byInstance = (await server.api.get(`/fhir/ValueSet/sp-task-status/$validate-code?system=http://hl7.org/fhir/task-status&code=ready`)).body;
       expect(param(byInstance, 'result')?.valueBoolean).toBe(false);
       const inline = await postOp('ValueSet/$validate-code', [
-        { name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: 'urn:colours', concept: [{ code: 'red' }] }] } } },
+        {
+          name: 'valueSet',
+          resource: { resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: 'urn:colours', concept: [{ code: 'red' }] }] } },
+        },
         { name: 'code', valueCode: 'red' },
         { name: 'system', valueUri: 'urn:colours' },
       ]);
@@ -144,7 +176,15 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
     test('ValueSet: a CodeableConcept is valid when one of its codings is', async () => {
       const res = await postOp('ValueSet/$validate-code', [
         { name: 'url', valueUri: `${B}/ValueSet/sp-needs` },
-        { name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: 'urn:other', code: 'x' }, { system: SNOMED, code: '267076002' }] } },
+        {
+          name: 'codeableConcept',
+          valueCodeableConcept: {
+            coding: [
+              { system: 'urn:other', code: 'x' },
+              { system: SNOMED, code: '267076002' },
+            ],
+          },
+        },
       ]);
       expect(param(res.body, 'result')?.valueBoolean).toBe(true);
     });
@@ -205,7 +245,12 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
       identifier: [{ system: 'urn:oruk:service', value: `svc-${capacity}-${Date.now()}` }],
       providedBy: { reference: `Organization/${org.id}` },
       name: 'Walking group',
-      extension: [{ url: `${B}/StructureDefinition/capacity-status`, valueCodeableConcept: { coding: [{ system: `${B}/CodeSystem/sp-capacity-status`, code: capacity }] } }],
+      extension: [
+        {
+          url: `${B}/StructureDefinition/capacity-status`,
+          valueCodeableConcept: { coding: [{ system: `${B}/CodeSystem/sp-capacity-status`, code: capacity }] },
+        },
+      ],
     });
     const before = await server.api.post('/fhir/HealthcareService').set('Content-Type', FHIR_JSON).send(service('paused'));
     expect(before.status).toBe(422);
@@ -231,7 +276,9 @@ describe.each(storeTargets)('terminology [$name]', (target) => {
   test('the CapabilityStatement lists each terminology operation with its OperationDefinition', async () => {
     const cs = (await server.api.get('/fhir/metadata')).body;
     const ops = (type: string) => cs.rest[0].resource.find((r: { type: string }) => r.type === type).operation.map((o: { definition: string }) => o.definition);
-    expect(ops('ValueSet')).toEqual(expect.arrayContaining(['http://hl7.org/fhir/OperationDefinition/ValueSet-expand', 'http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code']));
+    expect(ops('ValueSet')).toEqual(
+      expect.arrayContaining(['http://hl7.org/fhir/OperationDefinition/ValueSet-expand', 'http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code'])
+    );
     expect(ops('CodeSystem')).toEqual(
       expect.arrayContaining([
         'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',

@@ -16,7 +16,11 @@ describe('validation pipeline', () => {
   let server: TestServer;
   let gp: string;
   let subject: string;
-  const post = (body: object) => server.api.post(`/fhir/${(body as { resourceType: string }).resourceType}`).set('Content-Type', FHIR_JSON).send(body);
+  const post = (body: object) =>
+    server.api
+      .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(body);
 
   beforeAll(async () => {
     server = await startServer(embedded);
@@ -51,12 +55,15 @@ describe('validation pipeline', () => {
     expect(find(res.body.issue, 'structure', expression)?.severity).toBe('error');
   });
 
-  test.each([{ toString: false }, { valueOf: [] }, { hasOwnProperty: 1 }, { constructor: 1 }] as Record<string, unknown>[])('a key named like an Object method is an unknown element, not a 500: %j', async (wrong) => {
-    const res = await post({ ...patient(), ...wrong });
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(res.status).toBeLessThan(500);
-    expect(res.body.resourceType).toBe('OperationOutcome');
-  });
+  test.each([{ toString: false }, { valueOf: [] }, { hasOwnProperty: 1 }, { constructor: 1 }] as Record<string, unknown>[])(
+    'a key named like an Object method is an unknown element, not a 500: %j',
+    async (wrong) => {
+      const res = await post({ ...patient(), ...wrong });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+  );
 
   test('a ServiceRequest that is not a social prescribing referral is not held to SPReferral', async () => {
     const res = await post({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: subject } });

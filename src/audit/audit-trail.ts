@@ -41,7 +41,12 @@ export function interactionOf(method: string, segments: string[]): { code: strin
   if (segments.length === 0) return method === 'POST' ? { code: 'transaction', action: 'E' } : { code: 'search-system', action: 'E' };
   if (type === 'metadata') return { code: 'capabilities', action: 'R' };
   if (type === '_history') return { code: 'history-system', action: 'R' };
-  if (history) return segments.length >= 4 ? { code: 'vread', action: 'R' } : id === '_history' ? { code: 'history-type', action: 'R' } : { code: 'history-instance', action: 'R' };
+  if (history)
+    return segments.length >= 4
+      ? { code: 'vread', action: 'R' }
+      : id === '_history'
+        ? { code: 'history-type', action: 'R' }
+        : { code: 'history-instance', action: 'R' };
   switch (method) {
     case 'GET':
       return id ? { code: 'read', action: 'R' } : { code: 'search-type', action: 'E' };
@@ -70,13 +75,18 @@ export function auditEventOf(record: AuditRecord, now: string, serverName: strin
       ...(record.sourceAddress ? { network: { address: record.sourceAddress, type: '2' as const } } : {}),
     },
   ];
-  if (caller?.organization) agents.push({ type: { text: 'organization' }, who: { identifier: { system: ODS_ORGANIZATION_SYSTEM, value: caller.organization } }, requestor: false });
+  if (caller?.organization)
+    agents.push({ type: { text: 'organization' }, who: { identifier: { system: ODS_ORGANIZATION_SYSTEM, value: caller.organization } }, requestor: false });
   agents.push({ type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] }, who: { display: serverName }, requestor: false });
 
   const entities: AuditEventEntity[] = [];
   const [type, id] = record.segments;
   const target = record.createdReference ?? (type && id && !id.startsWith('_') && !id.startsWith('$') ? `${type}/${id}` : undefined);
-  if (target) entities.push({ what: { reference: target }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' } });
+  if (target)
+    entities.push({
+      what: { reference: target },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+    });
   if (record.query) {
     entities.push({
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
@@ -85,7 +95,10 @@ export function auditEventOf(record: AuditRecord, now: string, serverName: strin
       query: Buffer.from(record.query, 'utf8').toString('base64'),
     });
   } else if (!target) {
-    entities.push({ type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' }, description: `${record.method} /${record.segments.join('/')}` });
+    entities.push({
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      description: `${record.method} /${record.segments.join('/')}`,
+    });
   }
   return {
     resourceType: 'AuditEvent',
@@ -96,7 +109,10 @@ export function auditEventOf(record: AuditRecord, now: string, serverName: strin
     outcome: record.status < 400 ? '0' : record.status < 500 ? '4' : '8',
     ...(record.status >= 400 ? { outcomeDesc: `HTTP ${record.status}${record.failure ? `: ${record.failure}` : ''}`.slice(0, 1000) } : {}),
     agent: agents,
-    source: { observer: { display: serverName }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      observer: { display: serverName },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
     entity: entities,
   };
 }

@@ -8,7 +8,15 @@ export const ROLES = ['referrer', 'link-worker', 'community-provider', 'integrat
 export type Role = (typeof ROLES)[number];
 
 /** Definitions of the server itself: written by admins only. */
-export const CONFORMANCE_TYPES = new Set(['StructureDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet', 'ConceptMap', 'OperationDefinition', 'CapabilityStatement']);
+export const CONFORMANCE_TYPES = new Set([
+  'StructureDefinition',
+  'SearchParameter',
+  'CodeSystem',
+  'ValueSet',
+  'ConceptMap',
+  'OperationDefinition',
+  'CapabilityStatement',
+]);
 /** The community directory, which everyone involved in a referral may read. */
 const DIRECTORY_TYPES = ['HealthcareService', 'Location', 'Organization', 'PractitionerRole', 'Practitioner'];
 const READ: Permission[] = ['r', 's'];
@@ -31,7 +39,10 @@ const SUBSCRIPTIONS: [string[], Permission[]] = [['Subscription'], ['c', 'r', 'u
 export const ROLE_GRANTS: Record<Role, Grants> = {
   // Creates referrals (with the patient, consent and the referral's Task) and follows their status.
   referrer: grants([
-    [['ServiceRequest', 'Patient', 'Consent'], ['c', 'r', 's']],
+    [
+      ['ServiceRequest', 'Patient', 'Consent'],
+      ['c', 'r', 's'],
+    ],
     [['Task'], READ],
     [DIRECTORY_TYPES, READ],
     [['Organization', 'PractitionerRole', 'Practitioner'], ['c']],
@@ -41,7 +52,10 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
   // Works their service's referrals: Tasks, plans, goals, outcomes, onward referrals.
   'link-worker': grants([
     [['Task'], ['c', 'r', 'u', 's']],
-    [['CarePlan', 'Goal', 'Observation', 'ServiceRequest', 'Consent'], ['c', 'r', 'u', 's']],
+    [
+      ['CarePlan', 'Goal', 'Observation', 'ServiceRequest', 'Consent'],
+      ['c', 'r', 'u', 's'],
+    ],
     [['Patient'], ['r', 's', 'u']],
     [DIRECTORY_TYPES, READ],
     SUBSCRIPTIONS,
@@ -63,7 +77,10 @@ export const ROLE_GRANTS: Record<Role, Grants> = {
   // Profiles, terminology, SearchParameters, the directory, background jobs, and the audit trail.
   admin: grants([
     [[...CONFORMANCE_TYPES], ['c', 'r', 'u', 'd', 's']],
-    [['HealthcareService', 'Location', 'Organization'], ['c', 'r', 'u', 'd', 's']],
+    [
+      ['HealthcareService', 'Location', 'Organization'],
+      ['c', 'r', 'u', 'd', 's'],
+    ],
     [['AuditEvent', 'Basic'], READ],
   ]),
 };

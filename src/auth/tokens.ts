@@ -29,7 +29,10 @@ export class TokenVerifier {
   ) {
     if (config.jwks) {
       // Keys are kept 10 minutes; an unknown kid refetches at most once a second.
-      this.remote = { issuer: config.jwks.issuer, keys: createRemoteJWKSet(new URL(config.jwks.url), { cacheMaxAge: 600_000, cooldownDuration: 1000, timeoutDuration: 5000 }) };
+      this.remote = {
+        issuer: config.jwks.issuer,
+        keys: createRemoteJWKSet(new URL(config.jwks.url), { cacheMaxAge: 600_000, cooldownDuration: 1000, timeoutDuration: 5000 }),
+      };
     }
   }
 

@@ -20,9 +20,7 @@ export function loadBaseDefinitions(): void {
   indexStructureDefinitionBundle(resources);
   const params = r4SearchParameters(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   indexSearchParameterBundle(params);
-  searchParameters = (params.entry ?? [])
-    .map((e) => e.resource as SearchParameter)
-    .filter((sp) => !NON_R4_PARAMETERS.has(sp.code as string));
+  searchParameters = (params.entry ?? []).map((e) => e.resource as SearchParameter).filter((sp) => !NON_R4_PARAMETERS.has(sp.code as string));
   const concrete = (resources.entry ?? [])
     .map((e) => e.resource as StructureDefinition)
     .filter((sd) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract);

@@ -49,13 +49,7 @@ export function statusOf(outcome: OperationOutcome): number {
   return (outcome.id && STATUS_BY_ID[outcome.id]) || getStatus(outcome);
 }
 
-export function outcome(
-  id: string,
-  severity: OperationOutcomeIssue['severity'],
-  code: IssueCode,
-  text: string,
-  expression?: string[]
-): OperationOutcome {
+export function outcome(id: string, severity: OperationOutcomeIssue['severity'], code: IssueCode, text: string, expression?: string[]): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
     id,

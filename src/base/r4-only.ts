@@ -15,8 +15,7 @@ interface NonR4 {
 let nonR4: NonR4 | undefined;
 const list = (): NonR4 => (nonR4 ??= readProjectJson<NonR4>('profiles/non-r4-elements.json'));
 
-const isNonR4Path = (path: string | undefined, elements: string[]): boolean =>
-  !!path && elements.some((e) => path === e || path.startsWith(`${e}.`));
+const isNonR4Path = (path: string | undefined, elements: string[]): boolean => !!path && elements.some((e) => path === e || path.startsWith(`${e}.`));
 
 /** The Bundle of StructureDefinitions without non-R4 types, and without non-R4 elements in the rest. */
 export function r4Only<T extends Bundle>(bundle: T): T {

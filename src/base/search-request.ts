@@ -154,7 +154,13 @@ export function parseSearchParams(resourceType: string, query: QueryParams, opti
           request.summary = raw;
           break;
         case '_elements':
-          request.elements = [...(request.elements ?? []), ...raw.split(',').map((e) => e.trim()).filter(Boolean)];
+          request.elements = [
+            ...(request.elements ?? []),
+            ...raw
+              .split(',')
+              .map((e) => e.trim())
+              .filter(Boolean),
+          ];
           break;
         case '_total':
           if (raw !== 'none' && raw !== 'estimate' && raw !== 'accurate') {

@@ -59,9 +59,7 @@ export function parseTypeFilter(value: string): { type: string; query: Record<st
 /** The references to patients a Group/[id]/$export covers: its members that are Patients. */
 export async function groupPatients(repo: Repository, groupId: string): Promise<string[]> {
   const group = (await repo.read('Group', groupId)).resource as Group;
-  return (group.member ?? [])
-    .map((m) => m.entity?.reference ?? '')
-    .filter((r) => PATIENT_REFERENCE.test(r));
+  return (group.member ?? []).map((m) => m.entity?.reference ?? '').filter((r) => PATIENT_REFERENCE.test(r));
 }
 
 /** Compiles the filters of a job's types once, when it (re)starts. */
@@ -77,7 +75,8 @@ export async function compileScope(repo: Repository, job: ExportJob): Promise<Ma
     const typeFilters = parameters.typeFilters[type] ?? [];
     if (typeFilters.length > 0) {
       const compiled: Filter[] = [];
-      for (const q of typeFilters) compiled.push(await repo.compileFilter(type, (parseTypeFilter(`${type}?${q}`) as { query: Record<string, string[]> }).query));
+      for (const q of typeFilters)
+        compiled.push(await repo.compileFilter(type, (parseTypeFilter(`${type}?${q}`) as { query: Record<string, string[]> }).query));
       parts.push(or(compiled));
     }
     filters.set(type, and(parts));

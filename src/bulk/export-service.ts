@@ -270,4 +270,3 @@ export class ExportService {
     await this.store.deleteExportFiles(job.id);
   }
 }
-

@@ -67,7 +67,10 @@ export async function parseKickOff(repo: Repository, { level, groupId, query, le
   }
 
   const allowed = allowedTypes(level, commissioner !== undefined);
-  const requested = (query._type ?? []).flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t.length > 0);
+  const requested = (query._type ?? [])
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
   for (const type of requested) {
     if (!isKnownResourceType(type)) throw badRequest(`_type names an unknown resource type ${type}`, ['_type']);
     if (!allowed.includes(type)) throw badRequest(`${type} cannot be exported ${exportScopeText(level, commissioner !== undefined)}`, ['_type']);

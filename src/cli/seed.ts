@@ -112,7 +112,9 @@ async function main(): Promise<void> {
     const report = await seed(app.fhir, progressDisplay());
     printSummary(report.directory);
     process.stdout.write(`Practices, link workers, patients, goals and plans: ${report.created} created\n`);
-    process.stdout.write(report.referralsSkipped ? `Referrals skipped: ${report.referralsSkipped}\n` : `Referrals: ${report.referrals} created, each walked to its stage\n`);
+    process.stdout.write(
+      report.referralsSkipped ? `Referrals skipped: ${report.referralsSkipped}\n` : `Referrals: ${report.referrals} created, each walked to its stage\n`
+    );
   } finally {
     await app.close();
   }
@@ -121,4 +123,3 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err: unknown) => fail(`Seed failed: ${err instanceof Error ? err.message : String(err)}`));
 }
-

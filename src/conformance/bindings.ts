@@ -26,7 +26,7 @@ export function bindingsOf(profile: StructureDefinition): Binding[] {
 }
 
 function codingsOf(type: string, value: unknown): Coding[] | undefined {
-  if (type === 'CodeableConcept') return ((value as { coding?: Coding[] }).coding ?? []);
+  if (type === 'CodeableConcept') return (value as { coding?: Coding[] }).coding ?? [];
   if (type === 'Coding') return [value as Coding];
   if (typeof value === 'string') return [{ code: value }];
   return undefined;
@@ -41,7 +41,13 @@ function issue(binding: Binding, location: string, text: string): OperationOutco
   };
 }
 
-async function checkValue(binding: Binding, type: string, value: unknown, location: string, terminology: TerminologyService): Promise<OperationOutcomeIssue | undefined> {
+async function checkValue(
+  binding: Binding,
+  type: string,
+  value: unknown,
+  location: string,
+  terminology: TerminologyService
+): Promise<OperationOutcomeIssue | undefined> {
   const codings = codingsOf(type, value);
   if (!codings) return undefined;
   const valueSet = await terminology.valueSet(binding.valueSet);
@@ -66,13 +72,21 @@ export async function checkBindings(resource: Resource, bindings: Binding[], ter
 }
 
 /** Bindings on extension values: every extension with this url, wherever it appears. */
-export async function checkExtensionBindings(resource: Resource, extensions: Map<string, Binding>, terminology: TerminologyService): Promise<OperationOutcomeIssue[]> {
+export async function checkExtensionBindings(
+  resource: Resource,
+  extensions: Map<string, Binding>,
+  terminology: TerminologyService
+): Promise<OperationOutcomeIssue[]> {
   const found: { binding: Binding; type: string; value: unknown; location: string }[] = [];
   walkResource(resource, (node, path, key) => {
     if (key !== 'extension' || typeof node.url !== 'string') return;
     const binding = extensions.get(node.url);
     if (!binding) return;
-    for (const [field, type] of [['valueCodeableConcept', 'CodeableConcept'], ['valueCoding', 'Coding'], ['valueCode', 'code']] as const) {
+    for (const [field, type] of [
+      ['valueCodeableConcept', 'CodeableConcept'],
+      ['valueCoding', 'Coding'],
+      ['valueCode', 'code'],
+    ] as const) {
       if (node[field] !== undefined) found.push({ binding, type, value: node[field], location: `${path}.${field}` });
     }
   });

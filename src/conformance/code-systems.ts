@@ -25,7 +25,12 @@ export async function checkCodeSystemMembership(resource: Resource, terminology:
   for (const { path, system, code } of codings) {
     const index = systems.get(system);
     if (!index?.complete || index.byCode.has(code)) continue;
-    issues.push({ severity: 'error', code: 'code-invalid', expression: [path], diagnostics: `${code} is not a code of ${system}, whose CodeSystem is complete` });
+    issues.push({
+      severity: 'error',
+      code: 'code-invalid',
+      expression: [path],
+      diagnostics: `${code} is not a code of ${system}, whose CodeSystem is complete`,
+    });
   }
   return issues;
 }

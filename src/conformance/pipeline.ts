@@ -110,9 +110,19 @@ export class ValidationPipeline {
       const profile = this.registry.getProfile(url);
       if (profile) profiles.push(profile);
       else if (url.startsWith(UK_CORE_PREFIX)) {
-        issues.push({ severity: 'information', code: 'informational', expression: [`${resource.resourceType}.meta.profile[${i}]`], diagnostics: `UK Core profile ${url} is accepted; the server validates against its own profiles` });
+        issues.push({
+          severity: 'information',
+          code: 'informational',
+          expression: [`${resource.resourceType}.meta.profile[${i}]`],
+          diagnostics: `UK Core profile ${url} is accepted; the server validates against its own profiles`,
+        });
       } else {
-        issues.push({ severity: 'error', code: 'not-supported', expression: [`${resource.resourceType}.meta.profile[${i}]`], diagnostics: `Profile ${url} is not known to this server` });
+        issues.push({
+          severity: 'error',
+          code: 'not-supported',
+          expression: [`${resource.resourceType}.meta.profile[${i}]`],
+          diagnostics: `Profile ${url} is not known to this server`,
+        });
       }
     });
     for (const url of [...(options.profiles ?? []), serverProfileFor(resource, this.options.enforcedTypes)]) {

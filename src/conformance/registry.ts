@@ -12,7 +12,6 @@ import { readResourceFolder } from '../base/project-files';
 import { PROJECT_BASE } from '../base/project';
 import type { ExtensionValue } from './checks/extension-values';
 
-
 /** UK Core canonicals: accepted in meta.profile and reported as information (DOMAIN.md section 2). */
 export const UK_CORE_PREFIX = 'https://fhir.hl7.org.uk/StructureDefinition/';
 

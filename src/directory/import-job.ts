@@ -91,7 +91,10 @@ function fromBasic(basic: Basic | undefined): ImportJobState | undefined {
 /** Starts an import in the background; returns the job id at once. */
 export async function startImportJob(repo: Repository, input: DirectoryContent, options: ImportOptions, logger?: Logger): Promise<string> {
   const jobId = randomUUID();
-  const state: ImportJobState = { status: 'in-progress', counts: { total: 0, processed: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, rejected: 0 } };
+  const state: ImportJobState = {
+    status: 'in-progress',
+    counts: { total: 0, processed: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, rejected: 0 },
+  };
   live.set(jobId, state);
   await repo.update(toBasic(jobId, state));
   let lastSave = Date.now();

@@ -185,7 +185,11 @@ async function importInto(repo: Repository, input: DirectoryContent, options: Im
 
   const importOne = async ({ service: oruk, source }: { service: OrukService; source: string }): Promise<void> => {
     try {
-      const mapped = mapService(oruk, { organization: (id) => organizations.idFor(id), location: (id) => locations.idFor(id) }, healthcareServices.idFor(oruk.id));
+      const mapped = mapService(
+        oruk,
+        { organization: (id) => organizations.idFor(id), location: (id) => locations.idFor(id) },
+        healthcareServices.idFor(oruk.id)
+      );
       const orgOrukId = (oruk.organization?.id ?? oruk.organization_id) as string;
       if (!mapped.organization && !organizations.known(orgOrukId)) {
         throw new MappingError(`organization ${orgOrukId} is neither in the service record nor imported before; give the service its organization object`);

@@ -79,7 +79,9 @@ export function mapSchedules(schedules: OrukSchedule[]): Pick<HealthcareService,
       });
       if (present(s.notes)) exceptions.push(s.notes);
     } else {
-      const when = [s.opens_at && s.closes_at ? `${s.opens_at}-${s.closes_at}` : undefined, s.byday ? `(${s.freq ?? 'WEEKLY'} ${s.byday})` : undefined].filter(present).join(' ');
+      const when = [s.opens_at && s.closes_at ? `${s.opens_at}-${s.closes_at}` : undefined, s.byday ? `(${s.freq ?? 'WEEKLY'} ${s.byday})` : undefined]
+        .filter(present)
+        .join(' ');
       exceptions.push([s.description, s.notes].filter(present).join('. ') || when);
     }
   }
@@ -188,7 +190,8 @@ export function mapService(oruk: OrukService, ids: FhirIds, serviceId: string): 
     schedules.push(...(sal.schedules ?? []));
     const loc = sal.location;
     if (!loc) continue;
-    if (sal.location_id && sal.location_id !== loc.id) throw new MappingError(`service_at_location ${sal.id}: location_id ${sal.location_id} differs from location.id ${loc.id}`);
+    if (sal.location_id && sal.location_id !== loc.id)
+      throw new MappingError(`service_at_location ${sal.id}: location_id ${sal.location_id} differs from location.id ${loc.id}`);
     const managedBy = loc.organization_id && loc.organization_id === orgOrukId ? organizationId : undefined;
     if (!locations.some((l) => l.identifier?.[0].value === loc.id)) locations.push(mapLocation(loc, ids.location(loc.id), managedBy));
   }

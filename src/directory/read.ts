@@ -48,10 +48,14 @@ export class NotADirectoryError extends Error {}
 
 /** An object with the two fields every ORUK service has: it is a service record, valid or not. */
 const looksLikeService = (record: unknown): boolean =>
-  !!record && typeof record === 'object' && !Array.isArray(record) && typeof (record as { id?: unknown }).id === 'string' && typeof (record as { name?: unknown }).name === 'string';
+  !!record &&
+  typeof record === 'object' &&
+  !Array.isArray(record) &&
+  typeof (record as { id?: unknown }).id === 'string' &&
+  typeof (record as { name?: unknown }).name === 'string';
 
 function addService(content: DirectoryContent, record: unknown, source: string): void {
-  const serviceId = typeof (record as { id?: unknown })?.id === 'string' ? ((record as { id: string }).id || undefined) : undefined;
+  const serviceId = typeof (record as { id?: unknown })?.id === 'string' ? (record as { id: string }).id || undefined : undefined;
   if (!validateService(record)) {
     content.rejected.push({ serviceId, source, reason: `Not a valid ORUK service: ${describeErrors(validateService.errors)}` });
     return;
@@ -85,7 +89,9 @@ export function readDocument(content: DirectoryContent, document: unknown, sourc
     return;
   }
   if (!looksLikeService(document)) {
-    throw new NotADirectoryError(`${source} is not ORUK JSON: expected a /services page (with contents), an array of service records, or one service record (with an id and a name)`);
+    throw new NotADirectoryError(
+      `${source} is not ORUK JSON: expected a /services page (with contents), an array of service records, or one service record (with an id and a name)`
+    );
   }
   content.unpaged = true;
   addService(content, document, source);

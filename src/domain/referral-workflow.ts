@@ -34,7 +34,11 @@ function prepareReferral(sr: ServiceRequest, previous: ServiceRequest | undefine
   if (sr.requester?.reference?.startsWith('Patient/')) {
     const source = sr.extension?.find((e) => e.url === SOURCE_OF_REFERRAL_URL)?.valueCodeableConcept;
     const self = (source?.coding ?? []).some((c) => c.system === SNOMED && c.code === SELF_REFERRAL);
-    if (!self) throw businessRule(`A referral requested by the patient is a self-referral: its source of referral must be ${SNOMED}|${SELF_REFERRAL}`, 'ServiceRequest.extension');
+    if (!self)
+      throw businessRule(
+        `A referral requested by the patient is a self-referral: its source of referral must be ${SNOMED}|${SELF_REFERRAL}`,
+        'ServiceRequest.extension'
+      );
   }
   return sr;
 }
@@ -120,9 +124,7 @@ export const referralWorkflow: WriteRules = {
             throw conflict(`The referral cannot be withdrawn: its Task ${task.id} is already ${task.status}`);
           }
           await repo.update(
-            inError
-              ? { ...task, status: 'entered-in-error' }
-              : { ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } }
+            inError ? { ...task, status: 'entered-in-error' } : { ...task, status: 'cancelled', statusReason: { text: 'Referral withdrawn by the referrer' } }
           );
         }
       }

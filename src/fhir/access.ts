@@ -52,7 +52,9 @@ export class Access {
   require(resourceType: string, permission: Permission): void {
     if (!this.may(resourceType, permission)) {
       const who = this.caller.role ? `a ${this.caller.role}` : 'this token';
-      throw forbidden(`Access denied: ${who} may not ${PERMISSION_NAMES[permission]} ${resourceType} (scope ${this.scopeNeeded(resourceType, permission)} is needed)`);
+      throw forbidden(
+        `Access denied: ${who} may not ${PERMISSION_NAMES[permission]} ${resourceType} (scope ${this.scopeNeeded(resourceType, permission)} is needed)`
+      );
     }
   }
 
@@ -66,7 +68,9 @@ export class Access {
     if (caller.unrestricted) return undefined;
     // A subscription is its owner's alone: it may carry the receiver's credentials (channel.header).
     if (resourceType === 'Subscription') return { _tag: [`${OWNER_TAG_SYSTEM}|${ownerCode(caller)}`] };
-    const onlyPatientScopes = !grantingScopes(caller.scopes, resourceType, 'r').concat(grantingScopes(caller.scopes, resourceType, 's')).some((s) => s.context !== 'patient');
+    const onlyPatientScopes = !grantingScopes(caller.scopes, resourceType, 'r')
+      .concat(grantingScopes(caller.scopes, resourceType, 's'))
+      .some((s) => s.context !== 'patient');
     if (onlyPatientScopes && caller.patient) return this.patientCompartment(resourceType, [`Patient/${caller.patient}`]);
     switch (caller.role) {
       case 'referrer':
@@ -175,7 +179,9 @@ export class Access {
   }
 
   private async search(type: string, query: QueryParams): Promise<StoredVersion[]> {
-    const result = await this.repo.search(parseSearchParams(type, { ...query, _count: [String(RESTRICTION_LIMIT)] }, { defaultCount: RESTRICTION_LIMIT, maxCount: RESTRICTION_LIMIT }));
+    const result = await this.repo.search(
+      parseSearchParams(type, { ...query, _count: [String(RESTRICTION_LIMIT)] }, { defaultCount: RESTRICTION_LIMIT, maxCount: RESTRICTION_LIMIT })
+    );
     if (result.next) throw forbidden(`Access denied: the caller's ${type} records are more than ${RESTRICTION_LIMIT}, too many to check access against`);
     return result.matches;
   }

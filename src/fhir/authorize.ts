@@ -84,4 +84,3 @@ function checkBundleSize(request: FhirRequest, ctx: FhirContext): void {
     throw payloadTooLarge(`A Bundle may carry at most ${ctx.maxBundleEntries} entries; this one has ${entries.length}`);
   }
 }
-

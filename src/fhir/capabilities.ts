@@ -13,9 +13,17 @@ const READ_INTERACTIONS = ['read', 'vread', 'history-instance', 'history-type', 
 const WRITE_INTERACTIONS = ['create', 'update', 'patch', 'delete'] as const;
 
 /** What the router serves for a type, as the access rules let it (authorize.ts): append-only types are read only. */
-function interactionsFor(type: string): Pick<CapabilityStatementRestResource, 'interaction' | 'updateCreate' | 'conditionalCreate' | 'conditionalUpdate' | 'conditionalDelete'> {
+function interactionsFor(
+  type: string
+): Pick<CapabilityStatementRestResource, 'interaction' | 'updateCreate' | 'conditionalCreate' | 'conditionalUpdate' | 'conditionalDelete'> {
   if (!writableThroughApi(type)) {
-    return { interaction: READ_INTERACTIONS.map((code) => ({ code })), updateCreate: false, conditionalCreate: false, conditionalUpdate: false, conditionalDelete: 'not-supported' };
+    return {
+      interaction: READ_INTERACTIONS.map((code) => ({ code })),
+      updateCreate: false,
+      conditionalCreate: false,
+      conditionalUpdate: false,
+      conditionalDelete: 'not-supported',
+    };
   }
   return {
     interaction: [...READ_INTERACTIONS, ...WRITE_INTERACTIONS].map((code) => ({ code })),
@@ -27,7 +35,19 @@ function interactionsFor(type: string): Pick<CapabilityStatementRestResource, 'i
 }
 
 /** Result parameters every type accepts (search.html#return). */
-export const RESULT_PARAMETERS = ['_count', '_offset', '_sort', '_include', '_include:iterate', '_revinclude', '_revinclude:iterate', '_summary', '_elements', '_total', '_has'];
+export const RESULT_PARAMETERS = [
+  '_count',
+  '_offset',
+  '_sort',
+  '_include',
+  '_include:iterate',
+  '_revinclude',
+  '_revinclude:iterate',
+  '_summary',
+  '_elements',
+  '_total',
+  '_has',
+];
 
 const cache = new Map<string, { statement: CapabilityStatement; version: number }>();
 /** Bumped when SearchParameters change, so the statement is built again. */
@@ -44,7 +64,9 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
     const params = [...getIndexedParameters(type).values()].filter((p) => !pendingParameter(type, p.code));
     return {
       // The backport's way of announcing the topics a server publishes (subscriptions backport, CapabilityStatement).
-      ...(type === 'Subscription' ? { extension: [{ url: `${BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical`, valueCanonical: REFERRAL_TASK_TOPIC }] } : {}),
+      ...(type === 'Subscription'
+        ? { extension: [{ url: `${BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical`, valueCanonical: REFERRAL_TASK_TOPIC }] }
+        : {}),
       type: type as CapabilityStatementRestResource['type'],
       ...(ctx.supportedProfiles(type).length > 0 ? { supportedProfile: ctx.supportedProfiles(type) } : {}),
       ...interactionsFor(type),
@@ -56,9 +78,7 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl' | 'sup
         { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
         ...params.map((p) => ({ name: p.code, type: p.type, definition: p.definition.url, documentation: p.definition.description })),
       ],
-      operation: operations
-        .filter((op) => (op.type || op.instance) && appliesToType(op, type))
-        .map((op) => ({ name: op.name, definition: op.definition })),
+      operation: operations.filter((op) => (op.type || op.instance) && appliesToType(op, type)).map((op) => ({ name: op.name, definition: op.definition })),
     };
   });
   const statement: CapabilityStatement = {

@@ -10,12 +10,14 @@ export function authorizeExport(access: Access, parameters: ExportParameters): E
   const { caller } = access;
   if (parameters.commissioner !== undefined) {
     // Minimised output: the commissioner role, or a client allowed to search Tasks across the system.
-    if (caller.role !== 'commissioner' && !access.may('Task', 's')) throw forbidden('Access denied: a commissioner export needs the commissioner role or Task search');
+    if (caller.role !== 'commissioner' && !access.may('Task', 's'))
+      throw forbidden('Access denied: a commissioner export needs the commissioner role or Task search');
     return parameters;
   }
   if (caller.role === 'commissioner') throw forbidden('Access denied: commissioners receive the minimised commissioner export only');
   const restricted = ['referrer', 'link-worker', 'community-provider'];
-  if (caller.role && restricted.includes(caller.role)) throw forbidden(`Access denied: a ${caller.role} sees their own organisation's records only, which a bulk export cannot keep to`);
+  if (caller.role && restricted.includes(caller.role))
+    throw forbidden(`Access denied: a ${caller.role} sees their own organisation's records only, which a bulk export cannot keep to`);
   for (const type of parameters.types) access.require(type, 's');
   return parameters;
 }

@@ -50,7 +50,10 @@ export function requireAuthentication(realm: string) {
     const auth = authenticationOf(res);
     if (auth.caller || OPEN_PATHS.has(req.path)) return next();
     const failure = auth.failure ?? { description: 'A bearer token is needed' };
-    const params = [`realm="${realm}"`, ...(failure.error ? [`error="${failure.error}"`, `error_description="${failure.description.replace(/"/g, "'")}"`] : [])];
+    const params = [
+      `realm="${realm}"`,
+      ...(failure.error ? [`error="${failure.error}"`, `error_description="${failure.description.replace(/"/g, "'")}"`] : []),
+    ];
     res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`);
     next(unauthorized(failure.description) as OperationOutcomeError);
   };

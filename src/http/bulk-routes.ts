@@ -24,7 +24,6 @@ import { sendFhirJson } from './respond';
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RETRY_AFTER_SECONDS = 2;
 
-
 /** The kick-off path's level, or undefined when the path is not a kick-off. */
 function kickOffLevel(segments: string[]): { level: ExportLevel; groupId?: string } | undefined {
   if (segments.length === 1 && segments[0] === '$export') return { level: 'system' };
@@ -32,7 +31,6 @@ function kickOffLevel(segments: string[]): { level: ExportLevel; groupId?: strin
   if (segments.length === 3 && segments[0] === 'Group' && segments[2] === '$export') return { level: 'group', groupId: segments[1] };
   return undefined;
 }
-
 
 /** A commissioner's export is always the commissioner view, under their own organisation's pseudonyms. */
 function forCaller(access: FhirContext['access'], query: QueryParams): QueryParams {

@@ -3,7 +3,15 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { OperationOutcomeError, OperationOutcomeErrorWithBody, outcome, payloadTooLarge, serviceUnavailable, statusOf, toOperationOutcome } from '../base/outcomes';
+import {
+  OperationOutcomeError,
+  OperationOutcomeErrorWithBody,
+  outcome,
+  payloadTooLarge,
+  serviceUnavailable,
+  statusOf,
+  toOperationOutcome,
+} from '../base/outcomes';
 import { isStoreUnavailable } from '../store';
 import { sendFhirJson } from './respond';
 

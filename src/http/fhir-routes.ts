@@ -42,7 +42,10 @@ function verifyUtf8(_req: Request, _res: Response, body: Buffer): void {
 
 function segmentsOf(req: Request): string[] {
   try {
-    return req.path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    return req.path
+      .split('/')
+      .filter((s) => s.length > 0)
+      .map(decodeURIComponent);
   } catch {
     throw badRequest('The URL path is not validly percent-encoded');
   }
@@ -105,7 +108,16 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
       } catch {
         segments = [];
       }
-      await audit.record({ caller: callerOf(res), method: req.method, segments, query: queryString(req), status, failure, sourceAddress: req.ip, createdReference: created });
+      await audit.record({
+        caller: callerOf(res),
+        method: req.method,
+        segments,
+        query: queryString(req),
+        status,
+        failure,
+        sourceAddress: req.ip,
+        createdReference: created,
+      });
     } catch (err) {
       logger.error({ err, method: req.method, path: req.path }, 'could not write the audit event; the request is refused');
       res.removeHeader('Location');
@@ -199,7 +211,10 @@ export function fhirRoutes(ctx: FhirContext, options: FhirRouteOptions): Router 
     if (isStoreUnavailable(err)) {
       // The store holds the audit trail too, so waiting for it again would only delay the 503;
       // nothing was served, and the log keeps the record of the refusal.
-      logger.warn({ method: req.method, path: req.path, status, caller: callerOf(res)?.subject }, 'store unavailable: request refused; its AuditEvent could not be stored');
+      logger.warn(
+        { method: req.method, path: req.path, status, caller: callerOf(res)?.subject },
+        'store unavailable: request refused; its AuditEvent could not be stored'
+      );
       sendFhirJson(res, status, body);
       finished(res);
       return;

@@ -33,11 +33,17 @@ export function rateLimitPerClient(perMinute: number): RequestHandler {
     legacyHeaders: false,
     keyGenerator: (req: Request, res: Response) => {
       const caller = callerOf(res);
-      return caller && !caller.unrestricted ? `token:${caller.issuer}|${caller.subject}` : `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
+      return caller && !caller.unrestricted
+        ? `token:${caller.issuer}|${caller.subject}`
+        : `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
     },
     handler: (_req: Request, res: Response) => {
       res.setHeader('Retry-After', '60');
-      sendFhirJson(res, 429, outcome('too-many-requests', 'error', 'throttled', `More than ${perMinute} requests in a minute from this client; try again later`));
+      sendFhirJson(
+        res,
+        429,
+        outcome('too-many-requests', 'error', 'throttled', `More than ${perMinute} requests in a minute from this client; try again later`)
+      );
     },
   });
 }
@@ -48,7 +54,9 @@ const UNSAFE_KEY = /^(__proto__|constructor|prototype|\$.*)$/;
 /** The first unsafe key in a parsed body, with its path; undefined when there is none. */
 export function unsafeKey(value: unknown, path = ''): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]] as const);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v] as const)
+    : Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]] as const);
   for (const [key, child] of entries) {
     if (!Array.isArray(value) && UNSAFE_KEY.test(key)) return `${path}${path ? '.' : ''}${key}`;
     const found = unsafeKey(child, `${path}${path ? '.' : ''}${key}`);

@@ -11,7 +11,10 @@ export interface Preferences {
 export function parsePrefer(header: string | undefined): Preferences {
   const prefs: Preferences = { lenient: false, respondAsync: false };
   for (const part of (header ?? '').split(/[,;]/)) {
-    const [key, value] = part.trim().split('=').map((s) => s?.trim());
+    const [key, value] = part
+      .trim()
+      .split('=')
+      .map((s) => s?.trim());
     if (key === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) {
       prefs.return = value;
     }

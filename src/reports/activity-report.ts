@@ -90,7 +90,12 @@ export class ActivityReport {
     this.referrals++;
     const source = j.referral.extension?.find((e) => e.url === SOURCE_OF_REFERRAL_URL)?.valueCodeableConcept?.coding?.[0];
     t.source.add(codeKey(source) ?? 'unknown');
-    const needs = new Set((j.referral.reasonCode ?? []).flatMap((cc) => cc.coding ?? []).map(codeKey).filter((k): k is string => !!k));
+    const needs = new Set(
+      (j.referral.reasonCode ?? [])
+        .flatMap((cc) => cc.coding ?? [])
+        .map(codeKey)
+        .filter((k): k is string => !!k)
+    );
     needs.forEach((n) => t.need.add(n));
     t.sex.add(j.sex);
     t.ageBand.add(j.ageBand);
@@ -143,7 +148,9 @@ export class ActivityReport {
   toMeasureReport(): MeasureReport {
     const t = this.tallies;
     const f = this.filters;
-    const filterText = [f.owner && `owner=${f.owner}`, f.referrer && `referrer=${f.referrer}`, f.activityType && `activityType=${f.activityType}`].filter(Boolean).join('&');
+    const filterText = [f.owner && `owner=${f.owner}`, f.referrer && `referrer=${f.referrer}`, f.activityType && `activityType=${f.activityType}`]
+      .filter(Boolean)
+      .join('&');
     return {
       resourceType: 'MeasureReport',
       ...(filterText ? { extension: [{ url: FILTER_URL, valueString: filterText }] } : {}),
@@ -153,7 +160,13 @@ export class ActivityReport {
       date: new Date().toISOString(),
       period: { start: f.period.start, end: f.period.end },
       group: [
-        group('referrals', this.referrals, [stratifier('source-of-referral', t.source), stratifier('need', t.need), stratifier('sex', t.sex), stratifier('age-band', t.ageBand), stratifier('month', t.month)]),
+        group('referrals', this.referrals, [
+          stratifier('source-of-referral', t.source),
+          stratifier('need', t.need),
+          stratifier('sex', t.sex),
+          stratifier('age-band', t.ageBand),
+          stratifier('month', t.month),
+        ]),
         group('task-status', this.referrals, [stratifier('status', t.status), stratifier('business-status', t.businessStatus)]),
         group('rejection-reason', this.rejected, [stratifier('reason', t.rejectionReason)]),
         group('onward-activity', this.onwardCount, [stratifier('activity-type', t.activityType), stratifier('provider', t.provider)]),
@@ -195,7 +208,13 @@ function daysGroup(code: string, values: number[]): MeasureReportGroup {
   delete base.stratifier;
   if (!q) return base;
   if (isSuppressed(q.n)) return { ...base, measureScore: { extension: [MASKED] } };
-  const quartile = (name: string, value: number): Extension => ({ url: QUARTILE_URL, extension: [{ url: 'quartile', valueCode: name }, { url: 'value', valueQuantity: days(value) }] });
+  const quartile = (name: string, value: number): Extension => ({
+    url: QUARTILE_URL,
+    extension: [
+      { url: 'quartile', valueCode: name },
+      { url: 'value', valueQuantity: days(value) },
+    ],
+  });
   return { ...base, extension: [quartile('q1', q.q1), quartile('q3', q.q3)], measureScore: days(q.median) };
 }
 

@@ -80,7 +80,10 @@ export class JourneyReader {
     const tasks = (await this.repo.find('Task', { focus: [ref] }, 20)).map((v) => v.resource as Task);
     const task = tasks.find((t) => !t.partOf?.length);
     const history = task
-      ? (await this.store.readHistory({ resourceType: 'Task', id: task.id, offset: 0, limit: 10000 })).filter((v) => !v.deleted).map((v) => v.resource as Task).reverse()
+      ? (await this.store.readHistory({ resourceType: 'Task', id: task.id, offset: 0, limit: 10000 }))
+          .filter((v) => !v.deleted)
+          .map((v) => v.resource as Task)
+          .reverse()
       : [];
     const patient = await this.read<Patient>(refOf(referral.subject));
     const { practiceOds, pcnOds } = await this.referrer(refOf(referral.requester));
@@ -110,7 +113,8 @@ export class JourneyReader {
   /** The referrer's practice (the requester's organisation) and its PCN (the practice's partOf). */
   private async referrer(requester: string | undefined): Promise<{ practiceOds?: string; pcnOds?: string }> {
     let organization: Organization | undefined;
-    if (requester?.startsWith('PractitionerRole/')) organization = await this.read<Organization>(refOf((await this.read<PractitionerRole>(requester))?.organization));
+    if (requester?.startsWith('PractitionerRole/'))
+      organization = await this.read<Organization>(refOf((await this.read<PractitionerRole>(requester))?.organization));
     else if (requester?.startsWith('Organization/')) organization = await this.read<Organization>(requester);
     const pcn = await this.read<Organization>(refOf(organization?.partOf));
     return { practiceOds: odsOf(organization), pcnOds: odsOf(pcn) };

@@ -2,15 +2,7 @@
 // SearchParameters registered for its type (FHIR search.html). Queries then
 // touch only these fields: tokens as "system|code", "|code" and "code";
 // strings normalised; references as "Type/id"; dates as [lo, hi] instants.
-import {
-  evalFhirPathTyped,
-  getSearchParameterDetails,
-  getSearchParameters,
-  globalSchema,
-  parseFhirPath,
-  toTypedValue,
-  type TypedValue,
-} from '@medplum/core';
+import { evalFhirPathTyped, getSearchParameterDetails, getSearchParameters, globalSchema, parseFhirPath, toTypedValue, type TypedValue } from '@medplum/core';
 import { createHash } from 'node:crypto';
 import { getBaseSearchParameters } from '../base/definitions';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
@@ -18,7 +10,6 @@ import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 import { normalizeReference, RESOLVE_FORM } from '../base/references';
-
 
 /** The search parameter types indexed so far; others are refused at query time. */
 export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
@@ -333,13 +324,7 @@ function indexStrings(code: string, values: TypedValue[], idx: IndexFields, sort
 }
 
 /** "Type/id" for a literal reference to this server, whatever form it was written in. */
-function indexReferences(
-  code: string,
-  values: TypedValue[],
-  idx: IndexFields,
-  sort: Record<string, string | number>,
-  baseUrl: string
-): void {
+function indexReferences(code: string, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>, baseUrl: string): void {
   const refs: string[] = [];
   const identifiers: string[] = [];
   for (const { type, value } of values) {
@@ -455,6 +440,11 @@ function mergeParts(a: IndexFields | undefined, b: IndexFields): IndexFields {
   const merge = (x: unknown, y: unknown): unknown =>
     Array.isArray(x) && Array.isArray(y)
       ? [...new Set([...x, ...y])]
-      : Object.fromEntries(Object.keys({ ...(x as object), ...(y as object) }).map((k) => [k, merge((x as Record<string, unknown>)?.[k] ?? [], (y as Record<string, unknown>)?.[k] ?? [])]));
+      : Object.fromEntries(
+          Object.keys({ ...(x as object), ...(y as object) }).map((k) => [
+            k,
+            merge((x as Record<string, unknown>)?.[k] ?? [], (y as Record<string, unknown>)?.[k] ?? []),
+          ])
+        );
   return { v: merge(a.v, b.v) } as IndexFields;
 }

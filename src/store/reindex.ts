@@ -65,7 +65,8 @@ const jobId = (sp: SearchParameter): string => `reindex-${sp.id}`;
 
 function toBasic(sp: SearchParameter, job: ReindexJob): Basic {
   const ext = (url: string, value: Partial<Extension>): Extension => ({ url, ...value }) as Extension;
-  const optional = (url: string, value: string | undefined, key: 'valueString' | 'valueInstant'): Extension[] => (value === undefined ? [] : [ext(url, { [key]: value })]);
+  const optional = (url: string, value: string | undefined, key: 'valueString' | 'valueInstant'): Extension[] =>
+    value === undefined ? [] : [ext(url, { [key]: value })];
   return {
     resourceType: 'Basic',
     id: jobId(sp),

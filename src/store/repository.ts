@@ -402,7 +402,12 @@ export class Repository {
   }
 
   /** A near search: candidates in the bounding box, kept within the distance, nearest first, paged by offset. */
-  private async nearPage(request: SearchRequest, query: { resourceType: string; filter: Filter; sort: SortKey[] }, near: NearPoint, result: SearchResult): Promise<void> {
+  private async nearPage(
+    request: SearchRequest,
+    query: { resourceType: string; filter: Filter; sort: SortKey[] },
+    near: NearPoint,
+    result: SearchResult
+  ): Promise<void> {
     if (request.cursor) throw badRequest('A near search pages with _offset, not _cursor', ['_cursor']);
     const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
     if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
@@ -429,7 +434,9 @@ export class Repository {
     const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
     if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
     const km = (v: StoredVersion) => Math.min(...((v.idx[field] as string[] | undefined) ?? []).map((ref) => distances.get(ref) ?? Infinity));
-    const ranked = candidates.map((version) => ({ version, km: km(version) })).sort((a, b) => a.km - b.km || (a.version.id < b.version.id ? -1 : a.version.id > b.version.id ? 1 : 0));
+    const ranked = candidates
+      .map((version) => ({ version, km: km(version) }))
+      .sort((a, b) => a.km - b.km || (a.version.id < b.version.id ? -1 : a.version.id > b.version.id ? 1 : 0));
     result.total = ranked.length;
     result.matches = ranked.slice(request.offset, request.offset + request.count).map((r) => r.version);
     if (request.offset + request.count < ranked.length && request.count > 0) result.next = { _offset: String(request.offset + request.count) };
@@ -522,7 +529,13 @@ export class Repository {
     if (compiled.filter === NONE) return [];
     if (compiled.near) {
       const near = compiled.near;
-      const candidates = await this.store.search({ resourceType, filter: compiled.filter, sort: [{ field: 'id', descending: false }], offset: 0, limit: NEAR_LIMIT + 1 });
+      const candidates = await this.store.search({
+        resourceType,
+        filter: compiled.filter,
+        sort: [{ field: 'id', descending: false }],
+        offset: 0,
+        limit: NEAR_LIMIT + 1,
+      });
       if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
       const ranked = byDistance(candidates, near);
       for (const r of ranked) nearDistances?.set(`${resourceType}/${r.version.id}`, r.km);
@@ -536,9 +549,7 @@ export class Repository {
       limit: CHAIN_LIMIT + 1,
     });
     if (found.length > CHAIN_LIMIT) {
-      throw notSupported(
-        `The chained parameter ${clause.name} matches more than ${CHAIN_LIMIT} ${resourceType} resources; narrow it down`
-      );
+      throw notSupported(`The chained parameter ${clause.name} matches more than ${CHAIN_LIMIT} ${resourceType} resources; narrow it down`);
     }
     return found;
   }

@@ -48,7 +48,10 @@ export async function refreshDependents(store: StoragePort, baseUrl: string, ver
           resourceType,
           filter: {
             kind: 'and',
-            filters: [{ kind: 'eq', field, value: `${changed.resourceType}/${changed.id}` }, ...(after ? [{ kind: 'cmp' as const, field: 'id', op: 'gt' as const, value: after }] : [])],
+            filters: [
+              { kind: 'eq', field, value: `${changed.resourceType}/${changed.id}` },
+              ...(after ? [{ kind: 'cmp' as const, field: 'id', op: 'gt' as const, value: after }] : []),
+            ],
           },
           sort: [{ field: 'id', descending: false }],
           offset: 0,

@@ -27,7 +27,11 @@ async function main(): Promise<void> {
   const server = app.express.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
-  const created = await fetch(`${base}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Audit' }] }) });
+  const created = await fetch(`${base}/Patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Audit' }] }),
+  });
   const { id } = (await created.json()) as { id: string };
   // Warm up, so caches and compiled code are not counted as audit.
   for (let i = 0; i < 200; i++) await (await fetch(`${base}/Patient/${id}`)).arrayBuffer();

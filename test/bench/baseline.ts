@@ -58,7 +58,14 @@ export async function baseline(mongoUri: string | undefined, options: { connecti
         ids.push(v.id);
       }),
     ];
-    results.push(await measure('read current version', options.connections, options.duration, async () => void (await store.readCurrent('ServiceRequest', ids[Math.floor(Math.random() * ids.length)]))));
+    results.push(
+      await measure(
+        'read current version',
+        options.connections,
+        options.duration,
+        async () => void (await store.readCurrent('ServiceRequest', ids[Math.floor(Math.random() * ids.length)]))
+      )
+    );
     if (store.supportsTransactions) {
       results.push(
         await measure('commit 4 versions', options.connections, options.duration, async () => {

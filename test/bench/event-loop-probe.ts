@@ -13,7 +13,13 @@ if (file) {
   const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
   process.on('exit', () => {
     histogram.disable();
-    const report = { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), p999: ms(histogram.percentile(99.9)), max: ms(histogram.max), mean: ms(histogram.mean) };
+    const report = {
+      p50: ms(histogram.percentile(50)),
+      p99: ms(histogram.percentile(99)),
+      p999: ms(histogram.percentile(99.9)),
+      max: ms(histogram.max),
+      mean: ms(histogram.mean),
+    };
     fs.writeFileSync(file, JSON.stringify(report));
   });
 }

@@ -9,10 +9,56 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 
 const WORDS = [
-  'community', 'walking', 'group', 'singing', 'choir', 'gardening', 'allotment', 'debt', 'advice', 'housing', 'benefits', 'carers',
-  'support', 'befriending', 'art', 'craft', 'dance', 'yoga', 'swimming', 'football', 'cooking', 'reading', 'library', 'museum',
-  'volunteering', 'employment', 'skills', 'digital', 'café', 'men', 'women', 'youth', 'older', 'people', 'bereavement', 'mental',
-  'wellbeing', 'exercise', 'park', 'nature', 'cycling', 'tai', 'chi', 'memory', 'dementia', 'parents', 'baby', 'lunch', 'club', 'social',
+  'community',
+  'walking',
+  'group',
+  'singing',
+  'choir',
+  'gardening',
+  'allotment',
+  'debt',
+  'advice',
+  'housing',
+  'benefits',
+  'carers',
+  'support',
+  'befriending',
+  'art',
+  'craft',
+  'dance',
+  'yoga',
+  'swimming',
+  'football',
+  'cooking',
+  'reading',
+  'library',
+  'museum',
+  'volunteering',
+  'employment',
+  'skills',
+  'digital',
+  'café',
+  'men',
+  'women',
+  'youth',
+  'older',
+  'people',
+  'bereavement',
+  'mental',
+  'wellbeing',
+  'exercise',
+  'park',
+  'nature',
+  'cycling',
+  'tai',
+  'chi',
+  'memory',
+  'dementia',
+  'parents',
+  'baby',
+  'lunch',
+  'club',
+  'social',
 ];
 
 function concept(i: number): { code: string; display: string; designation: { language: string; value: string }[] } {
@@ -36,16 +82,33 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
   const url = 'https://social-prescribing.example.org/fhir/CodeSystem/bench-directory';
   const put = (resource: object & { resourceType: string; id: string }) =>
-    fetch(`${base}/${resource.resourceType}/${resource.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
-  const cs = { resourceType: 'CodeSystem', id: 'bench-directory', url, status: 'active', content: 'complete', concept: Array.from({ length: size }, (_, i) => concept(i)) };
+    fetch(`${base}/${resource.resourceType}/${resource.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(resource),
+    });
+  const cs = {
+    resourceType: 'CodeSystem',
+    id: 'bench-directory',
+    url,
+    status: 'active',
+    content: 'complete',
+    concept: Array.from({ length: size }, (_, i) => concept(i)),
+  };
   const loaded = await put(cs);
   if (loaded.status !== 201) throw new Error(`CodeSystem refused: ${await loaded.text()}`);
-  await put({ resourceType: 'ValueSet', id: 'bench-directory', url: url.replace('CodeSystem', 'ValueSet'), status: 'active', compose: { include: [{ system: url }] } } as never);
+  await put({
+    resourceType: 'ValueSet',
+    id: 'bench-directory',
+    url: url.replace('CodeSystem', 'ValueSet'),
+    status: 'active',
+    compose: { include: [{ system: url }] },
+  } as never);
 
   const filters = ['walk', 'debt adv', 'CHOIR', 'café', 'men', 'garden club', 'tai chi', 'dem'];
   const expandUrl = (f: string) => `${base}/ValueSet/bench-directory/$expand?filter=${encodeURIComponent(f)}&count=20`;
   const coldStart = process.hrtime.bigint();
-  const first = await (await fetch(expandUrl('walk'))).json() as { expansion: { total: number } };
+  const first = (await (await fetch(expandUrl('walk'))).json()) as { expansion: { total: number } };
   const coldMs = Number(process.hrtime.bigint() - coldStart) / 1e6;
 
   const latencies: number[] = [];

@@ -21,7 +21,15 @@ const MB = 1024 * 1024;
 
 function version(resource: Resource, lastUpdated: string): VersionWrite {
   const stored = { ...resource, meta: { versionId: '1', lastUpdated } } as Resource;
-  const v: StoredVersion = { resourceType: resource.resourceType, id: resource.id as string, versionId: '1', lastUpdated, deleted: false, resource: stored, ...computeIndex(stored, BASE) };
+  const v: StoredVersion = {
+    resourceType: resource.resourceType,
+    id: resource.id as string,
+    versionId: '1',
+    lastUpdated,
+    deleted: false,
+    resource: stored,
+    ...computeIndex(stored, BASE),
+  };
   return { version: v, expectedVersionId: undefined };
 }
 
@@ -36,7 +44,9 @@ async function main(): Promise<void> {
   const tasks = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100000);
   const commissioner = process.argv.includes('--commissioner');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-export-'));
-  const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE, PSEUDONYM_KEY: 'bench-pseudonym-key-of-32-characters-or-more' }));
+  const app = await createApp(
+    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: dataDir, BASE_URL: BASE, PSEUDONYM_KEY: 'bench-pseudonym-key-of-32-characters-or-more' })
+  );
   const t0 = Date.now();
   for (let start = 0; start < tasks; start += 1000) {
     const writes: VersionWrite[] = [];

@@ -34,7 +34,10 @@ async function main(): Promise<void> {
     const results = [
       await run('first import (created)', services),
       await run('re-import (unchanged)', services),
-      await run('re-import (updated)', services.map((s) => ({ ...s, description: `${s.description} Updated.` }))),
+      await run(
+        're-import (updated)',
+        services.map((s) => ({ ...s, description: `${s.description} Updated.` }))
+      ),
     ];
     process.stdout.write(
       `${JSON.stringify(
@@ -43,7 +46,13 @@ async function main(): Promise<void> {
           services: n,
           resourcesPerService: 'HealthcareService + Organization (1 per 10 services) + Location (1 per 3 services)',
           store: app.store.kind,
-          machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+          machine: {
+            cpus: os.cpus().length,
+            cpuModel: os.cpus()[0]?.model,
+            memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+            node: process.version,
+            platform: `${os.platform()} ${os.release()}`,
+          },
           results,
         },
         null,

@@ -67,20 +67,40 @@ export function directory(patients: number, seed = 1): Directory {
   const pcns = Math.max(1, Math.round(patients / 2500));
   const practices: string[] = [];
   for (let p = 0; p < pcns; p++) {
-    const pcn = add({ resourceType: 'Organization', id: `pcn-${p}`, identifier: [{ system: ODS, value: `U${String(10000 + p)}` }], name: `Primary Care Network ${p + 1}` });
+    const pcn = add({
+      resourceType: 'Organization',
+      id: `pcn-${p}`,
+      identifier: [{ system: ODS, value: `U${String(10000 + p)}` }],
+      name: `Primary Care Network ${p + 1}`,
+    });
     for (let g = 0; g < 5; g++) {
       const code = `A8${String(p * 5 + g).padStart(4, '0')}`;
-      add({ resourceType: 'Organization', id: `practice-${code}`, identifier: [{ system: ODS, value: code }], name: `Practice ${code}`, partOf: { reference: `Organization/${pcn.id}` } });
+      add({
+        resourceType: 'Organization',
+        id: `practice-${code}`,
+        identifier: [{ system: ODS, value: code }],
+        name: `Practice ${code}`,
+        partOf: { reference: `Organization/${pcn.id}` },
+      });
       practices.push(`Organization/practice-${code}`);
     }
   }
   const spServices: string[] = [];
   const linkWorkers: string[] = [];
   for (let s = 0; s < Math.max(2, Math.round(patients / 2000)); s++) {
-    const org = add({ resourceType: 'Organization', id: `sp-${s}`, identifier: [{ system: ODS, value: `S${String(10000 + s)}` }], name: `Social Prescribing Service ${s + 1}` });
+    const org = add({
+      resourceType: 'Organization',
+      id: `sp-${s}`,
+      identifier: [{ system: ODS, value: `S${String(10000 + s)}` }],
+      name: `Social Prescribing Service ${s + 1}`,
+    });
     spServices.push(`Organization/${org.id}`);
     for (let w = 0; w < 3; w++) {
-      const person = add({ resourceType: 'Practitioner', id: `lw-${s}-${w}`, name: [{ family: FAMILY[(s + w) % FAMILY.length], given: [GIVEN[(s * 3 + w) % GIVEN.length]] }] });
+      const person = add({
+        resourceType: 'Practitioner',
+        id: `lw-${s}-${w}`,
+        name: [{ family: FAMILY[(s + w) % FAMILY.length], given: [GIVEN[(s * 3 + w) % GIVEN.length]] }],
+      });
       add({
         resourceType: 'PractitionerRole',
         id: `lw-role-${s}-${w}`,
@@ -96,7 +116,13 @@ export function directory(patients: number, seed = 1): Directory {
   const serviceCount = Math.max(20, Math.round(patients / 50));
   for (let v = 0; v < serviceCount; v++) {
     const provider = `provider-${Math.floor(v / 5)}`;
-    if (v % 5 === 0) add({ resourceType: 'Organization', id: provider, identifier: [{ system: 'https://directory.example.org/organization', value: provider }], name: `Community Provider ${Math.floor(v / 5) + 1}` });
+    if (v % 5 === 0)
+      add({
+        resourceType: 'Organization',
+        id: provider,
+        identifier: [{ system: 'https://directory.example.org/organization', value: provider }],
+        name: `Community Provider ${Math.floor(v / 5) + 1}`,
+      });
     const location = add({
       resourceType: 'Location',
       id: `loc-${v}`,
@@ -204,9 +230,23 @@ export function patientBundle(i: number, dir: Directory, seed = 1): Bundle {
     } as Resource);
     outputs.push({ type: { coding: [{ system: `${B}/CodeSystem/sp-task-output-type`, code: 'personalised-plan' }] }, valueReference: { reference: u(7) } });
     ONS4.forEach((code, k) => {
-      post(8 + k, { resourceType: 'Observation', status: 'final', code: { coding: [{ system: `${B}/CodeSystem/sp-ons4`, code }] }, subject: { reference: u(1) }, effectiveDateTime: authored, valueInteger: Math.floor(rnd() * 6) } as Resource);
+      post(8 + k, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: `${B}/CodeSystem/sp-ons4`, code }] },
+        subject: { reference: u(1) },
+        effectiveDateTime: authored,
+        valueInteger: Math.floor(rnd() * 6),
+      } as Resource);
       if (state === 'completed') {
-        post(12 + k, { resourceType: 'Observation', status: 'final', code: { coding: [{ system: `${B}/CodeSystem/sp-ons4`, code }] }, subject: { reference: u(1) }, effectiveDateTime: new Date(Date.parse(authored) + 60 * 86_400_000).toISOString(), valueInteger: 3 + Math.floor(rnd() * 7) } as Resource);
+        post(12 + k, {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: `${B}/CodeSystem/sp-ons4`, code }] },
+          subject: { reference: u(1) },
+          effectiveDateTime: new Date(Date.parse(authored) + 60 * 86_400_000).toISOString(),
+          valueInteger: 3 + Math.floor(rnd() * 7),
+        } as Resource);
         outputs.push({ type: { coding: [{ system: `${B}/CodeSystem/sp-task-output-type`, code: 'outcome' }] }, valueReference: { reference: u(12 + k) } });
       }
     });

@@ -122,8 +122,16 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const mongoUri = process.env.MONGODB_URI;
   const store = mongoUri ? 'mongodb' : 'embedded';
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
-  console.log(`bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections; ${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+  console.log(
+    `bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections; ${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`
+  );
 
   const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
   const server = await startServer(mongoUri, ['--require', path.join(__dirname, 'event-loop-probe.js')], { EVENT_LOOP_REPORT: loopReport });
@@ -136,7 +144,8 @@ async function main(): Promise<void> {
       const entry = dir.resources.slice(i, i + 500).map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
       const res = await fhir(server.url, token, 'POST', '', { resourceType: 'Bundle', type: 'batch', entry });
       const failed = (res.body?.entry ?? []).filter((e: { response: { status: string } }) => !/^20[01]/.test(e.response.status));
-      if (res.status !== 200 || failed.length > 0) throw new Error(`directory load failed: ${res.status} ${JSON.stringify(failed[0] ?? res.body).slice(0, 500)}`);
+      if (res.status !== 200 || failed.length > 0)
+        throw new Error(`directory load failed: ${res.status} ${JSON.stringify(failed[0] ?? res.body).slice(0, 500)}`);
     }
     let loaded = 0;
     let resourcesLoaded = 0;
@@ -150,13 +159,24 @@ async function main(): Promise<void> {
         latencies.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`patient ${i}: ${res.status} ${JSON.stringify(res.body).slice(0, 800)}`);
         resourcesLoaded += res.body.entry.length;
-        if (i % 1000 === 0 && i > 0) process.stdout.write(`  loaded ${i} patients (${Math.round((resourcesLoaded * 1000) / (Date.now() - loadStart))} resources/s)\n`);
+        if (i % 1000 === 0 && i > 0)
+          process.stdout.write(`  loaded ${i} patients (${Math.round((resourcesLoaded * 1000) / (Date.now() - loadStart))} resources/s)\n`);
       }
     });
     await Promise.all(workers);
     const loadSeconds = (Date.now() - loadStart) / 1000;
     latencies.sort((a, b) => a - b);
-    results.push({ name: 'load: referral transactions (8 parallel)', requests: patients, throughput: Math.round(resourcesLoaded / loadSeconds), unit: 'resources/s', p50: Math.round(percentile(latencies, 50)), p95: Math.round(percentile(latencies, 95)), p99: Math.round(percentile(latencies, 99)), errors: 0, note: `${resourcesLoaded} resources (+${dir.resources.length} directory) in ${loadSeconds.toFixed(1)} s` });
+    results.push({
+      name: 'load: referral transactions (8 parallel)',
+      requests: patients,
+      throughput: Math.round(resourcesLoaded / loadSeconds),
+      unit: 'resources/s',
+      p50: Math.round(percentile(latencies, 50)),
+      p95: Math.round(percentile(latencies, 95)),
+      p99: Math.round(percentile(latencies, 99)),
+      errors: 0,
+      note: `${resourcesLoaded} resources (+${dir.resources.length} directory) in ${loadSeconds.toFixed(1)} s`,
+    });
 
     // 2. Samples for the scenarios.
     const patientSample = await sampleIds(server.url, token, 'Patient?_elements=id,identifier', 2000);
@@ -215,7 +235,20 @@ async function main(): Promise<void> {
   let profile: unknown;
   if (values.profile) profile = await profileCreate(mongoUri, connections, duration);
 
-  const report = { date: new Date().toISOString(), machine, store, patients, durationSeconds: duration, connections, loadTool: 'autocannon 8 (same machine, separate process from the server)', results, baseline: base, ratios, eventLoopDelay, profile };
+  const report = {
+    date: new Date().toISOString(),
+    machine,
+    store,
+    patients,
+    durationSeconds: duration,
+    connections,
+    loadTool: 'autocannon 8 (same machine, separate process from the server)',
+    results,
+    baseline: base,
+    ratios,
+    eventLoopDelay,
+    profile,
+  };
   printTable(report);
   const outFile = values.out ?? path.join(process.cwd(), 'bench-results', `bench-${store}-${patients}-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -246,7 +279,17 @@ async function exportAllTasks(url: string, token: string): Promise<ScenarioResul
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  return { name: '$export of all Tasks (kick-off to last byte)', requests: 1, throughput: Math.round(lines / seconds), unit: 'resources/s', p50: Math.round(seconds * 1000), p95: Math.round(seconds * 1000), p99: Math.round(seconds * 1000), errors: 0, note: `${lines} Tasks in ${seconds.toFixed(2)} s` };
+  return {
+    name: '$export of all Tasks (kick-off to last byte)',
+    requests: 1,
+    throughput: Math.round(lines / seconds),
+    unit: 'resources/s',
+    p50: Math.round(seconds * 1000),
+    p95: Math.round(seconds * 1000),
+    p99: Math.round(seconds * 1000),
+    errors: 0,
+    note: `${lines} Tasks in ${seconds.toFixed(2)} s`,
+  };
 }
 
 async function profileCreate(mongoUri: string | undefined, connections: number, duration: number): Promise<unknown> {
@@ -268,7 +311,13 @@ async function profileCreate(mongoUri: string | undefined, connections: number, 
   return file ? profileSummary(path.join(profDir, file), 5) : undefined;
 }
 
-function printTable(report: { results: ScenarioResult[]; baseline: BaselineResult[]; ratios: Record<string, number | undefined>; eventLoopDelay?: Record<string, number>; profile?: unknown }): void {
+function printTable(report: {
+  results: ScenarioResult[];
+  baseline: BaselineResult[];
+  ratios: Record<string, number | undefined>;
+  eventLoopDelay?: Record<string, number>;
+  profile?: unknown;
+}): void {
   const rows = report.results.map((r) => [r.name, `${r.throughput} ${r.unit}`, r.p50, r.p95, r.p99, r.errors]);
   const header = ['scenario', 'throughput', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));

@@ -29,7 +29,12 @@ export interface Target {
 type Request = { method: string; path: string; headers?: Record<string, string>; body?: string };
 
 /** Runs one autocannon scenario; `next` makes each request (per connection context for sequences). */
-export async function run(name: string, target: Target, next: (context: Record<string, unknown>) => Request | Request[], options: { amount?: number; perRequest?: number; unit?: string } = {}): Promise<ScenarioResult> {
+export async function run(
+  name: string,
+  target: Target,
+  next: (context: Record<string, unknown>) => Request | Request[],
+  options: { amount?: number; perRequest?: number; unit?: string } = {}
+): Promise<ScenarioResult> {
   const headers = { authorization: `Bearer ${target.token}`, 'content-type': 'application/fhir+json' };
   let non2xx = 0;
   let firstError: string | undefined;
@@ -82,7 +87,12 @@ export function scenarios(dir: Directory, sample: { patients: string[]; tasks: s
   const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)];
   const referral = (patient: string) => ({
     resourceType: 'ServiceRequest',
-    extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest', valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } }],
+    extension: [
+      {
+        url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest',
+        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] },
+      },
+    ],
     identifier: [{ system: 'https://fhir.example-gp.nhs.uk/referral-id', value: `BENCH-${Date.now()}-${created++}` }],
     status: 'active',
     intent: 'order',
@@ -115,8 +125,12 @@ export function scenarios(dir: Directory, sample: { patients: string[]; tasks: s
     transaction: () => {
       const bundle = patientBundle(newPatient++, dir, 7);
       // Patient + Consent + referral + Task: the referral transaction of an NHS system.
-      bundle.entry = (bundle.entry ?? []).filter((e) => ['Patient', 'Consent', 'Task'].includes(e.resource?.resourceType as string) || (e.resource?.resourceType === 'ServiceRequest' && !(e.resource as { basedOn?: unknown }).basedOn));
-      const task = bundle.entry.find((e) => e.resource?.resourceType === "Task")?.resource as unknown as Record<string, unknown>;
+      bundle.entry = (bundle.entry ?? []).filter(
+        (e) =>
+          ['Patient', 'Consent', 'Task'].includes(e.resource?.resourceType as string) ||
+          (e.resource?.resourceType === 'ServiceRequest' && !(e.resource as { basedOn?: unknown }).basedOn)
+      );
+      const task = bundle.entry.find((e) => e.resource?.resourceType === 'Task')?.resource as unknown as Record<string, unknown>;
       Object.assign(task, { status: 'requested', owner: { reference: dir.spServices[0] } });
       delete task.output;
       delete task.businessStatus;
@@ -132,10 +146,16 @@ export function scenarios(dir: Directory, sample: { patients: string[]; tasks: s
       return { method: 'POST', path: '/fhir/$process-message', body: JSON.stringify(m) };
     },
     polling: () => ({ method: 'GET', path: `/fhir/Task?owner=${pick(dir.linkWorkers)}&_lastUpdated=gt${encodeURIComponent(since)}&_include=Task:focus` }),
-    carePlanByNhs: () => ({ method: 'GET', path: `/fhir/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${pick(sample.nhs)}&_revinclude=Task:focus` }),
+    carePlanByNhs: () => ({
+      method: 'GET',
+      path: `/fhir/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${pick(sample.nhs)}&_revinclude=Task:focus`,
+    }),
     near: () => ({ method: 'GET', path: `/fhir/HealthcareService?location.near=${dir.centre.lat}|${dir.centre.lng}|5|km&_count=20` }),
     patientName: () => ({ method: 'GET', path: `/fhir/Patient?name=${pick(['oka', 'smi', 'pat', 'jon', 'now', 'kha', 'tay', 'che'])}&_count=20` }),
     validate: () => ({ method: 'POST', path: '/fhir/ServiceRequest/$validate', body: JSON.stringify(referral(pick(sample.patients))) }),
-    expand: () => ({ method: 'GET', path: `/fhir/ValueSet/$expand?url=https://social-prescribing.example.org/fhir/ValueSet/sp-activity-type&filter=${pick(['ar', 'gr', 'ca', 'de'])}` }),
+    expand: () => ({
+      method: 'GET',
+      path: `/fhir/ValueSet/$expand?url=https://social-prescribing.example.org/fhir/ValueSet/sp-activity-type&filter=${pick(['ar', 'gr', 'ca', 'de'])}`,
+    }),
   };
 }

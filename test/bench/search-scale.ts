@@ -19,7 +19,10 @@ import type { StoredVersion, VersionWrite } from '../../src/store/port';
 const BASE = 'http://127.0.0.1/fhir';
 
 function nhsNumber(i: number): string {
-  const digits = String(999000000 + (i % 999999)).padStart(9, '0').split('').map(Number);
+  const digits = String(999000000 + (i % 999999))
+    .padStart(9, '0')
+    .split('')
+    .map(Number);
   for (let bump = 0; bump < 20; bump++) {
     const d = digits.slice();
     d[8] = (d[8] + bump) % 10;
@@ -32,7 +35,15 @@ function nhsNumber(i: number): string {
 
 function version(resource: Resource, lastUpdated: string): VersionWrite {
   const stored = { ...resource, meta: { versionId: '1', lastUpdated } } as Resource;
-  const v: StoredVersion = { resourceType: resource.resourceType, id: resource.id as string, versionId: '1', lastUpdated, deleted: false, resource: stored, ...computeIndex(stored, BASE) };
+  const v: StoredVersion = {
+    resourceType: resource.resourceType,
+    id: resource.id as string,
+    versionId: '1',
+    lastUpdated,
+    deleted: false,
+    resource: stored,
+    ...computeIndex(stored, BASE),
+  };
   return { version: v, expectedVersionId: undefined };
 }
 
@@ -52,7 +63,12 @@ async function timeRequests(url: string, requests: number): Promise<{ firstMs: n
   }
   latencies.sort((a, b) => a - b);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { firstMs, p50: Number(latencies[Math.floor(requests * 0.5)].toFixed(1)), p99: Number(latencies[Math.floor(requests * 0.99)].toFixed(1)), perSecond: Math.round(requests / seconds) };
+  return {
+    firstMs,
+    p50: Number(latencies[Math.floor(requests * 0.5)].toFixed(1)),
+    p99: Number(latencies[Math.floor(requests * 0.99)].toFixed(1)),
+    perSecond: Math.round(requests / seconds),
+  };
 }
 
 async function main(): Promise<void> {
@@ -68,11 +84,48 @@ async function main(): Promise<void> {
     for (let i = start; i < Math.min(tasks, start + 500); i++) {
       const when = new Date(Date.UTC(2026, 0, 1) + i * 60000).toISOString();
       writes.push(
-        version({ resourceType: 'Patient', id: `p${i}`, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber(i) }], name: [{ family: `Family${i % 997}` }] } as Resource, when),
-        version({ resourceType: 'ServiceRequest', id: `sr${i}`, status: 'active', intent: 'order', subject: { reference: `Patient/p${i}` }, code: { coding: [{ system: 'http://snomed.info/sct', code: '871731000000106' }] } } as Resource, when),
-        version({ resourceType: 'Task', id: `t${i}`, status: 'requested', intent: 'order', focus: { reference: `ServiceRequest/sr${i}` }, for: { reference: `Patient/p${i}` }, owner: { reference: `Organization/o${i % owners}` } } as Resource, when),
+        version(
+          {
+            resourceType: 'Patient',
+            id: `p${i}`,
+            identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber(i) }],
+            name: [{ family: `Family${i % 997}` }],
+          } as Resource,
+          when
+        ),
+        version(
+          {
+            resourceType: 'ServiceRequest',
+            id: `sr${i}`,
+            status: 'active',
+            intent: 'order',
+            subject: { reference: `Patient/p${i}` },
+            code: { coding: [{ system: 'http://snomed.info/sct', code: '871731000000106' }] },
+          } as Resource,
+          when
+        ),
+        version(
+          {
+            resourceType: 'Task',
+            id: `t${i}`,
+            status: 'requested',
+            intent: 'order',
+            focus: { reference: `ServiceRequest/sr${i}` },
+            for: { reference: `Patient/p${i}` },
+            owner: { reference: `Organization/o${i % owners}` },
+          } as Resource,
+          when
+        ),
         version({ resourceType: 'CarePlan', id: `cp${i}`, status: 'active', intent: 'plan', subject: { reference: `Patient/p${i}` } } as Resource, when),
-        version({ resourceType: 'Location', id: `l${i}`, name: `Place ${i}`, position: { latitude: 53.5 + (i % 1000) / 1000, longitude: -2 + ((i * 7) % 1000) / 1000 } } as Resource, when)
+        version(
+          {
+            resourceType: 'Location',
+            id: `l${i}`,
+            name: `Place ${i}`,
+            position: { latitude: 53.5 + (i % 1000) / 1000, longitude: -2 + ((i * 7) % 1000) / 1000 },
+          } as Resource,
+          when
+        )
       );
     }
     await app.store.commit(writes);
@@ -92,7 +145,10 @@ async function main(): Promise<void> {
   const target = Math.floor(tasks / 2);
   const results = {
     polling: await timeRequests(`${base}/Task?owner=Organization/o7&_lastUpdated=gt${since}&_include=Task:focus`, requests),
-    carePlanByNhsNumber: await timeRequests(`${base}/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${nhsNumber(target)}&_revinclude=Task:focus`, requests),
+    carePlanByNhsNumber: await timeRequests(
+      `${base}/CarePlan?subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${nhsNumber(target)}&_revinclude=Task:focus`,
+      requests
+    ),
     near: await timeRequests(`${base}/Location?near=53.8|-1.55|5|km&_count=20`, requests),
     readById: await timeRequests(`${base}/Patient/p${target}`, requests),
   };

@@ -24,7 +24,15 @@ async function main(): Promise<void> {
   const port = await freePort();
   // Run from dist/test/bench: the built server is dist/src/server.js.
   const child = spawn(process.execPath, [path.join(__dirname, '../../src/server.js')], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', HOST: '127.0.0.1', AUTH: 'off', PORT: String(port), DATA_DIR: dataDir, ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI } : {}) },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      AUTH: 'off',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI } : {}),
+    },
     stdio: 'ignore',
   });
   const server = { child, url: `http://127.0.0.1:${port}`, exited: new Promise((resolve) => child.on('exit', resolve)) };
@@ -37,12 +45,20 @@ async function main(): Promise<void> {
     const kind = i % 10;
     let res: Response;
     if (kind < 3 || ids.length === 0) {
-      res = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': FHIR_JSON }, body: JSON.stringify({ resourceType: 'Patient', name: [{ family: `Soak${i}` }], identifier: [{ system: 'urn:soak', value: String(i) }] }) });
+      res = await fetch(`${server.url}/fhir/Patient`, {
+        method: 'POST',
+        headers: { 'content-type': FHIR_JSON },
+        body: JSON.stringify({ resourceType: 'Patient', name: [{ family: `Soak${i}` }], identifier: [{ system: 'urn:soak', value: String(i) }] }),
+      });
       if (res.status === 201) ids.push(((await res.json()) as { id: string }).id);
       else await res.arrayBuffer();
     } else if (kind < 5) {
       const id = ids[i % ids.length];
-      res = await fetch(`${server.url}/fhir/Patient/${id}`, { method: 'PUT', headers: { 'content-type': FHIR_JSON }, body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `Soak${i}u` }] }) });
+      res = await fetch(`${server.url}/fhir/Patient/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': FHIR_JSON },
+        body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `Soak${i}u` }] }),
+      });
       await res.arrayBuffer();
     } else if (kind < 8) {
       res = await fetch(`${server.url}/fhir/Patient/${ids[i % ids.length]}`);
@@ -63,7 +79,9 @@ async function main(): Promise<void> {
   while (Date.now() - started < MINUTES * 60_000) {
     const tickStart = Date.now();
     for (let k = 0; k < RATE / 10; k++) {
-      const p = one(i++).catch(() => void count('network-error')).finally(() => inFlight.delete(p));
+      const p = one(i++)
+        .catch(() => void count('network-error'))
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
     await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tickStart))));
@@ -74,11 +92,19 @@ async function main(): Promise<void> {
   const afterWarmup = samples.find((s) => s.s >= 60) ?? samples[0];
   const end = samples[samples.length - 1];
   const peak = Math.max(...samples.map((s) => s.mb));
-  console.log(JSON.stringify({ minutes: MINUTES, requests: i, statuses: counts, rssMb: { start: samples[0].mb, afterWarmup: afterWarmup.mb, end: end.mb, peak }, samples }, null, 1));
+  console.log(
+    JSON.stringify(
+      { minutes: MINUTES, requests: i, statuses: counts, rssMb: { start: samples[0].mb, afterWarmup: afterWarmup.mb, end: end.mb, peak }, samples },
+      null,
+      1
+    )
+  );
   server.child.kill('SIGTERM');
   await server.exited;
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const fiveHundreds = Object.entries(counts).filter(([s]) => s.startsWith('5') || s === 'network-error').reduce((n, [, c]) => n + c, 0);
+  const fiveHundreds = Object.entries(counts)
+    .filter(([s]) => s.startsWith('5') || s === 'network-error')
+    .reduce((n, [, c]) => n + c, 0);
   if (fiveHundreds > 0 || end.mb > 2 * afterWarmup.mb) process.exit(1);
 }
 

@@ -31,7 +31,10 @@ const referral = {
 
 async function main(): Promise<void> {
   const registry = ConformanceRegistry.load();
-  const pipeline = new ValidationPipeline(registry, new TerminologyService(listSource(registry.shipped)), { baseUrl: 'http://localhost/fhir', enforcedTypes: new Set(DEFAULT_ENFORCED_TYPES) });
+  const pipeline = new ValidationPipeline(registry, new TerminologyService(listSource(registry.shipped)), {
+    baseUrl: 'http://localhost/fhir',
+    enforcedTypes: new Set(DEFAULT_ENFORCED_TYPES),
+  });
   const resolve = async (): Promise<boolean> => true;
   const run = async (n: number): Promise<number> => {
     const start = process.hrtime.bigint();

@@ -87,7 +87,7 @@ describe.each(storeTargets)('contention [$name]', (target) => {
 
     // The chain: versions 1..n+1, each once, where n is the number of 200s.
     const history: { resource: { meta: { versionId: string }; note?: { text: string }[] } }[] = [];
-    for (let page = `Task/${id}/_history?_count=1000`; page; ) {
+    for (let page = `Task/${id}/_history?_count=1000`; page;) {
       const res = await fhir(page);
       history.push(...(res.body.entry ?? []));
       const next = (res.body.link ?? []).find((l: { relation: string }) => l.relation === 'next')?.url as string | undefined;

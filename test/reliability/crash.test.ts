@@ -68,7 +68,7 @@ class Driver {
 
   private async update(url: string, writer: number): Promise<void> {
     const ids = [...this.owned.keys()];
-    const id = ids[(Math.random() * ids.length + writer) % ids.length | 0];
+    const id = ids[((Math.random() * ids.length + writer) % ids.length) | 0];
     const base = this.owned.get(id) as string;
     this.owned.delete(id); // no other writer takes it while this update is in flight
     const marker = this.marker('u');

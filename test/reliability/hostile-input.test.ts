@@ -42,18 +42,56 @@ function bodyCases(): Case[] {
   // Malformed JSON: every cut of a valid body, and hand-written breakages.
   for (let cut = 1; cut < validText.length; cut += 3) post(`JSON cut at ${cut}`, validText.slice(0, cut));
   for (const text of [
-    '', ' ', '{', '}', '[', ']', 'null', 'true', '42', '"Patient"', '[]', '[{}]', "{'resourceType':'Patient'}", '{"resourceType":"Patient",}',
-    '{"resourceType":"Patient" "gender":"male"}', '{resourceType:"Patient"}', '{"resourceType":"Patient","gender":NaN}', '{"resourceType":"Patient","gender":undefined}',
-    '{"resourceType":"Patient"} trailing', '{"resourceType":"Patient"}{"resourceType":"Patient"}', '/* c */{"resourceType":"Patient"}',
-    '{"resourceType":"Patient","birthDate":01970}', '{"resourceType":"Patient","a":"\\x41"}', '{"resourceType":"Patient","a":"\\u12"}',
-    '{"resourceType":"Patient","a":"line\nbreak"}', '{"resourceType":"Patient","multipleBirthInteger":1e999}', '\u0000{"resourceType":"Patient"}',
+    '',
+    ' ',
+    '{',
+    '}',
+    '[',
+    ']',
+    'null',
+    'true',
+    '42',
+    '"Patient"',
+    '[]',
+    '[{}]',
+    "{'resourceType':'Patient'}",
+    '{"resourceType":"Patient",}',
+    '{"resourceType":"Patient" "gender":"male"}',
+    '{resourceType:"Patient"}',
+    '{"resourceType":"Patient","gender":NaN}',
+    '{"resourceType":"Patient","gender":undefined}',
+    '{"resourceType":"Patient"} trailing',
+    '{"resourceType":"Patient"}{"resourceType":"Patient"}',
+    '/* c */{"resourceType":"Patient"}',
+    '{"resourceType":"Patient","birthDate":01970}',
+    '{"resourceType":"Patient","a":"\\x41"}',
+    '{"resourceType":"Patient","a":"\\u12"}',
+    '{"resourceType":"Patient","a":"line\nbreak"}',
+    '{"resourceType":"Patient","multipleBirthInteger":1e999}',
+    '\u0000{"resourceType":"Patient"}',
   ]) {
     post(`malformed ${JSON.stringify(text).slice(0, 40)}`, text);
   }
 
   // Invalid UTF-8 inside otherwise valid JSON.
-  const withBytes = (bytes: number[]): Buffer => Buffer.concat([Buffer.from('{"resourceType":"Patient","name":[{"family":"'), Buffer.from(bytes), Buffer.from('"}]}')]);
-  for (const bytes of [[0xff], [0xfe, 0xff], [0xc3, 0x28], [0xa0, 0xa1], [0xe2, 0x28, 0xa1], [0xe2, 0x82, 0x28], [0xf0, 0x28, 0x8c, 0xbc], [0xf0, 0x90, 0x28, 0xbc], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xbf]]) {
+  const withBytes = (bytes: number[]): Buffer =>
+    Buffer.concat([Buffer.from('{"resourceType":"Patient","name":[{"family":"'), Buffer.from(bytes), Buffer.from('"}]}')]);
+  for (const bytes of [
+    [0xff],
+    [0xfe, 0xff],
+    [0xc3, 0x28],
+    [0xa0, 0xa1],
+    [0xe2, 0x28, 0xa1],
+    [0xe2, 0x82, 0x28],
+    [0xf0, 0x28, 0x8c, 0xbc],
+    [0xf0, 0x90, 0x28, 0xbc],
+    [0xc0, 0xaf],
+    [0xe0, 0x80, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0x80],
+    [0xbf],
+  ]) {
     post(`invalid UTF-8 ${Buffer.from(bytes).toString('hex')}`, withBytes(bytes));
   }
   post('UTF-16 body', Buffer.from(validText, 'utf16le'));
@@ -61,7 +99,20 @@ function bodyCases(): Case[] {
   post('unknown charset declared', validText, `${FHIR_JSON}; charset=klingon`);
 
   // Wrong content types, on create, update and transaction.
-  for (const type of ['text/plain', 'application/xml', 'application/fhir+xml', 'text/html', 'multipart/form-data; boundary=x', 'application/octet-stream', 'image/png', 'application/x-www-form-urlencoded', 'application/javascript', 'json', 'application/fhir+json+xml', 'text/json']) {
+  for (const type of [
+    'text/plain',
+    'application/xml',
+    'application/fhir+xml',
+    'text/html',
+    'multipart/form-data; boundary=x',
+    'application/octet-stream',
+    'image/png',
+    'application/x-www-form-urlencoded',
+    'application/javascript',
+    'json',
+    'application/fhir+json+xml',
+    'text/json',
+  ]) {
     post(`content type ${type} on create`, validText, type);
     post(`content type ${type} on update`, JSON.stringify({ ...valid, id: 'hostile-1' }), type, 'Patient/hostile-1', 'PUT');
     post(`content type ${type} on transaction`, JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [] }), type, '');
@@ -94,10 +145,39 @@ function bodyCases(): Case[] {
     code: [42, '', ' padded ', 'UPPER CASE?', [], {}, null],
   };
   const resources: Array<[string, Record<string, unknown>, Record<string, string>]> = [
-    ['Patient', valid, { gender: 'code', birthDate: 'string', name: 'array', identifier: 'array', active: 'boolean', telecom: 'array', address: 'array', maritalStatus: 'object', managingOrganization: 'object', text: 'object', meta: 'object', id: 'string' }],
-    ['Organization', { resourceType: 'Organization', name: 'Hostile Org' }, { name: 'string', active: 'boolean', identifier: 'array', type: 'array', partOf: 'object', telecom: 'array' }],
-    ['Task', { resourceType: 'Task', status: 'requested', intent: 'order' }, { status: 'code', intent: 'code', focus: 'object', for: 'object', owner: 'object', note: 'array', input: 'array', authoredOn: 'string' }],
-    ['ServiceRequest', { resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/x' } }, { status: 'code', intent: 'code', subject: 'object', code: 'object', identifier: 'array', authoredOn: 'string', requester: 'object' }],
+    [
+      'Patient',
+      valid,
+      {
+        gender: 'code',
+        birthDate: 'string',
+        name: 'array',
+        identifier: 'array',
+        active: 'boolean',
+        telecom: 'array',
+        address: 'array',
+        maritalStatus: 'object',
+        managingOrganization: 'object',
+        text: 'object',
+        meta: 'object',
+        id: 'string',
+      },
+    ],
+    [
+      'Organization',
+      { resourceType: 'Organization', name: 'Hostile Org' },
+      { name: 'string', active: 'boolean', identifier: 'array', type: 'array', partOf: 'object', telecom: 'array' },
+    ],
+    [
+      'Task',
+      { resourceType: 'Task', status: 'requested', intent: 'order' },
+      { status: 'code', intent: 'code', focus: 'object', for: 'object', owner: 'object', note: 'array', input: 'array', authoredOn: 'string' },
+    ],
+    [
+      'ServiceRequest',
+      { resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/x' } },
+      { status: 'code', intent: 'code', subject: 'object', code: 'object', identifier: 'array', authoredOn: 'string', requester: 'object' },
+    ],
   ];
   for (const [type, base, fields] of resources) {
     for (const [field, kind] of Object.entries(fields)) {
@@ -121,27 +201,87 @@ function bodyCases(): Case[] {
     post(`${key} at the top`, `{"resourceType":"Patient","${key}":{"polluted":true}}`);
     post(`${key} in a name`, `{"resourceType":"Patient","name":[{"family":"x","${key}":{"polluted":true}}]}`);
     post(`${key} as a value object`, `{"resourceType":"Patient","identifier":[{"system":"urn:x","value":{"${key}":""}}]}`);
-    post(`${key} in a transaction entry`, JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: JSON.parse(`{"resourceType":"Patient","${key}":1}`), request: { method: 'POST', url: 'Patient' } }] }), FHIR_JSON, '');
+    post(
+      `${key} in a transaction entry`,
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: JSON.parse(`{"resourceType":"Patient","${key}":1}`), request: { method: 'POST', url: 'Patient' } }],
+      }),
+      FHIR_JSON,
+      ''
+    );
   }
 
   // Bundles: oversized, duplicate ids and fullUrls, references to nowhere, wrong shapes.
-  const entry = (i: number) => ({ fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, resource: valid, request: { method: 'POST', url: 'Patient' } });
+  const entry = (i: number) => ({
+    fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    resource: valid,
+    request: { method: 'POST', url: 'Patient' },
+  });
   for (const type of ['transaction', 'batch']) {
     post(`a ${type} of 501 entries`, JSON.stringify({ resourceType: 'Bundle', type, entry: Array.from({ length: 501 }, (_, i) => entry(i)) }), FHIR_JSON, '');
-    post(`a ${type} of 5,000 entries`, JSON.stringify({ resourceType: 'Bundle', type, entry: Array.from({ length: 5000 }, (_, i) => entry(i)) }), FHIR_JSON, '');
+    post(
+      `a ${type} of 5,000 entries`,
+      JSON.stringify({ resourceType: 'Bundle', type, entry: Array.from({ length: 5000 }, (_, i) => entry(i)) }),
+      FHIR_JSON,
+      ''
+    );
   }
   const tx = (entries: unknown[]) => JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries });
   post('two entries with one fullUrl', tx([entry(1), entry(1)]), FHIR_JSON, '');
-  post('two PUTs of one id', tx([{ resource: { ...valid, id: 'dup' }, request: { method: 'PUT', url: 'Patient/dup' } }, { resource: { ...valid, id: 'dup' }, request: { method: 'PUT', url: 'Patient/dup' } }]), FHIR_JSON, '');
-  post('a PUT and a DELETE of one id', tx([{ resource: { ...valid, id: 'dup2' }, request: { method: 'PUT', url: 'Patient/dup2' } }, { request: { method: 'DELETE', url: 'Patient/dup2' } }]), FHIR_JSON, '');
-  post('a reference to a fullUrl not in the Bundle', tx([{ ...entry(3), resource: { ...valid, managingOrganization: { reference: 'urn:uuid:99999999-9999-4999-8999-999999999999' } } }]), FHIR_JSON, '');
-  for (const reference of ['Organization/does-not-exist', 'Organization/', 'Unicorn/1', 'http://elsewhere.example.org/fhir/Organization/1x', '../Organization/1', 'Organization/%00', '#missing-contained']) {
+  post(
+    'two PUTs of one id',
+    tx([
+      { resource: { ...valid, id: 'dup' }, request: { method: 'PUT', url: 'Patient/dup' } },
+      { resource: { ...valid, id: 'dup' }, request: { method: 'PUT', url: 'Patient/dup' } },
+    ]),
+    FHIR_JSON,
+    ''
+  );
+  post(
+    'a PUT and a DELETE of one id',
+    tx([{ resource: { ...valid, id: 'dup2' }, request: { method: 'PUT', url: 'Patient/dup2' } }, { request: { method: 'DELETE', url: 'Patient/dup2' } }]),
+    FHIR_JSON,
+    ''
+  );
+  post(
+    'a reference to a fullUrl not in the Bundle',
+    tx([{ ...entry(3), resource: { ...valid, managingOrganization: { reference: 'urn:uuid:99999999-9999-4999-8999-999999999999' } } }]),
+    FHIR_JSON,
+    ''
+  );
+  for (const reference of [
+    'Organization/does-not-exist',
+    'Organization/',
+    'Unicorn/1',
+    'http://elsewhere.example.org/fhir/Organization/1x',
+    '../Organization/1',
+    'Organization/%00',
+    '#missing-contained',
+  ]) {
     post(`a reference to nowhere: ${reference}`, JSON.stringify({ ...valid, managingOrganization: { reference } }));
     cases[cases.length - 1].knownGap = reference === 'Organization/' || reference === 'Organization/%00';
-    post(`a reference to nowhere in a transaction: ${reference}`, tx([{ ...entry(4), resource: { ...valid, managingOrganization: { reference } } }]), FHIR_JSON, '');
+    post(
+      `a reference to nowhere in a transaction: ${reference}`,
+      tx([{ ...entry(4), resource: { ...valid, managingOrganization: { reference } } }]),
+      FHIR_JSON,
+      ''
+    );
     cases[cases.length - 1].knownGap = reference === 'Organization/' || reference === 'Organization/%00';
   }
-  post('a Task focused on nothing', JSON.stringify({ resourceType: 'Task', status: 'requested', intent: 'order', focus: { reference: 'ServiceRequest/nowhere' }, for: { reference: 'Patient/nowhere' } }), FHIR_JSON, 'Task');
+  post(
+    'a Task focused on nothing',
+    JSON.stringify({
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      focus: { reference: 'ServiceRequest/nowhere' },
+      for: { reference: 'Patient/nowhere' },
+    }),
+    FHIR_JSON,
+    'Task'
+  );
   for (const bad of [
     { resourceType: 'Bundle' },
     { resourceType: 'Bundle', type: 'transaction', entry: {} },
@@ -155,7 +295,14 @@ function bodyCases(): Case[] {
     { resourceType: 'Bundle', type: 'transaction', entry: [entry(5), { request: { method: 'GET', url: 'Patient?_count=abc' } }] },
     { resourceType: 'Bundle', type: 'history', entry: [entry(6)] },
     { resourceType: 'Bundle', type: 'message', entry: [entry(7)] },
-    { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Bundle', type: 'transaction', entry: [entry(8)] }, request: { method: 'POST', url: 'Bundle' } }, { ...entry(9), resource: { ...valid, gender: 42 } }] },
+    {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { resourceType: 'Bundle', type: 'transaction', entry: [entry(8)] }, request: { method: 'POST', url: 'Bundle' } },
+        { ...entry(9), resource: { ...valid, gender: 42 } },
+      ],
+    },
   ]) {
     post(`a malformed Bundle ${JSON.stringify(bad).slice(0, 80)}`, JSON.stringify(bad), FHIR_JSON, '');
   }
@@ -164,8 +311,36 @@ function bodyCases(): Case[] {
 
 /** Parameters with garbage: every search parameter the CapabilityStatement lists for these types. */
 function searchCases(capabilities: { rest: { resource: { type: string; searchParam?: { name: string }[] }[] }[] }): Case[] {
-  const types = new Set(['Patient', 'ServiceRequest', 'Task', 'Organization', 'Practitioner', 'PractitionerRole', 'HealthcareService', 'Location', 'CarePlan', 'Observation', 'Consent', 'AuditEvent']);
-  const garbage = ['%00', 'gt', 'ap!!!', '%E0%A4%A', '[[{{', '%7B%22%24gt%22%3A%22%22%7D', 'x'.repeat(5000), '|||', '::::', '-1e999', 'lt2024-13-45T99:99', 'Patient/..%2F..%2F', '1,2,3,,,,', '%F0%28%8C%BC'];
+  const types = new Set([
+    'Patient',
+    'ServiceRequest',
+    'Task',
+    'Organization',
+    'Practitioner',
+    'PractitionerRole',
+    'HealthcareService',
+    'Location',
+    'CarePlan',
+    'Observation',
+    'Consent',
+    'AuditEvent',
+  ]);
+  const garbage = [
+    '%00',
+    'gt',
+    'ap!!!',
+    '%E0%A4%A',
+    '[[{{',
+    '%7B%22%24gt%22%3A%22%22%7D',
+    'x'.repeat(5000),
+    '|||',
+    '::::',
+    '-1e999',
+    'lt2024-13-45T99:99',
+    'Patient/..%2F..%2F',
+    '1,2,3,,,,',
+    '%F0%28%8C%BC',
+  ];
   const cases: Case[] = [];
   let i = 0;
   for (const resource of capabilities.rest[0].resource) {
@@ -174,18 +349,50 @@ function searchCases(capabilities: { rest: { resource: { type: string; searchPar
       // Three garbage values per parameter (rotating through the list), and a modifier that does not exist.
       for (let k = 0; k < 3; k++) {
         const value = garbage[i++ % garbage.length];
-        cases.push({ name: `${resource.type}?${param.name}=${value.slice(0, 20)}`, method: 'GET', path: `${resource.type}?${param.name}=${value}`, search: true });
+        cases.push({
+          name: `${resource.type}?${param.name}=${value.slice(0, 20)}`,
+          method: 'GET',
+          path: `${resource.type}?${param.name}=${value}`,
+          search: true,
+        });
       }
       cases.push({ name: `${resource.type}?${param.name}:nonsense=1`, method: 'GET', path: `${resource.type}?${param.name}:nonsense=1`, search: true });
     }
   }
   for (const query of [
-    'Patient?name[$ne]=x', 'Patient?_id[$gt]=', 'Patient?$where=1', 'Patient?_sort=$natural', 'Patient?_count=-1', 'Patient?_count=1e9', 'Patient?_count=abc',
-    'Patient?_include=*', 'Patient?_include=Patient:nothing', 'Patient?_revinclude=Unicorn:x', 'Patient?_elements=__proto__', 'Patient?_summary=everything',
-    'Patient?_has:Observation:patient:code=1', 'Patient?_has=x', 'Patient?_filter=name eq x', 'Patient?_query=x', 'Patient?_type=Unicorn', 'Patient?__proto__=1',
-    'Patient?constructor[prototype][x]=1', 'Patient?_lastUpdated=gt', 'Patient?birthdate=ge2024&birthdate=le', 'Patient?_cursor=%FF%FF', 'Patient?_cursor=eyJ4IjoxfQ',
-    'Patient?_sort=-' + 'x'.repeat(2000), 'Location?near=999|999|1|km', 'Location?near=a|b', 'Observation?value-quantity=ltabc', 'Patient?general-practitioner:Unicorn=1',
-    'Patient?organization.name=x', 'Task?focus:ServiceRequest.identifier=%00', '_history?_since=yesterday', 'Patient/_history?_count=-5', 'Patient/x/_history/notanumber',
+    'Patient?name[$ne]=x',
+    'Patient?_id[$gt]=',
+    'Patient?$where=1',
+    'Patient?_sort=$natural',
+    'Patient?_count=-1',
+    'Patient?_count=1e9',
+    'Patient?_count=abc',
+    'Patient?_include=*',
+    'Patient?_include=Patient:nothing',
+    'Patient?_revinclude=Unicorn:x',
+    'Patient?_elements=__proto__',
+    'Patient?_summary=everything',
+    'Patient?_has:Observation:patient:code=1',
+    'Patient?_has=x',
+    'Patient?_filter=name eq x',
+    'Patient?_query=x',
+    'Patient?_type=Unicorn',
+    'Patient?__proto__=1',
+    'Patient?constructor[prototype][x]=1',
+    'Patient?_lastUpdated=gt',
+    'Patient?birthdate=ge2024&birthdate=le',
+    'Patient?_cursor=%FF%FF',
+    'Patient?_cursor=eyJ4IjoxfQ',
+    'Patient?_sort=-' + 'x'.repeat(2000),
+    'Location?near=999|999|1|km',
+    'Location?near=a|b',
+    'Observation?value-quantity=ltabc',
+    'Patient?general-practitioner:Unicorn=1',
+    'Patient?organization.name=x',
+    'Task?focus:ServiceRequest.identifier=%00',
+    '_history?_since=yesterday',
+    'Patient/_history?_count=-5',
+    'Patient/x/_history/notanumber',
   ]) {
     cases.push({ name: query.slice(0, 60), method: 'GET', path: query, search: true });
   }
@@ -242,7 +449,10 @@ describe.each(storeTargets)('hostile input corpus [$name]', (target) => {
       if (searched) searches200++;
       if (c.knownGap && (res.status === 201 || res.status === 200) && !refused) {
         accepted.push(c.name);
-        const created = res.body?.resourceType === 'Bundle' ? (res.body.entry ?? []).map((e: { response: { location: string } }) => e.response.location.split('/')[0]) : [res.body?.resourceType];
+        const created =
+          res.body?.resourceType === 'Bundle'
+            ? (res.body.entry ?? []).map((e: { response: { location: string } }) => e.response.location.split('/')[0])
+            : [res.body?.resourceType];
         for (const type of created) written[type] = (written[type] ?? 0) + 1;
         continue;
       }
@@ -266,12 +476,22 @@ describe.each(storeTargets)('hostile input corpus [$name]', (target) => {
 
   test('fuzzed resource bodies never get a 500; every refusal is a 4xx OperationOutcome', async () => {
     const types = fc.constantFrom('Patient', 'Organization', 'Task', 'ServiceRequest', 'Observation');
-    const body = fc.record({ resourceType: types, fields: fc.dictionary(fc.oneof(fc.constantFrom('name', 'gender', 'status', 'identifier', 'subject', 'code', 'extension', 'meta', 'id', 'text', 'contained'), fc.string()), fc.jsonValue({ maxDepth: 4 })) });
+    const body = fc.record({
+      resourceType: types,
+      fields: fc.dictionary(
+        fc.oneof(fc.constantFrom('name', 'gender', 'status', 'identifier', 'subject', 'code', 'extension', 'meta', 'id', 'text', 'contained'), fc.string()),
+        fc.jsonValue({ maxDepth: 4 })
+      ),
+    });
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(body, async ({ resourceType, fields }) => {
         runs++;
-        const res = await call(`${server.url}/fhir/${resourceType}`, { method: 'POST', headers: { ...auth, 'content-type': FHIR_JSON }, body: JSON.stringify({ ...fields, resourceType }) });
+        const res = await call(`${server.url}/fhir/${resourceType}`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': FHIR_JSON },
+          body: JSON.stringify({ ...fields, resourceType }),
+        });
         if (res.status === 201) return res.body.resourceType === resourceType;
         return res.status >= 400 && res.status < 500 && res.body?.resourceType === 'OperationOutcome';
       }),
@@ -281,14 +501,37 @@ describe.each(storeTargets)('hostile input corpus [$name]', (target) => {
   }, 120_000);
 
   test('fuzzed search strings never get a 500', async () => {
-    const params = fc.array(fc.tuple(fc.oneof(fc.constantFrom('name', 'identifier', '_id', 'birthdate', '_lastUpdated', '_sort', '_count', '_include', 'general-practitioner', 'name:exact', '_has:Task:for:status'), fc.string()), fc.string({ unit: 'binary' })), { maxLength: 4 });
+    const params = fc.array(
+      fc.tuple(
+        fc.oneof(
+          fc.constantFrom(
+            'name',
+            'identifier',
+            '_id',
+            'birthdate',
+            '_lastUpdated',
+            '_sort',
+            '_count',
+            '_include',
+            'general-practitioner',
+            'name:exact',
+            '_has:Task:for:status'
+          ),
+          fc.string()
+        ),
+        fc.string({ unit: 'binary' })
+      ),
+      { maxLength: 4 }
+    );
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('Patient', 'Task', 'ServiceRequest'), params, async (type, pairs) => {
         runs++;
         const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
         const res = await call(`${server.url}/fhir/${type}?${query}`, { headers: auth });
-        return (res.status === 200 && res.body.resourceType === 'Bundle') || (res.status >= 400 && res.status < 500 && res.body?.resourceType === 'OperationOutcome');
+        return (
+          (res.status === 200 && res.body.resourceType === 'Bundle') || (res.status >= 400 && res.status < 500 && res.body?.resourceType === 'OperationOutcome')
+        );
       }),
       { numRuns: 300, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) }
     );

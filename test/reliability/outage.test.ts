@@ -17,7 +17,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, type ServerProcess } from '../support/process';
 import { tempDir } from '../support/stores';
-import { call, embeddedDeployment, ferretdb, jsonInit, kill, markedPatient, mongoDeployment, report, sleep, startProcess, type Deployment, type Reply } from './harness';
+import {
+  call,
+  embeddedDeployment,
+  ferretdb,
+  jsonInit,
+  kill,
+  markedPatient,
+  mongoDeployment,
+  report,
+  sleep,
+  startProcess,
+  type Deployment,
+  type Reply,
+} from './harness';
 
 const AUDIT_REFUSAL = /could not be recorded in the audit trail/;
 
@@ -126,9 +139,7 @@ describe('embedded store: the disk fills up under load', () => {
       const res = await call(`${server.url}/fhir/Patient?identifier=urn:sp-reliability:marker|${marker}&_summary=count`);
       auditRefusedButStored += res.body.total;
     }
-    report(
-      `[embedded disk full] refused by the audit refusal: ${auditRefused.length}, of which stored: ${auditRefusedButStored}; `
-    );
+    report(`[embedded disk full] refused by the audit refusal: ${auditRefused.length}, of which stored: ${auditRefusedButStored}; `);
     report(
       `[embedded disk full] acknowledged before the disk filled: ${acknowledgedBeforeFull}, refused while full: ${failures.length} ` +
         `(statuses ${[...new Set(failures.map((f) => f.status))].join(',')}, slowest ${Math.max(...failures.map((f) => f.ms))} ms), ` +

@@ -57,7 +57,7 @@ describe.each(deployments())('graceful shutdown under load [%s]', (_name, make) 
     // After the exit, a new request is refused at the door.
     const after = await call(`${url}/healthz`).then(
       () => 'answered',
-      (err: Error) => ((err.cause as { code?: string } | undefined)?.code ?? err.message)
+      (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message
     );
 
     server = await startProcess(deployment);

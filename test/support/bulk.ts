@@ -55,12 +55,18 @@ export function bulkClient(url: string): BulkClient {
     async download(manifest, clientId) {
       const files = new Map<string, { lines: string[]; resources: Resource[] }>();
       for (const output of manifest.output) {
-        const res = await withClient(api().get(pathOf(output.url)).buffer(true).parse((r, cb) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (c: string) => (text += c));
-          r.on('end', () => cb(null, text));
-        }), clientId);
+        const res = await withClient(
+          api()
+            .get(pathOf(output.url))
+            .buffer(true)
+            .parse((r, cb) => {
+              let text = '';
+              r.setEncoding('utf8');
+              r.on('data', (c: string) => (text += c));
+              r.on('end', () => cb(null, text));
+            }),
+          clientId
+        );
         if (res.status !== 200) throw new Error(`${output.url} answered ${res.status}`);
         if (!/application\/fhir\+ndjson/.test(res.headers['content-type'])) throw new Error(`${output.url} is ${res.headers['content-type']}`);
         const lines = (res.body as string).split('\n').filter((l) => l.length > 0);

@@ -29,9 +29,7 @@ let referralNumber = 0;
 export function referral(subject: string, requester: string, overrides: Partial<ServiceRequest> = {}): ServiceRequest {
   return {
     resourceType: 'ServiceRequest',
-    extension: [
-      { url: SOURCE_OF_REFERRAL_URL, valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } },
-    ],
+    extension: [{ url: SOURCE_OF_REFERRAL_URL, valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '108161000000109' }] } }],
     identifier: [{ system: 'https://fhir.example-gp.nhs.uk/referral-id', value: `REF-${Date.now()}-${++referralNumber}` }],
     status: 'active',
     intent: 'order',

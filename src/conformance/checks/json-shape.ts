@@ -6,7 +6,15 @@
 import { tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 
-const NUMBER_TYPES = new Set(['integer', 'decimal', 'positiveInt', 'unsignedInt', 'integer64', 'http://hl7.org/fhirpath/System.Integer', 'http://hl7.org/fhirpath/System.Decimal']);
+const NUMBER_TYPES = new Set([
+  'integer',
+  'decimal',
+  'positiveInt',
+  'unsignedInt',
+  'integer64',
+  'http://hl7.org/fhirpath/System.Integer',
+  'http://hl7.org/fhirpath/System.Decimal',
+]);
 const BOOLEAN_TYPES = new Set(['boolean', 'http://hl7.org/fhirpath/System.Boolean']);
 const isPrimitive = (code: string): boolean => /^[a-z]/.test(code) || code.startsWith('http://hl7.org/fhirpath/System.');
 const jsonTypeOf = (code: string): string => (NUMBER_TYPES.has(code) ? 'number' : BOOLEAN_TYPES.has(code) ? 'boolean' : 'string');
@@ -34,15 +42,23 @@ function checkValue(value: unknown, type: string, path: string, issues: Operatio
   if (value === null) return problem(issues, path, 'is null; leave it out instead');
   if (type === 'Resource' || type === 'DomainResource') {
     const inner = value as Resource;
-    if (typeof value !== 'object' || Array.isArray(value) || typeof inner.resourceType !== 'string') return problem(issues, path, 'must be a resource (an object with a resourceType)');
+    if (typeof value !== 'object' || Array.isArray(value) || typeof inner.resourceType !== 'string')
+      return problem(issues, path, 'must be a resource (an object with a resourceType)');
     return checkObject(inner as unknown as Record<string, unknown>, inner.resourceType, path, issues);
   }
   if (isPrimitive(type)) {
-    if (typeof value !== jsonTypeOf(type)) problem(issues, path, `must be a JSON ${jsonTypeOf(type)} (${type.replace('http://hl7.org/fhirpath/System.', '')}), not ${Array.isArray(value) ? 'an array' : typeof value}`);
-    else if (typeof value === 'string' && value.trim() === '') problem(issues, path, 'is empty; a FHIR string has at least one non-whitespace character, or is left out');
+    if (typeof value !== jsonTypeOf(type))
+      problem(
+        issues,
+        path,
+        `must be a JSON ${jsonTypeOf(type)} (${type.replace('http://hl7.org/fhirpath/System.', '')}), not ${Array.isArray(value) ? 'an array' : typeof value}`
+      );
+    else if (typeof value === 'string' && value.trim() === '')
+      problem(issues, path, 'is empty; a FHIR string has at least one non-whitespace character, or is left out');
     return;
   }
-  if (typeof value !== 'object' || Array.isArray(value)) return problem(issues, path, `must be a JSON object (${type}), not ${Array.isArray(value) ? 'an array' : typeof value}`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    return problem(issues, path, `must be a JSON object (${type}), not ${Array.isArray(value) ? 'an array' : typeof value}`);
   checkObject(value as Record<string, unknown>, type, path, issues);
 }
 

@@ -24,7 +24,10 @@ export function isValidNhsNumber(value: string): boolean {
 /** A system meant to be one of the NHS identifier systems but written differently. */
 function isMisspeltNhsSystem(system: string): boolean {
   if (NHS_SYSTEMS.has(system)) return false;
-  const folded = system.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const folded = system
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
   return /(^|\.)nhs\.uk\//.test(folded) && /(nhs-?number|ods|sds)/.test(folded);
 }
 

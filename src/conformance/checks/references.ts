@@ -22,7 +22,12 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
   for (const { path, reference } of found) {
     if (reference.startsWith('#')) {
       if (reference !== '#' && !contained.has(reference)) {
-        issues.push({ severity: 'error', code: 'not-found', expression: [path], diagnostics: `Contained reference ${reference} matches no contained resource` });
+        issues.push({
+          severity: 'error',
+          code: 'not-found',
+          expression: [path],
+          diagnostics: `Contained reference ${reference} matches no contained resource`,
+        });
       }
       continue;
     }
@@ -39,7 +44,12 @@ export async function checkReferences(resource: Resource, baseUrl: string, resol
     const local = LOCAL.exec(normalizeReference(reference, baseUrl));
     if (!local) continue; // a reference to another server, or a canonical
     if (!(await resolve(local[1], local[2]))) {
-      issues.push({ severity: 'error', code: 'not-found', expression: [path], diagnostics: `Reference ${reference} does not resolve to a resource on this server` });
+      issues.push({
+        severity: 'error',
+        code: 'not-found',
+        expression: [path],
+        diagnostics: `Reference ${reference} does not resolve to a resource on this server`,
+      });
     }
   }
   return issues;

@@ -12,7 +12,12 @@ export function checkSearchParameter(resource: Resource): OperationOutcomeIssue[
   const sp = resource as SearchParameter;
   const issues: OperationOutcomeIssue[] = [];
   if (sp.code && !CODE.test(sp.code)) {
-    issues.push({ severity: 'error', code: 'value', expression: ['SearchParameter.code'], diagnostics: `code "${sp.code}" must be letters, digits, - and _ only` });
+    issues.push({
+      severity: 'error',
+      code: 'value',
+      expression: ['SearchParameter.code'],
+      diagnostics: `code "${sp.code}" must be letters, digits, - and _ only`,
+    });
   }
   if (sp.expression) {
     try {
@@ -22,14 +27,25 @@ export function checkSearchParameter(resource: Resource): OperationOutcomeIssue[
           severity: 'error',
           code: 'not-supported',
           expression: ['SearchParameter.expression'],
-          diagnostics: 'A value read through resolve() must have the form <reference>.resolve().ofType(<Type>).<path>, where <reference> is the expression of a reference search parameter of the same type',
+          diagnostics:
+            'A value read through resolve() must have the form <reference>.resolve().ofType(<Type>).<path>, where <reference> is the expression of a reference search parameter of the same type',
         });
       }
     } catch (err) {
-      issues.push({ severity: 'error', code: 'value', expression: ['SearchParameter.expression'], diagnostics: `expression is not valid FHIRPath: ${(err as Error).message}` });
+      issues.push({
+        severity: 'error',
+        code: 'value',
+        expression: ['SearchParameter.expression'],
+        diagnostics: `expression is not valid FHIRPath: ${(err as Error).message}`,
+      });
     }
   } else if (sp.type !== 'composite' && sp.type !== 'special') {
-    issues.push({ severity: 'error', code: 'required', expression: ['SearchParameter.expression'], diagnostics: 'A SearchParameter the server indexes needs an expression' });
+    issues.push({
+      severity: 'error',
+      code: 'required',
+      expression: ['SearchParameter.expression'],
+      diagnostics: 'A SearchParameter the server indexes needs an expression',
+    });
   }
   return issues;
 }

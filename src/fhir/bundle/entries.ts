@@ -25,4 +25,3 @@ export function etag(versionId: string): string {
 export function resourceLocation(resource: Resource): string {
   return `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
 }
-

@@ -98,9 +98,7 @@ async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx:
     let ref: string | undefined;
     try {
       if (request.method === 'POST' && request.segments.length === 1) {
-        const existing = request.ifNoneExist
-          ? await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist), 'If-None-Exist')
-          : undefined;
+        const existing = request.ifNoneExist ? await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist), 'If-None-Exist') : undefined;
         if (existing) {
           ref = `${resourceType}/${existing.id}`;
         } else {

@@ -29,12 +29,7 @@ export async function withCallerRestriction(ctx: FhirContext, resourceType: stri
 }
 
 /** Resources matching the criteria that the caller may see: none, one, or a 412 for several. */
-export async function findConditionalMatch(
-  ctx: FhirContext,
-  resourceType: string,
-  query: QueryParams,
-  what: string
-): Promise<StoredVersion | undefined> {
+export async function findConditionalMatch(ctx: FhirContext, resourceType: string, query: QueryParams, what: string): Promise<StoredVersion | undefined> {
   if (Object.keys(query).length === 0) throw badRequest(`${what} needs search criteria`);
   const matches = await ctx.repo.find(resourceType, await withCallerRestriction(ctx, resourceType, query), 2);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${resourceType}`);

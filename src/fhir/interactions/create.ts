@@ -25,7 +25,11 @@ export const createResource: FhirHandler = async (request, ctx) => {
       return await ctx.repo.exclusive([key], async () => {
         const existing = await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist');
         // Only a caller who may read the type is shown the match (the match is already one the caller may see).
-        if (existing) return [allOk('A resource matching If-None-Exist already exists; nothing was created'), ctx.access.may(resourceType, 'r') ? existing.resource : undefined];
+        if (existing)
+          return [
+            allOk('A resource matching If-None-Exist already exists; nothing was created'),
+            ctx.access.may(resourceType, 'r') ? existing.resource : undefined,
+          ];
         return stored(await createWithKey(ctx, resource, key, request.assignedId));
       });
     } catch (err) {
@@ -36,7 +40,10 @@ export const createResource: FhirHandler = async (request, ctx) => {
   }
 };
 
-const stored = ({ version, issues }: { version: { resource?: Resource }; issues: Parameters<typeof withIssues>[1] }): FhirResult => [withIssues(created(), issues), version.resource];
+const stored = ({ version, issues }: { version: { resource?: Resource }; issues: Parameters<typeof withIssues>[1] }): FhirResult => [
+  withIssues(created(), issues),
+  version.resource,
+];
 
 /** Creates the resource and claims its key: in one unit where the store has transactions, else the key first. */
 async function createWithKey(ctx: FhirContext, resource: Resource, key: string, assignedId: string | undefined) {

@@ -13,7 +13,10 @@ import { parseSearchParams } from '../../base/search-request';
 export const SYSTEM_SEARCH_TYPES_MAX = 20;
 
 export const searchSystem: FhirHandler = async (request, ctx) => {
-  const types = (request.query._type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const types = (request.query._type ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (types.length === 0) throw badRequest('Search at the base needs _type, e.g. ?_type=Patient,Practitioner', ['_type']);
   if (types.length > SYSTEM_SEARCH_TYPES_MAX) throw badRequest(`_type lists at most ${SYSTEM_SEARCH_TYPES_MAX} types`, ['_type']);
   for (const type of types) if (!isKnownResourceType(type)) throw notFound(`Unknown resource type ${type} in _type`);
@@ -25,7 +28,11 @@ export const searchSystem: FhirHandler = async (request, ctx) => {
   let total = 0;
   const rows: { version: StoredVersion; key: (string | number)[] }[] = [];
   for (const type of types) {
-    const search = parseSearchParams(type, { ...rest, _count: [String(Math.min(offset + count, ctx.maxPageSize))] }, { defaultCount: ctx.defaultPageSize, maxCount: ctx.maxPageSize });
+    const search = parseSearchParams(
+      type,
+      { ...rest, _count: [String(Math.min(offset + count, ctx.maxPageSize))] },
+      { defaultCount: ctx.defaultPageSize, maxCount: ctx.maxPageSize }
+    );
     const result = await ctx.repo.search(search, request.lenient);
     total += result.total ?? 0;
     for (const version of result.matches) {
@@ -48,9 +55,15 @@ export const searchSystem: FhirHandler = async (request, ctx) => {
     type: 'searchset',
     total,
     link: [link('self', urlWithQuery(base, request.query))],
-    entry: page.map((r): BundleEntry => ({ fullUrl: fullUrl(base, r.version.resourceType, r.version.id), resource: r.version.resource as Resource, search: { mode: 'match' } })),
+    entry: page.map((r): BundleEntry => ({
+      fullUrl: fullUrl(base, r.version.resourceType, r.version.id),
+      resource: r.version.resource as Resource,
+      search: { mode: 'match' },
+    })),
   };
-  if (offset + count < total) bundle.link?.push(link('next', urlWithQuery(base, { ...request.query, _offset: [String(offset + count)], _count: [String(count)] })));
-  if (offset > 0) bundle.link?.push(link('previous', urlWithQuery(base, { ...request.query, _offset: [String(Math.max(0, offset - count))], _count: [String(count)] })));
+  if (offset + count < total)
+    bundle.link?.push(link('next', urlWithQuery(base, { ...request.query, _offset: [String(offset + count)], _count: [String(count)] })));
+  if (offset > 0)
+    bundle.link?.push(link('previous', urlWithQuery(base, { ...request.query, _offset: [String(Math.max(0, offset - count))], _count: [String(count)] })));
   return [allOk(), bundle];
 };

@@ -41,7 +41,9 @@ export const conditionalUpdate: FhirHandler = async (request, ctx) => {
     checkId(resource.id);
     const existing = await ctx.repo.readLatest(resourceType, resource.id);
     if (existing && !existing.deleted) {
-      throw preconditionFailed(`Conditional update: no ${resourceType} you may change matches the criteria, and the body's id names another resource; nothing was written`);
+      throw preconditionFailed(
+        `Conditional update: no ${resourceType} you may change matches the criteria, and the body's id names another resource; nothing was written`
+      );
     }
   }
   return save(ctx, { ...resource, id: resource.id ?? request.assignedId ?? randomUUID() });

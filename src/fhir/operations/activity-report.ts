@@ -32,7 +32,10 @@ export function reportFilters(query: QueryParams): ReportFilters {
   if (unknown.length > 0) throw badRequest(`Unknown parameter ${unknown.join(', ')} for $activity-report`, unknown);
   const start = single(query, 'periodStart', true) as string;
   const end = single(query, 'periodEnd', true) as string;
-  for (const [name, value] of [['periodStart', start], ['periodEnd', end]]) {
+  for (const [name, value] of [
+    ['periodStart', start],
+    ['periodEnd', end],
+  ]) {
     if (!DATE.test(value) || Number.isNaN(Date.parse(value))) throw badRequest(`${name} must be a date such as 2026-04-01`, [name]);
   }
   if (start > end) throw badRequest('periodStart is after periodEnd', ['periodStart']);

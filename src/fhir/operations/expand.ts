@@ -21,14 +21,24 @@ function searchWords(concept: FlatConcept): string[] {
   let words = wordCache.get(concept);
   if (!words) {
     const texts = [concept.display, concept.code, ...(concept.designation ?? []).map((d) => d.value)];
-    words = texts.flatMap((t) => (t ? normalizeString(t).split(/[^\p{L}\p{N}]+/u).filter(Boolean) : []));
+    words = texts.flatMap((t) =>
+      t
+        ? normalizeString(t)
+            .split(/[^\p{L}\p{N}]+/u)
+            .filter(Boolean)
+        : []
+    );
     wordCache.set(concept, words);
   }
   return words;
 }
 
 export function filterConcepts(concepts: FlatConcept[], filter: string | undefined): FlatConcept[] {
-  const terms = filter ? normalizeString(filter).split(/[^\p{L}\p{N}]+/u).filter(Boolean) : [];
+  const terms = filter
+    ? normalizeString(filter)
+        .split(/[^\p{L}\p{N}]+/u)
+        .filter(Boolean)
+    : [];
   if (terms.length === 0) return concepts;
   return concepts.filter((c) => {
     const words = searchWords(c);
@@ -50,7 +60,13 @@ export const expandOperation: FhirHandler = async (request, ctx) => {
     throw new OperationOutcomeError({
       resourceType: 'OperationOutcome',
       id: 'unprocessable-entity',
-      issue: [{ severity: 'error', code: 'too-costly', diagnostics: `ValueSet ${valueSet.url ?? ''} includes all of ${[...expansion.openSystems].join(', ')}, which this server cannot enumerate; use $validate-code instead` }],
+      issue: [
+        {
+          severity: 'error',
+          code: 'too-costly',
+          diagnostics: `ValueSet ${valueSet.url ?? ''} includes all of ${[...expansion.openSystems].join(', ')}, which this server cannot enumerate; use $validate-code instead`,
+        },
+      ],
     });
   }
   const selected = filterConcepts(activeOnly ? expansion.concepts.filter((c) => !c.inactive) : expansion.concepts, filter);

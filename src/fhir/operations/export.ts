@@ -18,7 +18,34 @@ const checkedByBulkRoutes = (): void => undefined;
 
 export function registerExportOperations(): void {
   const common = { affectsState: false, authorize: checkedByBulkRoutes, handler: insideBundle };
-  registerOperation({ name: 'export', definition: `${DEFINITION}/export`, resourceTypes: [], system: true, type: false, instance: false, description: 'Exports the data the caller may read as NDJSON files (Bulk Data Access).', ...common });
-  registerOperation({ name: 'export', definition: `${DEFINITION}/patient-export`, resourceTypes: ['Patient'], system: false, type: true, instance: false, description: 'Exports the patients and their compartments (Bulk Data Access).', ...common });
-  registerOperation({ name: 'export', definition: `${DEFINITION}/group-export`, resourceTypes: ['Group'], system: false, type: false, instance: true, description: 'Exports the members of a Group and their compartments (Bulk Data Access).', ...common });
+  registerOperation({
+    name: 'export',
+    definition: `${DEFINITION}/export`,
+    resourceTypes: [],
+    system: true,
+    type: false,
+    instance: false,
+    description: 'Exports the data the caller may read as NDJSON files (Bulk Data Access).',
+    ...common,
+  });
+  registerOperation({
+    name: 'export',
+    definition: `${DEFINITION}/patient-export`,
+    resourceTypes: ['Patient'],
+    system: false,
+    type: true,
+    instance: false,
+    description: 'Exports the patients and their compartments (Bulk Data Access).',
+    ...common,
+  });
+  registerOperation({
+    name: 'export',
+    definition: `${DEFINITION}/group-export`,
+    resourceTypes: ['Group'],
+    system: false,
+    type: false,
+    instance: true,
+    description: 'Exports the members of a Group and their compartments (Bulk Data Access).',
+    ...common,
+  });
 }

@@ -31,16 +31,14 @@ export function summaryParameters(summary: ImportSummary): Parameters {
       ...(summary.deactivationSkipped ? [{ name: 'deactivationSkipped', valueString: summary.deactivationSkipped }] : []),
       { name: 'dryRun', valueBoolean: summary.dryRun },
       { name: 'seconds', valueDecimal: summary.seconds },
-      ...summary.rejections.map(
-        (r): ParametersParameter => ({
-          name: 'rejection',
-          part: [
-            ...(r.serviceId ? [{ name: 'serviceId', valueString: r.serviceId }] : []),
-            { name: 'source', valueString: r.source },
-            { name: 'reason', valueString: r.reason },
-          ],
-        })
-      ),
+      ...summary.rejections.map((r): ParametersParameter => ({
+        name: 'rejection',
+        part: [
+          ...(r.serviceId ? [{ name: 'serviceId', valueString: r.serviceId }] : []),
+          { name: 'source', valueString: r.source },
+          { name: 'reason', valueString: r.reason },
+        ],
+      })),
     ],
   };
 }

@@ -35,10 +35,29 @@ export const lookupOperation: FhirHandler = async (request, ctx) => {
       ],
     });
   }
-  for (const parent of concept.parents) out.push({ name: 'property', part: [{ name: 'code', valueCode: 'parent' }, { name: 'value', valueCode: parent }] });
+  for (const parent of concept.parents)
+    out.push({
+      name: 'property',
+      part: [
+        { name: 'code', valueCode: 'parent' },
+        { name: 'value', valueCode: parent },
+      ],
+    });
   for (const child of index.concepts.filter((c) => c.parents.includes(code))) {
-    out.push({ name: 'property', part: [{ name: 'code', valueCode: 'child' }, { name: 'value', valueCode: child.code }] });
+    out.push({
+      name: 'property',
+      part: [
+        { name: 'code', valueCode: 'child' },
+        { name: 'value', valueCode: child.code },
+      ],
+    });
   }
-  out.push({ name: 'property', part: [{ name: 'code', valueCode: 'inactive' }, { name: 'value', valueBoolean: concept.inactive }] });
+  out.push({
+    name: 'property',
+    part: [
+      { name: 'code', valueCode: 'inactive' },
+      { name: 'value', valueBoolean: concept.inactive },
+    ],
+  });
   return [allOk(), parameters(out)];
 };

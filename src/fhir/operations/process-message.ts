@@ -147,7 +147,14 @@ async function changeReferral(ctx: FhirContext, referral: ServiceRequest, reason
   return version.resource as ServiceRequest;
 }
 
-function responseMessage(ctx: FhirContext, request: Bundle, requestHeader: MessageHeader, code: 'ok' | 'fatal-error', content: Resource[], outcome?: OperationOutcome): Bundle {
+function responseMessage(
+  ctx: FhirContext,
+  request: Bundle,
+  requestHeader: MessageHeader,
+  code: 'ok' | 'fatal-error',
+  content: Resource[],
+  outcome?: OperationOutcome
+): Bundle {
   const outcomeUrl = `urn:uuid:${randomUUID()}`;
   const messageHeader: MessageHeader = {
     resourceType: 'MessageHeader',
@@ -212,7 +219,10 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
   const requestHeader = header(bundle);
   // Keys are the sender's own: another sender's message with the same Bundle.id is a different message.
   const sender = senderOf(ctx, requestHeader);
-  const keys: MessageKeys = { bundle: recordId('msg', `${sender}\n${bundle.id}`), request: request.requestId ? recordId('req', `${sender}\n${request.requestId}`) : undefined };
+  const keys: MessageKeys = {
+    bundle: recordId('msg', `${sender}\n${bundle.id}`),
+    request: request.requestId ? recordId('req', `${sender}\n${request.requestId}`) : undefined,
+  };
   const earlier = await storedResponse(ctx, keys);
   if (earlier) return [allOk('This message was processed before; nothing new was written'), earlier];
 
@@ -230,7 +240,8 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
           throw locatedInMessage(err);
         });
         content = ((result as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r);
-        if (!content.some(isReferral)) throw badRequest('A referral message carries a social prescribing referral (ServiceRequest coded 871731000000106)', ['MessageHeader.focus']);
+        if (!content.some(isReferral))
+          throw badRequest('A referral message carries a social prescribing referral (ServiceRequest coded 871731000000106)', ['MessageHeader.focus']);
       } else if (reason === 'update' || reason === 'delete') {
         content = [await changeReferral(txCtx, referralOf(bundle, requestHeader), reason)];
       } else {
@@ -242,12 +253,15 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       // this one waited for its conditional creates' locks) makes this a conflict, answered as the twin was.
       const stored = (await repo.create(reply, keys.bundle)).version.resource as Bundle;
       if (keys.request) {
-        await repo.create({
-          resourceType: 'Basic',
-          id: keys.request,
-          code: { coding: [{ system: `${ctx.baseUrl}/processed-message`, code: 'x-request-id' }] },
-          subject: { reference: `Bundle/${keys.bundle}` },
-        } as Basic, keys.request);
+        await repo.create(
+          {
+            resourceType: 'Basic',
+            id: keys.request,
+            code: { coding: [{ system: `${ctx.baseUrl}/processed-message`, code: 'x-request-id' }] },
+            subject: { reference: `Bundle/${keys.bundle}` },
+          } as Basic,
+          keys.request
+        );
       }
       return stored;
     });

@@ -30,12 +30,17 @@ export async function targetResource<K extends Kind>(
   }
   const url = input.string(options.urlParam);
   if (!url) {
-    if (options.required) throw badRequest(`Say which ${kind}: give the ${options.urlParam} parameter or call the operation on an instance`, [options.urlParam]);
+    if (options.required)
+      throw badRequest(`Say which ${kind}: give the ${options.urlParam} parameter or call the operation on an instance`, [options.urlParam]);
     return undefined;
   }
   const version = input.string(kind === 'CodeSystem' ? 'version' : kind === 'ValueSet' ? 'valueSetVersion' : 'conceptMapVersion');
   const found =
-    kind === 'CodeSystem' ? await ctx.terminology.codeSystem(url, version) : kind === 'ValueSet' ? await ctx.terminology.valueSet(url, version) : await ctx.terminology.conceptMap(url);
+    kind === 'CodeSystem'
+      ? await ctx.terminology.codeSystem(url, version)
+      : kind === 'ValueSet'
+        ? await ctx.terminology.valueSet(url, version)
+        : await ctx.terminology.conceptMap(url);
   if (!found) throw notFound(`${kind} ${url}${version ? `|${version}` : ''} is not known to this server`);
   return found as Of<K>;
 }

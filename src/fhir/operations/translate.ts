@@ -18,7 +18,13 @@ export const translateOperation: FhirHandler = async (request, ctx) => {
   const out: ParametersParameter[] = [{ name: 'result', valueBoolean: matches.length > 0 }];
   if (matches.length === 0) out.push({ name: 'message', valueString: 'No mapping found for the code in this ConceptMap' });
   for (const m of matches) {
-    out.push({ name: 'match', part: [{ name: 'equivalence', valueCode: m.equivalence }, { name: 'concept', valueCoding: m.concept }] });
+    out.push({
+      name: 'match',
+      part: [
+        { name: 'equivalence', valueCode: m.equivalence },
+        { name: 'concept', valueCoding: m.concept },
+      ],
+    });
   }
   return [allOk(), parameters(out)];
 };

@@ -17,7 +17,14 @@ export const AUDIT_TYPE = 'AuditEvent';
 export interface AuditLogHost {
   statement(sql: string): StatementSync;
   fieldIdOf(resourceType: string, field: string): number | undefined;
-  replaceIndexRows(valueTable: 'audit_value', resourceType: string, rid: number, before: Map<string, IndexRow>, after: Map<string, IndexRow>, interned: string[]): void;
+  replaceIndexRows(
+    valueTable: 'audit_value',
+    resourceType: string,
+    rid: number,
+    before: Map<string, IndexRow>,
+    after: Map<string, IndexRow>,
+    interned: string[]
+  ): void;
 }
 
 interface AuditRow {
@@ -103,7 +110,9 @@ export class AuditLog {
 
   /** Removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeBefore(instant: string, limit: number): number {
-    const rows = this.host.statement('SELECT rid, idx FROM audit_event WHERE last_updated < ? ORDER BY last_updated LIMIT ?').all(instant, limit) as unknown as Array<{
+    const rows = this.host
+      .statement('SELECT rid, idx FROM audit_event WHERE last_updated < ? ORDER BY last_updated LIMIT ?')
+      .all(instant, limit) as unknown as Array<{
       rid: number;
       idx: string;
     }>;

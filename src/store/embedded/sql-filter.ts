@@ -125,13 +125,23 @@ function indexCondition(filter: Filter & { field: string }, context: FilterConte
     }
     case 'cmp': {
       // Numbers sort before all text in SQLite: one bound keeps the other kind out.
-      const guard = typeof filter.value === 'string' ? (filter.op === 'lt' || filter.op === 'le' ? " AND value >= ''" : '') : filter.op === 'gt' || filter.op === 'ge' ? " AND value < ''" : '';
+      const guard =
+        typeof filter.value === 'string'
+          ? filter.op === 'lt' || filter.op === 'le'
+            ? " AND value >= ''"
+            : ''
+          : filter.op === 'gt' || filter.op === 'ge'
+            ? " AND value < ''"
+            : '';
       condition = { sql: `value ${OPS[filter.op]} ?${guard}`, params: [filter.value] };
       break;
     }
     case 'prefix': {
       const end = prefixEnd(filter.value);
-      condition = end === undefined ? { sql: `value >= ? AND typeof(value) = 'text'`, params: [filter.value] } : { sql: 'value >= ? AND value < ?', params: [filter.value, end] };
+      condition =
+        end === undefined
+          ? { sql: `value >= ? AND typeof(value) = 'text'`, params: [filter.value] }
+          : { sql: 'value >= ? AND value < ?', params: [filter.value, end] };
       break;
     }
     case 'contains':

@@ -111,7 +111,9 @@ export class EmbeddedStore implements StoragePort {
       }
       await importLegacyLog(this.dataDir, this, this.options.log ?? (() => undefined));
       const log = this.options.log ?? (() => undefined);
-      this.checkpointer = new Checkpointer(path.join(this.dataDir, DATABASE_FILE), (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`));
+      this.checkpointer = new Checkpointer(path.join(this.dataDir, DATABASE_FILE), (message) =>
+        log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`)
+      );
       this.db.exec('PRAGMA wal_autocheckpoint = 0');
     } catch (err) {
       this.db?.close();
@@ -234,17 +236,19 @@ export class EmbeddedStore implements StoragePort {
     if (writes.length === 0) return;
     // Field numbers interned by a write that is then undone are forgotten with it.
     const interned: string[] = [];
-    await this.groupCommit.run(() => {
-      try {
-        for (const write of writes) this.writeVersion(write, interned);
-      } catch (err) {
+    await this.groupCommit
+      .run(() => {
+        try {
+          for (const write of writes) this.writeVersion(write, interned);
+        } catch (err) {
+          interned.forEach((key) => this.fieldIds.delete(key));
+          throw err;
+        }
+      })
+      .catch((err: unknown) => {
         interned.forEach((key) => this.fieldIds.delete(key));
         throw err;
-      }
-    }).catch((err: unknown) => {
-      interned.forEach((key) => this.fieldIds.delete(key));
-      throw err;
-    });
+      });
   }
 
   /** One version, inside the group transaction: history row, current row (the optimistic lock), index rows. */
@@ -257,7 +261,8 @@ export class EmbeddedStore implements StoragePort {
       return;
     }
     const vid = Number(version.versionId);
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
+    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as
+      CurrentRow | undefined;
     if ((current ? String(current.vid) : undefined) !== expectedVersionId) throw new VersionConflictError(resourceType, id);
     const idx = version.deleted ? {} : version.idx;
     const idxJson = JSON.stringify(idx);
@@ -351,7 +356,8 @@ export class EmbeddedStore implements StoragePort {
       version.deleted ? 1 : 0,
       version.resource ? JSON.stringify(version.resource) : null
     );
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
+    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as
+      CurrentRow | undefined;
     if (current && current.vid >= vid) return;
     this.writeVersion({ version: { ...version, resource: undefined }, expectedVersionId: current ? String(current.vid) : undefined }, [], false);
   }
@@ -363,7 +369,8 @@ export class EmbeddedStore implements StoragePort {
 
   private applyIndexUpdate(update: IndexUpdate, interned: string[]): void {
     if (update.resourceType === AUDIT_TYPE) return this.auditLog.updateIndex(update, interned);
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(update.resourceType, update.id) as CurrentRow | undefined;
+    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(update.resourceType, update.id) as
+      CurrentRow | undefined;
     // A version written meanwhile already has fresh index fields.
     if (!current || String(current.vid) !== update.versionId || current.deleted === 1) return;
     this.statement('UPDATE current_resource SET idx = ?, sort = ? WHERE rid = ?').run(JSON.stringify(update.idx), JSON.stringify(update.sort), current.rid);
@@ -389,11 +396,14 @@ export class EmbeddedStore implements StoragePort {
 
   async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
     this.requireDb();
-    await this.groupCommit.run(() => this.statement('INSERT OR REPLACE INTO export_chunk (job, file, seq, text) VALUES (?, ?, ?, ?)').run(jobId, file, Math.trunc(seq), text));
+    await this.groupCommit.run(() =>
+      this.statement('INSERT OR REPLACE INTO export_chunk (job, file, seq, text) VALUES (?, ?, ?, ?)').run(jobId, file, Math.trunc(seq), text)
+    );
   }
 
   async readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined> {
-    const row = this.statement('SELECT text FROM export_chunk WHERE job = ? AND file = ? AND seq = ?').get(jobId, file, Math.trunc(seq)) as { text: string } | undefined;
+    const row = this.statement('SELECT text FROM export_chunk WHERE job = ? AND file = ? AND seq = ?').get(jobId, file, Math.trunc(seq)) as
+      { text: string } | undefined;
     return row?.text;
   }
 

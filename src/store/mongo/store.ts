@@ -159,12 +159,7 @@ export class MongoStore implements StoragePort {
     if (query.since) filter.lastUpdated = { $gt: query.since };
     // An AuditEvent's one version is the log entry itself.
     const collection = query.resourceType === AUDIT_TYPE ? this.current(AUDIT_TYPE) : this.history();
-    const docs = await collection
-      .find(filter)
-      .sort({ lastUpdated: -1, _id: -1 })
-      .skip(query.offset)
-      .limit(query.limit)
-      .toArray();
+    const docs = await collection.find(filter).sort({ lastUpdated: -1, _id: -1 }).skip(query.offset).limit(query.limit).toArray();
     return docs.map((d) => strip(d) as StoredVersion);
   }
 
@@ -176,12 +171,7 @@ export class MongoStore implements StoragePort {
     const sort: Record<string, 1 | -1> = {};
     for (const key of query.sort) sort[key.field === 'id' ? '_id' : key.field] = key.descending ? -1 : 1;
     if (query.limit === 0) return [];
-    const docs = await this.current(query.resourceType)
-      .find(this.query(query.filter))
-      .sort(sort)
-      .skip(query.offset)
-      .limit(query.limit)
-      .toArray();
+    const docs = await this.current(query.resourceType).find(this.query(query.filter)).sort(sort).skip(query.offset).limit(query.limit).toArray();
     return docs.map((d) => strip(d) as StoredVersion);
   }
 

@@ -5,7 +5,18 @@ import type { ParameterLink, Prefix, SearchClause, SearchRequest } from '../../b
 import { splitPrefix } from '../../base/search-request';
 import { badRequest, notSupported } from '../../base/outcomes';
 import { getSearchParameters } from '@medplum/core';
-import { compositeKey, exactField, getIndexedParameters, pendingParameter, identifierField, indexField, ofTypeField, sortField, textField, type IndexedParameter } from '../indexer';
+import {
+  compositeKey,
+  exactField,
+  getIndexedParameters,
+  pendingParameter,
+  identifierField,
+  indexField,
+  ofTypeField,
+  sortField,
+  textField,
+  type IndexedParameter,
+} from '../indexer';
 import { normalizeReference } from '../../base/references';
 import type { SortKey } from '../port';
 import { and, not, NONE, or, type Filter } from './filter';
@@ -105,12 +116,7 @@ function lookupParameter(resourceType: string, code: string, name: string, lenie
   throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`, [name]);
 }
 
-async function compileClause(
-  resourceType: string,
-  param: IndexedParameter,
-  clause: SearchClause,
-  ctx: CompileContext
-): Promise<Filter> {
+async function compileClause(resourceType: string, param: IndexedParameter, clause: SearchClause, ctx: CompileContext): Promise<Filter> {
   const [link, ...rest] = clause.chain;
   if (rest.length > 0) return compileChain(resourceType, param, link, rest, clause, ctx);
   if (param.code === '_id') return compileId(link, clause);
@@ -170,9 +176,7 @@ function compileComposite(param: IndexedParameter, link: ParameterLink, clause: 
 }
 
 function unsupportedModifier(param: IndexedParameter, link: ParameterLink): never {
-  throw badRequest(`Modifier :${link.modifier} is not supported on ${param.type} parameter ${param.code}`, [
-    `${param.code}:${link.modifier}`,
-  ]);
+  throw badRequest(`Modifier :${link.modifier} is not supported on ${param.type} parameter ${param.code}`, [`${param.code}:${link.modifier}`]);
 }
 
 function compileMissing(param: IndexedParameter, clause: SearchClause): Filter {
@@ -293,9 +297,7 @@ async function compileChain(
     throw badRequest(`${link.modifier} is not a target type of ${param.code}`, [clause.name]);
   }
   // Without a type modifier, the chain applies to every target type that has the parameter.
-  const targets = link.modifier
-    ? [link.modifier]
-    : param.targets.filter((t) => getIndexedParameters(t).has(rest[0].code));
+  const targets = link.modifier ? [link.modifier] : param.targets.filter((t) => getIndexedParameters(t).has(rest[0].code));
   if (targets.length === 0) {
     throw badRequest(`No target of ${param.code} has a search parameter ${rest[0].code}`, [clause.name]);
   }

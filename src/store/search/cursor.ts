@@ -48,7 +48,10 @@ export function keyValues(version: StoredVersion, keys: SortKey[]): KeyValue[] {
 function strictlyAfter(field: string, value: KeyValue, descending: boolean): Filter {
   if (value === null) return descending ? NONE : { kind: 'exists', field, exists: true };
   if (!descending) return { kind: 'cmp', field, op: 'gt', value };
-  return or([{ kind: 'cmp', field, op: 'lt', value }, { kind: 'exists', field, exists: false }]);
+  return or([
+    { kind: 'cmp', field, op: 'lt', value },
+    { kind: 'exists', field, exists: false },
+  ]);
 }
 
 function equal(field: string, value: KeyValue): Filter {
@@ -57,9 +60,7 @@ function equal(field: string, value: KeyValue): Filter {
 
 /** Rows after the cursor in the order of keys (which end with id, so the order is total). */
 export function afterFilter(keys: SortKey[], values: KeyValue[]): Filter {
-  return or(
-    keys.map((key, i) => and([...keys.slice(0, i).map((k, j) => equal(k.field, values[j])), strictlyAfter(key.field, values[i], key.descending)]))
-  );
+  return or(keys.map((key, i) => and([...keys.slice(0, i).map((k, j) => equal(k.field, values[j])), strictlyAfter(key.field, values[i], key.descending)])));
 }
 
 export const reversed = (keys: SortKey[]): SortKey[] => keys.map((k) => ({ ...k, descending: !k.descending }));

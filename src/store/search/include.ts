@@ -71,7 +71,13 @@ async function include(store: StoragePort, target: IncludeTarget, sources: Store
   const found: StoredVersion[] = [];
   for (const [type, ids] of idsByType) {
     found.push(
-      ...(await store.search({ resourceType: type, filter: { kind: 'in', field: 'id', values: [...ids] }, sort: [{ field: 'id', descending: false }], offset: 0, limit: INCLUDE_LIMIT + 1 }))
+      ...(await store.search({
+        resourceType: type,
+        filter: { kind: 'in', field: 'id', values: [...ids] },
+        sort: [{ field: 'id', descending: false }],
+        offset: 0,
+        limit: INCLUDE_LIMIT + 1,
+      }))
     );
   }
   return found;
@@ -91,7 +97,11 @@ async function revinclude(store: StoragePort, target: IncludeTarget, sources: St
   });
 }
 
-export async function fetchIncludes(store: StoragePort, request: SearchRequest, matches: StoredVersion[]): Promise<{ included: StoredVersion[]; warnings: string[] }> {
+export async function fetchIncludes(
+  store: StoragePort,
+  request: SearchRequest,
+  matches: StoredVersion[]
+): Promise<{ included: StoredVersion[]; warnings: string[] }> {
   for (const target of request.include) {
     if (!target.iterate && target.resourceType !== '*' && target.resourceType !== request.resourceType) {
       throw badRequest(`_include=${target.resourceType}:${target.searchParam} does not apply to ${request.resourceType}`, ['_include']);

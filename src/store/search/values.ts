@@ -3,7 +3,10 @@
 
 /** Lower case with accents folded: FHIR string search is case- and accent-insensitive. */
 export function normalizeString(value: string): string {
-  return value.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  return value
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 }
 
 export const MIN_INSTANT = '0001-01-01T00:00:00.000Z';
@@ -14,8 +17,7 @@ export interface InstantRange {
   hi: string;
 }
 
-const DATE_PATTERN =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+const DATE_PATTERN = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 // 400 Gregorian years are exactly 146,097 days; shifting by them keeps
 // Date.UTC away from its two-digit-year special case.
