@@ -25,10 +25,11 @@ const EXCLUDED = new Set(['_compartment', '_project', '_id']);
 
 /**
  * The audit trail is an append-only log indexed only for what audit search
- * needs (who, what, when, which interaction, how it ended), not every
- * AuditEvent parameter: one is written per request, so each field costs.
+ * needs (who, what, when, which interaction, how it ended, and whose record:
+ * the patient, by which Patient/$everything finds a patient's trail), not
+ * every AuditEvent parameter: one is written per request, so each field costs.
  */
-const AUDIT_EVENT_PARAMETERS = new Set(['date', 'agent', 'entity', 'subtype', 'outcome', 'action', 'type', '_lastUpdated']);
+const AUDIT_EVENT_PARAMETERS = new Set(['date', 'agent', 'entity', 'patient', 'subtype', 'outcome', 'action', 'type', '_lastUpdated']);
 
 /** A composite parameter's second part: what is compared once the first (a token) matched. */
 export interface CompositePart {
