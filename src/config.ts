@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
 import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
+import type { SubscriptionOptions } from './subscriptions/service';
 
 export interface Config {
   port: number;
@@ -40,18 +41,8 @@ export interface Config {
   auditRetentionDays?: number;
   /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
   pseudonymKey?: string;
-  subscriptions: SubscriptionConfig;
-}
-
-/** Subscriptions (subscriptions/service.ts). */
-export interface SubscriptionConfig {
-  /** URL prefixes of rest-hook endpoints allowed although on a private or loopback address. */
-  allowedEndpoints: string[];
-  pollMs: number;
-  settleMs: number;
-  retryMs: number;
-  maxAttempts: number;
-  leaseSeconds: number;
+  /** Subscriptions: the service's options, less the base URL it is given beside them. */
+  subscriptions: Omit<SubscriptionOptions, 'baseUrl'>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -268,14 +268,7 @@ export class EmbeddedStore implements StoragePort {
     const idxJson = JSON.stringify(idx);
     const sortJson = JSON.stringify(version.deleted ? {} : version.sort);
     if (withHistory) {
-      this.statement('INSERT INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)').run(
-        resourceType,
-        id,
-        vid,
-        version.lastUpdated,
-        version.deleted ? 1 : 0,
-        version.resource ? JSON.stringify(version.resource) : null
-      );
+      this.insertHistory(version, 'INSERT');
     }
     let rid: number;
     if (current) {
@@ -340,6 +333,18 @@ export class EmbeddedStore implements StoragePort {
     if (added.length > 0) addAll.run(rid, JSON.stringify(added));
   }
 
+  /** The history row of a version; `INSERT OR IGNORE` where a row already there is the same version. */
+  private insertHistory(version: StoredVersion, insert: 'INSERT' | 'INSERT OR IGNORE'): void {
+    this.statement(`${insert} INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      version.resourceType,
+      version.id,
+      Number(version.versionId),
+      version.lastUpdated,
+      version.deleted ? 1 : 0,
+      version.resource ? JSON.stringify(version.resource) : null
+    );
+  }
+
   /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */
   replayVersion(version: StoredVersion): void {
     const { resourceType, id } = version;
@@ -348,14 +353,8 @@ export class EmbeddedStore implements StoragePort {
       return;
     }
     const vid = Number(version.versionId);
-    this.statement('INSERT OR IGNORE INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)').run(
-      resourceType,
-      id,
-      vid,
-      version.lastUpdated,
-      version.deleted ? 1 : 0,
-      version.resource ? JSON.stringify(version.resource) : null
-    );
+    // A version already replayed stays as it is: the replay is idempotent.
+    this.insertHistory(version, 'INSERT OR IGNORE');
     const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as
       CurrentRow | undefined;
     if (current && current.vid >= vid) return;
