@@ -4,9 +4,9 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
+import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
 
-const EXT = 'https://social-prescribing.example.org/fhir/StructureDefinition/test-favourite-activity';
-const patient = (activity: string) => ({ resourceType: 'Patient', extension: [{ url: EXT, valueString: activity }], name: [{ family: 'Reindex' }] });
+const patient = (activity: string) => patientWithActivity(activity, 'Reindex');
 
 describe.each(storeTargets)('custom SearchParameter [$name]', (target) => {
   let server: TestServer;
@@ -33,20 +33,7 @@ describe.each(storeTargets)('custom SearchParameter [$name]', (target) => {
     const before = await server.api.get(`/fhir/Patient?${code}=garden`);
     expect(before.status).toBe(400);
 
-    const created = await server.api
-      .post('/fhir/SearchParameter')
-      .set('Content-Type', FHIR_JSON)
-      .send({
-        resourceType: 'SearchParameter',
-        url: `https://social-prescribing.example.org/fhir/SearchParameter/test-${code}`,
-        name: code,
-        status: 'active',
-        description: 'Test: a patient by their favourite activity',
-        code,
-        base: ['Patient'],
-        type: 'string',
-        expression: `Patient.extension.where(url = '${EXT}').value`,
-      });
+    const created = await server.api.post('/fhir/SearchParameter').set('Content-Type', FHIR_JSON).send(favouriteActivityParameter(code));
     expect(created.status).toBe(201);
     const id = created.body.id;
 

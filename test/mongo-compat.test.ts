@@ -58,36 +58,32 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     }
   });
 
-  test('a WriteConflict without the transient label is retried and the update succeeds', async () => {
+  /** Creates a Patient, then updates it with If-Match while its next `times` version writes fail with a WriteConflict. */
+  async function updateWhileWritesFail(times: number) {
     const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
-    const restore = failNextWrites(2);
+    const restore = failNextWrites(times);
     try {
       const res = await server.api
         .put(`/fhir/Patient/${created.id}`)
         .set('Content-Type', FHIR_JSON)
         .set('If-Match', 'W/"1"')
         .send({ ...created, gender: 'male' });
-      expect(res.status).toBe(200);
-      expect(res.body.meta.versionId).toBe('2');
+      return { created, res };
     } finally {
       restore();
     }
+  }
+
+  test('a WriteConflict without the transient label is retried and the update succeeds', async () => {
+    const { res } = await updateWhileWritesFail(2);
+    expect(res.status).toBe(200);
+    expect(res.body.meta.versionId).toBe('2');
   });
 
   test('a conflict that outlasts the retries is a lost race: 412 with If-Match, never 500', async () => {
-    const created = (await server.api.post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient())).body;
-    const restore = failNextWrites(1000);
-    try {
-      const res = await server.api
-        .put(`/fhir/Patient/${created.id}`)
-        .set('Content-Type', FHIR_JSON)
-        .set('If-Match', 'W/"1"')
-        .send({ ...created, gender: 'male' });
-      expect(res.status).toBe(412);
-      expect(res.body.resourceType).toBe('OperationOutcome');
-    } finally {
-      restore();
-    }
+    const { created, res } = await updateWhileWritesFail(1000);
+    expect(res.status).toBe(412);
+    expect(res.body.resourceType).toBe('OperationOutcome');
     expect((await server.api.get(`/fhir/Patient/${created.id}`)).body.meta.versionId).toBe('1');
   });
 });

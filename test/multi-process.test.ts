@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
 import { storeTargets, uniqueDatabaseUri } from './support/stores';
+import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
 
-const EXT = 'https://social-prescribing.example.org/fhir/StructureDefinition/test-favourite-activity';
 const FHIR_JSON = 'application/fhir+json';
 
 const mongo = storeTargets.find((t) => t.name === 'mongodb');
@@ -35,21 +35,10 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     });
     return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
-  const patient = (activity: string) => ({ resourceType: 'Patient', extension: [{ url: EXT, valueString: activity }], name: [{ family: 'Shared' }] });
+  const patient = (activity: string) => patientWithActivity(activity, 'Shared');
   const writePatients = async (server: ServerProcess, n: number, activity: string) => {
     for (let i = 0; i < n; i++) expect((await fhir(server, 'POST', '/Patient', patient(activity))).status).toBe(201);
   };
-  const searchParameter = (code: string) => ({
-    resourceType: 'SearchParameter',
-    url: `https://social-prescribing.example.org/fhir/SearchParameter/test-${code}`,
-    name: code.replace(/-/g, ''),
-    status: 'active',
-    description: 'Test: a patient by their favourite activity',
-    code,
-    base: ['Patient'],
-    type: 'string',
-    expression: `Patient.extension.where(url = '${EXT}').value`,
-  });
   const reindexStatus = async (server: ServerProcess, id: string) =>
     (await fhir(server, 'GET', `/SearchParameter/${id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'status')?.valueCode as
       string | undefined;
@@ -118,7 +107,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const [a, b] = [await start(uri), await start(uri)];
     await writePatients(a, 10, 'gardening');
     const code = `shared-${randomUUID().slice(0, 8)}`;
-    const created = await fhir(a, 'POST', '/SearchParameter', searchParameter(code));
+    const created = await fhir(a, 'POST', '/SearchParameter', favouriteActivityParameter(code));
     expect(created.status).toBe(201);
     // Written at once, on both processes, while the other may not know the parameter yet.
     await Promise.all([writePatients(a, 10, 'gardening'), writePatients(b, 10, 'gardening')]);
@@ -136,7 +125,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const [a, b] = [await start(uri, env), await start(uri, env)];
     await writePatients(b, 150, 'choir');
     const code = `takeover-${randomUUID().slice(0, 8)}`;
-    const created = await fhir(a, 'POST', '/SearchParameter', searchParameter(code));
+    const created = await fhir(a, 'POST', '/SearchParameter', favouriteActivityParameter(code));
     expect(created.status).toBe(201);
     const processed = async () =>
       (await fhir(b, 'GET', `/SearchParameter/${created.body.id}/$reindex`)).body?.parameter?.find((p: { name: string }) => p.name === 'processed')
