@@ -20,19 +20,17 @@ export const BACKUP_SUFFIX = '.imported-backup';
 const LINES_PER_TRANSACTION = 2000;
 const PROGRESS_EVERY_MS = 5000;
 
-/** What the import needs of the store: its connection, and idempotent replays of one version and one index update. */
+/** What the import needs of the store's writer: idempotent replays of one version and one index update. */
 export interface LegacyTarget {
-  requireDb(): DatabaseSync;
   replayVersion(version: StoredVersion): void;
   replayIndexUpdate(update: IndexUpdate): void;
 }
 
-export async function importLegacyLog(dataDir: string, target: LegacyTarget, log: (message: string) => void): Promise<void> {
+export async function importLegacyLog(dataDir: string, db: DatabaseSync, target: LegacyTarget, log: (message: string) => void): Promise<void> {
   const files = [SNAPSHOT, LOG].map((name) => path.join(dataDir, name)).filter((file) => fs.existsSync(file));
   if (files.length === 0) return;
   const totalBytes = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
   log(`Importing the data directory of an earlier release (${files.map((f) => path.basename(f)).join(', ')}, ${mib(totalBytes)} MiB) into the SQLite store`);
-  const db = target.requireDb();
   const progress = { bytes: 0, lines: 0, versions: 0, lastReport: Date.now() };
   for (const file of files) {
     await replayFile(file, db, target, progress, (done) => {

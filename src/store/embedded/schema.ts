@@ -96,16 +96,22 @@ CREATE TABLE IF NOT EXISTS export_chunk (
 );
 `;
 
-export function openDatabase(file: string, options: DatabaseOptions): DatabaseSync {
+/** A connection with the store's settings, to a database whose tables exist (the writer thread's). */
+export function openConnection(file: string, cacheMiB: number): DatabaseSync {
   const db = new DatabaseSync(file);
   // WAL: readers never wait for the writer, and a commit is one append to the log.
   db.exec('PRAGMA journal_mode = WAL');
   // SQLite itself syncs only at checkpoints; FULL's sync before acknowledging is done by the group commit.
-  void options.synchronous;
   db.exec('PRAGMA synchronous = NORMAL');
-  db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(options.cacheMiB)) * 1024}`);
+  db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(cacheMiB)) * 1024}`);
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA temp_store = MEMORY');
+  return db;
+}
+
+/** Opens the database, creating its tables on first use. */
+export function openDatabase(file: string, options: DatabaseOptions): DatabaseSync {
+  const db = openConnection(file, options.cacheMiB);
   db.exec(SCHEMA);
   // Refreshes the planner's statistics where they are missing or stale, reading
   // a bounded sample of each index so that start time does not grow with the data.

@@ -3,18 +3,17 @@
 // memory holds only SQLite's page cache and a map of interned field names,
 // so memory and restart time do not grow with the history.
 //
-// Writes go through a group commit (group-commit.ts): concurrent requests
-// share one transaction and one sync. The optimistic lock is an UPDATE
+// Reads run here, on the serving thread's connection. Changes go to the
+// writer thread (writer-thread.ts), whose group commit gives concurrent
+// requests one transaction and one sync. The optimistic lock is an UPDATE
 // conditioned on the expected versionId, checked by its change count.
 // A multi-version commit runs in one savepoint: all of it or none.
 import fs from 'node:fs';
-import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import {
   StoreUnavailableError,
-  VersionConflictError,
   type HistoryQuery,
   type IndexFields,
   type IndexUpdate,
@@ -25,23 +24,17 @@ import {
 } from '../port';
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openDatabase, type DatabaseOptions } from './schema';
-import { GroupCommit } from './group-commit';
-import { indexRows, type IndexRow } from './index-rows';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer } from './checkpointer';
+import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
+import { WriterClient } from './writer-client';
+import type { WriterOp } from './writer-protocol';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
   log?: (message: string) => void;
-}
-
-interface CurrentRow {
-  rid: number;
-  vid: number;
-  deleted: number;
-  idx: string;
 }
 
 interface VersionRow {
@@ -81,15 +74,10 @@ export class EmbeddedStore implements StoragePort {
   private db: DatabaseSync | undefined;
   private unlock: (() => void) | undefined;
   private readonly statements = new Map<string, StatementSync>();
-  /** "type\u0000field" -> fid, for every index field in the database. */
+  /** "type\u0000field" -> fid, for the index fields searches have named. */
   private readonly fieldIds = new Map<string, number>();
-  readonly groupCommit = new GroupCommit(
-    () => this.requireDb(),
-    () => this.logHandle()
-  );
+  private writer: WriterClient | undefined;
   private checkpointer: Checkpointer | undefined;
-  /** The write-ahead log file, opened to sync it (FULL). */
-  private log: Promise<FileHandle> | undefined;
   /** AuditEvents: an append-only log beside the versioned resources. */
   private readonly auditLog = new AuditLog(this);
 
@@ -101,20 +89,17 @@ export class EmbeddedStore implements StoragePort {
   async start(): Promise<void> {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.unlock = lockDataDirectory(this.dataDir);
+    const file = path.join(this.dataDir, DATABASE_FILE);
+    const cacheMiB = this.options.cacheMiB ?? 64;
     try {
-      this.db = openDatabase(path.join(this.dataDir, DATABASE_FILE), {
-        synchronous: this.options.synchronous ?? 'FULL',
-        cacheMiB: this.options.cacheMiB ?? 64,
-      });
-      for (const row of this.db.prepare('SELECT fid, type, field FROM search_field').all() as unknown as Array<{ fid: number; type: string; field: string }>) {
-        this.fieldIds.set(`${row.type}\u0000${row.field}`, row.fid);
-      }
-      await importLegacyLog(this.dataDir, this, this.options.log ?? (() => undefined));
+      this.db = openDatabase(file, { synchronous: this.options.synchronous ?? 'FULL', cacheMiB });
+      // Before the writer thread exists, this connection is the only writer.
+      await importLegacyLog(this.dataDir, this.db, new SqliteWriter(this.db), this.options.log ?? (() => undefined));
       const log = this.options.log ?? (() => undefined);
-      this.checkpointer = new Checkpointer(path.join(this.dataDir, DATABASE_FILE), (message) =>
-        log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`)
+      this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`));
+      this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL' }, (fields) =>
+        fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
-      this.db.exec('PRAGMA wal_autocheckpoint = 0');
     } catch (err) {
       this.db?.close();
       this.db = undefined;
@@ -123,19 +108,7 @@ export class EmbeddedStore implements StoragePort {
     }
   }
 
-  /** The write-ahead log to sync before acknowledging, when power-loss safety is on (the default). */
-  private logHandle(): Promise<FileHandle | undefined> {
-    if ((this.options.synchronous ?? 'FULL') !== 'FULL') return Promise.resolve(undefined);
-    // The log exists once the first transaction committed, which is before the first sync.
-    this.log ??= fsp.open(path.join(this.dataDir, `${DATABASE_FILE}-wal`), 'r+').catch((err: unknown) => {
-      this.log = undefined;
-      throw err;
-    });
-    return this.log;
-  }
-
-  /** The database connection, for this adapter's own parts (the audit log, the import). */
-  requireDb(): DatabaseSync {
+  private requireDb(): DatabaseSync {
     if (!this.db) throw new StoreUnavailableError('The embedded store is closed');
     return this.db;
   }
@@ -192,19 +165,19 @@ export class EmbeddedStore implements StoragePort {
     return rows.map(toVersion);
   }
 
-  /** The interned number of a type's index field, if any version ever had it. */
+  /**
+   * The interned number of a type's index field, if any version ever had it.
+   * The writer thread interns them; a number not yet known here is looked up
+   * (a field no version has yet is looked up again next time, since a commit
+   * may intern it at any moment).
+   */
   fieldIdOf(resourceType: string, field: string): number | undefined {
-    return this.fieldIds.get(`${resourceType}\u0000${field}`);
-  }
-
-  /** Interns a field name; runs inside a write, so the number is only kept if that write commits. */
-  private internField(resourceType: string, field: string): number {
     const key = `${resourceType}\u0000${field}`;
     const known = this.fieldIds.get(key);
     if (known !== undefined) return known;
-    this.statement('INSERT OR IGNORE INTO search_field (type, field) VALUES (?, ?)').run(resourceType, field);
-    const row = this.statement('SELECT fid FROM search_field WHERE type = ? AND field = ?').get(resourceType, field) as { fid: number };
-    return row.fid;
+    const row = this.statement('SELECT fid FROM search_field WHERE type = ? AND field = ?').get(resourceType, field) as { fid: number } | undefined;
+    if (row) this.fieldIds.set(key, row.fid);
+    return row?.fid;
   }
 
   private where(resourceType: string, filter: Filter): { sql: string; params: SqlParam[] } {
@@ -231,173 +204,34 @@ export class EmbeddedStore implements StoragePort {
     return row.n;
   }
 
-  async commit(writes: VersionWrite[]): Promise<void> {
+  private change(op: WriterOp): Promise<unknown> {
     this.requireDb();
-    if (writes.length === 0) return;
-    // Field numbers interned by a write that is then undone are forgotten with it.
-    const interned: string[] = [];
-    await this.groupCommit
-      .run(() => {
-        try {
-          for (const write of writes) this.writeVersion(write, interned);
-        } catch (err) {
-          interned.forEach((key) => this.fieldIds.delete(key));
-          throw err;
-        }
-      })
-      .catch((err: unknown) => {
-        interned.forEach((key) => this.fieldIds.delete(key));
-        throw err;
-      });
+    if (!this.writer) throw new StoreUnavailableError('The embedded store is closed');
+    return this.writer.send(op);
   }
 
-  /** One version, inside the group transaction: history row, current row (the optimistic lock), index rows. */
-  private writeVersion({ version, expectedVersionId }: VersionWrite, interned: string[], withHistory = true): void {
-    const { resourceType, id } = version;
-    if (resourceType === AUDIT_TYPE) {
-      // Append-only: an AuditEvent is written once and never replaced.
-      if (expectedVersionId !== undefined || version.deleted) throw new VersionConflictError(resourceType, id);
-      this.auditLog.append(version, interned);
+  async commit(writes: VersionWrite[]): Promise<void> {
+    if (writes.length === 0) {
+      this.requireDb();
       return;
     }
-    const vid = Number(version.versionId);
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as
-      CurrentRow | undefined;
-    if ((current ? String(current.vid) : undefined) !== expectedVersionId) throw new VersionConflictError(resourceType, id);
-    const idx = version.deleted ? {} : version.idx;
-    const idxJson = JSON.stringify(idx);
-    const sortJson = JSON.stringify(version.deleted ? {} : version.sort);
-    if (withHistory) {
-      this.insertHistory(version, 'INSERT');
-    }
-    let rid: number;
-    if (current) {
-      const changed = this.statement('UPDATE current_resource SET vid = ?, last_updated = ?, deleted = ?, idx = ?, sort = ? WHERE rid = ? AND vid = ?').run(
-        vid,
-        version.lastUpdated,
-        version.deleted ? 1 : 0,
-        idxJson,
-        sortJson,
-        current.rid,
-        current.vid
-      );
-      if (changed.changes !== 1) throw new VersionConflictError(resourceType, id);
-      rid = current.rid;
-    } else {
-      const inserted = this.statement('INSERT INTO current_resource (type, id, vid, last_updated, deleted, idx, sort) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-        resourceType,
-        id,
-        vid,
-        version.lastUpdated,
-        version.deleted ? 1 : 0,
-        idxJson,
-        sortJson
-      );
-      rid = Number(inserted.lastInsertRowid);
-    }
-    const before = current && current.deleted === 0 ? indexRows(JSON.parse(current.idx) as IndexFields) : new Map<string, IndexRow>();
-    this.replaceIndexRows('search_value', resourceType, rid, before, indexRows(idx), interned);
-  }
-
-  /** Moves a row's index values from one set of index fields to another, touching only what changed. */
-  replaceIndexRows(
-    valueTable: 'search_value' | 'audit_value',
-    resourceType: string,
-    rid: number,
-    before: Map<string, IndexRow>,
-    after: Map<string, IndexRow>,
-    interned: string[]
-  ): void {
-    const remove = this.statement(`DELETE FROM ${valueTable} WHERE fid = ? AND value = ? AND rid = ?`);
-    // New rows go in with one statement: a JSON array of [fid, value] pairs, read back with json_each.
-    const addAll = this.statement(
-      `INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)`
-    );
-    const added: Array<[number, string | number]> = [];
-    for (const [key, row] of before) {
-      if (after.has(key)) continue;
-      const fid = this.fieldIdOf(resourceType, row.field);
-      if (fid !== undefined) remove.run(fid, row.value, rid);
-    }
-    for (const [key, row] of after) {
-      if (before.has(key)) continue;
-      let fid = this.fieldIdOf(resourceType, row.field);
-      if (fid === undefined) {
-        fid = this.internField(resourceType, row.field);
-        const fieldKey = `${resourceType}\u0000${row.field}`;
-        this.fieldIds.set(fieldKey, fid);
-        interned.push(fieldKey);
-      }
-      added.push([fid, row.value]);
-    }
-    if (added.length > 0) addAll.run(rid, JSON.stringify(added));
-  }
-
-  /** The history row of a version; `INSERT OR IGNORE` where a row already there is the same version. */
-  private insertHistory(version: StoredVersion, insert: 'INSERT' | 'INSERT OR IGNORE'): void {
-    this.statement(`${insert} INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)`).run(
-      version.resourceType,
-      version.id,
-      Number(version.versionId),
-      version.lastUpdated,
-      version.deleted ? 1 : 0,
-      version.resource ? JSON.stringify(version.resource) : null
-    );
-  }
-
-  /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */
-  replayVersion(version: StoredVersion): void {
-    const { resourceType, id } = version;
-    if (resourceType === AUDIT_TYPE) {
-      if (!version.deleted && version.resource) this.auditLog.append(version, []);
-      return;
-    }
-    const vid = Number(version.versionId);
-    // A version already replayed stays as it is: the replay is idempotent.
-    this.insertHistory(version, 'INSERT OR IGNORE');
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(resourceType, id) as
-      CurrentRow | undefined;
-    if (current && current.vid >= vid) return;
-    this.writeVersion({ version: { ...version, resource: undefined }, expectedVersionId: current ? String(current.vid) : undefined }, [], false);
-  }
-
-  /** Replays one index update of an earlier release's log. */
-  replayIndexUpdate(update: IndexUpdate): void {
-    this.applyIndexUpdate(update, []);
-  }
-
-  private applyIndexUpdate(update: IndexUpdate, interned: string[]): void {
-    if (update.resourceType === AUDIT_TYPE) return this.auditLog.updateIndex(update, interned);
-    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(update.resourceType, update.id) as
-      CurrentRow | undefined;
-    // A version written meanwhile already has fresh index fields.
-    if (!current || String(current.vid) !== update.versionId || current.deleted === 1) return;
-    this.statement('UPDATE current_resource SET idx = ?, sort = ? WHERE rid = ?').run(JSON.stringify(update.idx), JSON.stringify(update.sort), current.rid);
-    this.replaceIndexRows('search_value', update.resourceType, current.rid, indexRows(JSON.parse(current.idx) as IndexFields), indexRows(update.idx), interned);
+    await this.change({ kind: 'commit', writes: writes.map(encodeWrite) });
   }
 
   async updateIndexes(updates: IndexUpdate[]): Promise<void> {
-    this.requireDb();
-    if (updates.length === 0) return;
-    const interned: string[] = [];
-    await this.groupCommit
-      .run(() => updates.forEach((update) => this.applyIndexUpdate(update, interned)))
-      .catch((err: unknown) => {
-        interned.forEach((key) => this.fieldIds.delete(key));
-        throw err;
-      });
+    if (updates.length === 0) {
+      this.requireDb();
+      return;
+    }
+    await this.change({ kind: 'updateIndexes', updates: updates.map(encodeIndexUpdate) });
   }
 
   async removeAuditEventsBefore(instant: string, limit: number): Promise<number> {
-    this.requireDb();
-    return this.groupCommit.run(() => this.auditLog.removeBefore(instant, limit));
+    return (await this.change({ kind: 'removeAuditEventsBefore', instant, limit })) as number;
   }
 
   async writeExportChunk(jobId: string, file: string, seq: number, text: string): Promise<void> {
-    this.requireDb();
-    await this.groupCommit.run(() =>
-      this.statement('INSERT OR REPLACE INTO export_chunk (job, file, seq, text) VALUES (?, ?, ?, ?)').run(jobId, file, Math.trunc(seq), text)
-    );
+    await this.change({ kind: 'writeExportChunk', job: jobId, file, seq, text });
   }
 
   async readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined> {
@@ -407,8 +241,7 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async deleteExportFiles(jobId: string): Promise<void> {
-    this.requireDb();
-    await this.groupCommit.run(() => this.statement('DELETE FROM export_chunk WHERE job = ?').run(jobId));
+    await this.change({ kind: 'deleteExportFiles', job: jobId });
   }
 
   async ping(): Promise<void> {
@@ -418,13 +251,12 @@ export class EmbeddedStore implements StoragePort {
   async close(): Promise<void> {
     if (!this.db) return;
     const db = this.db;
-    // Let writes already queued finish (committed and synced) before the connection goes.
-    await this.groupCommit.idle();
+    // Changes already sent finish (committed and synced) before the writer's connection goes.
+    await this.writer?.close();
+    this.writer = undefined;
     this.db = undefined;
     await this.checkpointer?.close();
     this.checkpointer = undefined;
-    await (await this.log?.catch(() => undefined))?.close();
-    this.log = undefined;
     this.statements.clear();
     try {
       db.exec('PRAGMA optimize');

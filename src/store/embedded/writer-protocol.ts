@@ -1,0 +1,57 @@
+// The messages between the serving thread and the writer thread
+// (writer-client.ts, writer-thread.ts), and how errors cross between them:
+// a worker thread's messages carry data, not classes, so a lost race and an
+// unavailable store are named here and made into their classes again.
+import { StoreUnavailableError, VersionConflictError } from '../port';
+import type { EncodedIndexUpdate, EncodedWrite } from './writer';
+
+export type WriterOp =
+  | { kind: 'commit'; writes: EncodedWrite[] }
+  | { kind: 'updateIndexes'; updates: EncodedIndexUpdate[] }
+  | { kind: 'removeAuditEventsBefore'; instant: string; limit: number }
+  | { kind: 'writeExportChunk'; job: string; file: string; seq: number; text: string }
+  | { kind: 'deleteExportFiles'; job: string };
+
+export interface WriterRequest {
+  seq: number;
+  op: WriterOp;
+}
+
+export type WriterError = { conflict: [string, string] } | { unavailable: string } | { message: string };
+
+export interface WriterReply {
+  seq: number;
+  value?: unknown;
+  error?: WriterError;
+}
+
+/** What one group commit answers: each request's reply, and the index field numbers it interned. */
+export interface BatchReply {
+  replies: WriterReply[];
+  fields: Array<[string, number]>;
+}
+
+export interface WriterOptions {
+  file: string;
+  cacheMiB: number;
+  /** Sync the write-ahead log before acknowledging (power-loss safety). */
+  syncLog: boolean;
+}
+
+/** SQLite result codes that mean the disk or the database file, not the request: 503, try again. */
+const UNAVAILABLE_CODES = new Set([5 /* BUSY */, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */]);
+
+export function encodeError(err: unknown): WriterError {
+  if (err instanceof VersionConflictError) return { conflict: [err.resourceType, err.id] };
+  if (err instanceof StoreUnavailableError) return { unavailable: err.message };
+  const code = (err as { errcode?: number }).errcode;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'number' && UNAVAILABLE_CODES.has(code & 0xff)) return { unavailable: `Write to the embedded store failed: ${message}` };
+  return { message };
+}
+
+export function decodeError(error: WriterError): Error {
+  if ('conflict' in error) return new VersionConflictError(...error.conflict);
+  if ('unavailable' in error) return new StoreUnavailableError(error.unavailable);
+  return new Error(error.message);
+}

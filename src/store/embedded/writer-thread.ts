@@ -1,0 +1,75 @@
+// The writer thread of the embedded store: the one connection that changes
+// the database. node:sqlite is synchronous, so every insert, commit and sync
+// made on the thread that serves requests would stop it for that long; here
+// they run beside it, on the machine's other core, while reads stay on the
+// serving thread's own connection (WAL: readers never wait for the writer).
+// Requests queue while a commit or its sync runs, and share the next one.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openConnection } from './schema';
+import { GroupCommit } from './group-commit';
+import { SqliteWriter } from './writer';
+import type { WriterOp, WriterOptions, WriterRequest } from './writer-protocol';
+
+const options = workerData as WriterOptions;
+const port = parentPort;
+if (!port) throw new Error('writer-thread runs as a worker thread');
+
+const db = openConnection(options.file, options.cacheMiB);
+// Checkpoints run on a thread of their own (checkpointer.ts), never inside a commit here.
+db.exec('PRAGMA wal_autocheckpoint = 0');
+const writer = new SqliteWriter(db);
+
+function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
+  switch (op.kind) {
+    case 'commit':
+      for (const write of op.writes) writer.writeVersion(write, interned);
+      return undefined;
+    case 'updateIndexes':
+      for (const update of op.updates) writer.applyIndexUpdate(update, interned);
+      return undefined;
+    case 'removeAuditEventsBefore':
+      return writer.removeAuditEventsBefore(op.instant, op.limit);
+    case 'writeExportChunk':
+      return writer.writeExportChunk(op.job, op.file, op.seq, op.text);
+    case 'deleteExportFiles':
+      return writer.deleteExportFiles(op.job);
+  }
+}
+
+const groupCommit = new GroupCommit(
+  db,
+  (request, interned) => apply(request.op, interned),
+  (interned) => writer.forget(interned),
+  options.syncLog ? `${options.file}-wal` : undefined
+);
+
+let queue: WriterRequest[] = [];
+let scheduled = false;
+
+function flush(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  if (batch.length > 0) port?.postMessage(groupCommit.run(batch));
+}
+
+port.on('message', (message: WriterRequest | 'close') => {
+  if (message === 'close') {
+    flush();
+    groupCommit.close();
+    try {
+      db.exec('PRAGMA optimize');
+    } catch {
+      // Only planner statistics: never a reason to fail a shutdown.
+    }
+    db.close();
+    port.postMessage('closed');
+    return;
+  }
+  queue.push(message);
+  // Messages already waiting are delivered before the immediate runs: they join this batch.
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+  }
+});

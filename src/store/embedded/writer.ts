@@ -1,0 +1,259 @@
+// Every change the embedded store makes to its database, on one connection:
+// history rows, current rows (the optimistic lock), index rows, the audit
+// log's appends and sweep, export chunks. It runs on the writer thread
+// (writer-thread.ts), and on the serving thread only at start, for the import
+// of an earlier release's data directory, before that thread exists.
+//
+// Versions arrive encoded (encodeWrite): their JSON is made on the serving
+// thread, where the objects are, so that only strings cross to this thread.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { VersionConflictError, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
+import { indexRows, type IndexRow } from './index-rows';
+import { AUDIT_TYPE } from './audit-log';
+
+/** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
+export interface EncodedVersion {
+  type: string;
+  id: string;
+  vid: number;
+  lastUpdated: string;
+  deleted: boolean;
+  /** The resource's JSON, or null for a deletion. */
+  resource: string | null;
+  idx: string;
+  sort: string;
+}
+
+export interface EncodedWrite {
+  version: EncodedVersion;
+  expectedVersionId?: string;
+}
+
+export interface EncodedIndexUpdate {
+  type: string;
+  id: string;
+  versionId: string;
+  idx: string;
+  sort: string;
+}
+
+export function encodeWrite({ version, expectedVersionId }: VersionWrite): EncodedWrite {
+  return {
+    version: {
+      type: version.resourceType,
+      id: version.id,
+      vid: Number(version.versionId),
+      lastUpdated: version.lastUpdated,
+      deleted: version.deleted,
+      resource: version.resource ? JSON.stringify(version.resource) : null,
+      // A deleted version has no index fields: it is found by no search.
+      idx: version.deleted ? '{}' : JSON.stringify(version.idx),
+      sort: version.deleted ? '{}' : JSON.stringify(version.sort),
+    },
+    expectedVersionId,
+  };
+}
+
+export function encodeIndexUpdate(update: IndexUpdate): EncodedIndexUpdate {
+  return { type: update.resourceType, id: update.id, versionId: update.versionId, idx: JSON.stringify(update.idx), sort: JSON.stringify(update.sort) };
+}
+
+interface CurrentRow {
+  rid: number;
+  vid: number;
+  deleted: number;
+  idx: string;
+}
+
+type ValueTable = 'search_value' | 'audit_value';
+
+const rowsOf = (idxJson: string): Map<string, IndexRow> => indexRows(JSON.parse(idxJson) as IndexFields);
+
+export class SqliteWriter {
+  private readonly statements = new Map<string, StatementSync>();
+  /** "type\u0000field" -> fid, for every index field in the database. */
+  private readonly fieldIds = new Map<string, number>();
+
+  constructor(private readonly db: DatabaseSync) {
+    for (const row of db.prepare('SELECT fid, type, field FROM search_field').all() as unknown as Array<{ fid: number; type: string; field: string }>) {
+      this.fieldIds.set(`${row.type}\u0000${row.field}`, row.fid);
+    }
+  }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Forgets field numbers interned by writes that were then undone (their rows went with them). */
+  forget(interned: Array<[string, number]>): void {
+    for (const [key] of interned) this.fieldIds.delete(key);
+  }
+
+  /** One version: history row, current row (the optimistic lock), index rows. */
+  writeVersion({ version, expectedVersionId }: EncodedWrite, interned: Array<[string, number]>, withHistory = true): void {
+    const { type, id } = version;
+    if (type === AUDIT_TYPE) {
+      // Append-only: an AuditEvent is written once and never replaced.
+      if (expectedVersionId !== undefined || version.deleted) throw new VersionConflictError(type, id);
+      this.appendAuditEvent(version, interned);
+      return;
+    }
+    const current = this.currentRow(type, id);
+    if ((current ? String(current.vid) : undefined) !== expectedVersionId) throw new VersionConflictError(type, id);
+    if (withHistory) this.insertHistory(version, 'INSERT');
+    let rid: number;
+    if (current) {
+      const changed = this.statement('UPDATE current_resource SET vid = ?, last_updated = ?, deleted = ?, idx = ?, sort = ? WHERE rid = ? AND vid = ?').run(
+        version.vid,
+        version.lastUpdated,
+        version.deleted ? 1 : 0,
+        version.idx,
+        version.sort,
+        current.rid,
+        current.vid
+      );
+      if (changed.changes !== 1) throw new VersionConflictError(type, id);
+      rid = current.rid;
+    } else {
+      const inserted = this.statement('INSERT INTO current_resource (type, id, vid, last_updated, deleted, idx, sort) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        type,
+        id,
+        version.vid,
+        version.lastUpdated,
+        version.deleted ? 1 : 0,
+        version.idx,
+        version.sort
+      );
+      rid = Number(inserted.lastInsertRowid);
+    }
+    const before = current && current.deleted === 0 ? rowsOf(current.idx) : new Map<string, IndexRow>();
+    this.replaceIndexRows('search_value', type, rid, before, rowsOf(version.idx), interned);
+  }
+
+  private currentRow(type: string, id: string): CurrentRow | undefined {
+    return this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(type, id) as CurrentRow | undefined;
+  }
+
+  /** The history row of a version; `INSERT OR IGNORE` where a row already there is the same version. */
+  private insertHistory(version: EncodedVersion, insert: 'INSERT' | 'INSERT OR IGNORE'): void {
+    this.statement(`${insert} INTO resource_version (type, id, vid, last_updated, deleted, resource) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      version.type,
+      version.id,
+      version.vid,
+      version.lastUpdated,
+      version.deleted ? 1 : 0,
+      version.resource
+    );
+  }
+
+  /** Appends one AuditEvent. An id already there is left as it is (a replay). */
+  private appendAuditEvent(version: EncodedVersion, interned: Array<[string, number]>): void {
+    const inserted = this.statement('INSERT OR IGNORE INTO audit_event (id, last_updated, resource, idx, sort) VALUES (?, ?, ?, ?, ?)').run(
+      version.id,
+      version.lastUpdated,
+      version.resource ?? '{}',
+      version.idx,
+      version.sort
+    );
+    if (inserted.changes === 0) return;
+    this.replaceIndexRows('audit_value', AUDIT_TYPE, Number(inserted.lastInsertRowid), new Map(), rowsOf(version.idx), interned);
+  }
+
+  /** New index fields for a current version; a version written meanwhile already has fresh ones. */
+  applyIndexUpdate(update: EncodedIndexUpdate, interned: Array<[string, number]>): void {
+    if (update.type === AUDIT_TYPE) {
+      const row = this.statement('SELECT rid, idx FROM audit_event WHERE id = ?').get(update.id) as { rid: number; idx: string } | undefined;
+      if (!row || update.versionId !== '1') return;
+      this.statement('UPDATE audit_event SET idx = ?, sort = ? WHERE rid = ?').run(update.idx, update.sort, row.rid);
+      this.replaceIndexRows('audit_value', AUDIT_TYPE, row.rid, rowsOf(row.idx), rowsOf(update.idx), interned);
+      return;
+    }
+    const current = this.currentRow(update.type, update.id);
+    if (!current || String(current.vid) !== update.versionId || current.deleted === 1) return;
+    this.statement('UPDATE current_resource SET idx = ?, sort = ? WHERE rid = ?').run(update.idx, update.sort, current.rid);
+    this.replaceIndexRows('search_value', update.type, current.rid, rowsOf(current.idx), rowsOf(update.idx), interned);
+  }
+
+  /** Removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
+  removeAuditEventsBefore(instant: string, limit: number): number {
+    const rows = this.statement('SELECT rid, idx FROM audit_event WHERE last_updated < ? ORDER BY last_updated LIMIT ?').all(
+      instant,
+      limit
+    ) as unknown as Array<{
+      rid: number;
+      idx: string;
+    }>;
+    const remove = this.statement('DELETE FROM audit_event WHERE rid = ?');
+    for (const row of rows) {
+      this.replaceIndexRows('audit_value', AUDIT_TYPE, row.rid, rowsOf(row.idx), new Map(), []);
+      remove.run(row.rid);
+    }
+    return rows.length;
+  }
+
+  writeExportChunk(jobId: string, file: string, seq: number, text: string): void {
+    this.statement('INSERT OR REPLACE INTO export_chunk (job, file, seq, text) VALUES (?, ?, ?, ?)').run(jobId, file, Math.trunc(seq), text);
+  }
+
+  deleteExportFiles(jobId: string): void {
+    this.statement('DELETE FROM export_chunk WHERE job = ?').run(jobId);
+  }
+
+  /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */
+  replayVersion(stored: StoredVersion): void {
+    const { version } = encodeWrite({ version: stored, expectedVersionId: undefined });
+    if (version.type === AUDIT_TYPE) {
+      if (!version.deleted && version.resource) this.appendAuditEvent(version, []);
+      return;
+    }
+    // A version already replayed stays as it is: the replay is idempotent.
+    this.insertHistory(version, 'INSERT OR IGNORE');
+    const current = this.currentRow(version.type, version.id);
+    if (current && current.vid >= version.vid) return;
+    this.writeVersion({ version, expectedVersionId: current ? String(current.vid) : undefined }, [], false);
+  }
+
+  /** Replays one index update of an earlier release's log. */
+  replayIndexUpdate(update: IndexUpdate): void {
+    this.applyIndexUpdate(encodeIndexUpdate(update), []);
+  }
+
+  /** Moves a row's index values from one set of index fields to another, touching only what changed. */
+  private replaceIndexRows(
+    valueTable: ValueTable,
+    resourceType: string,
+    rid: number,
+    before: Map<string, IndexRow>,
+    after: Map<string, IndexRow>,
+    interned: Array<[string, number]>
+  ): void {
+    // One statement per row: measured faster than one INSERT of a JSON array read back with json_each.
+    const remove = this.statement(`DELETE FROM ${valueTable} WHERE fid = ? AND value = ? AND rid = ?`);
+    const add = this.statement(`INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) VALUES (?, ?, ?)`);
+    for (const [key, row] of before) {
+      if (after.has(key)) continue;
+      const fid = this.fieldIds.get(`${resourceType}\u0000${row.field}`);
+      if (fid !== undefined) remove.run(fid, row.value, rid);
+    }
+    for (const [key, row] of after) {
+      if (!before.has(key)) add.run(this.fieldId(resourceType, row.field, interned), row.value, rid);
+    }
+  }
+
+  /** The number of a type's index field, interned on first use; runs inside a write, so it is kept only if that write commits. */
+  private fieldId(resourceType: string, field: string, interned: Array<[string, number]>): number {
+    const key = `${resourceType}\u0000${field}`;
+    const known = this.fieldIds.get(key);
+    if (known !== undefined) return known;
+    this.statement('INSERT OR IGNORE INTO search_field (type, field) VALUES (?, ?)').run(resourceType, field);
+    const { fid } = this.statement('SELECT fid FROM search_field WHERE type = ? AND field = ?').get(resourceType, field) as { fid: number };
+    this.fieldIds.set(key, fid);
+    interned.push([key, fid]);
+    return fid;
+  }
+}
