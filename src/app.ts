@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
 import { loadBaseDefinitions } from './base/definitions';
+import { ValidationThreads } from './conformance/validation-threads';
 import { ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
@@ -131,9 +132,11 @@ export async function createApp(config: Config, store: StoragePort = createStore
     config.reindex,
     new Set(conformance.searchParameters.map((sp) => sp.url as string))
   );
+  const validationThreads = config.validationThreads > 0 ? new ValidationThreads(config.validationThreads) : undefined;
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, {
     baseUrl: config.baseUrl,
     enforcedTypes: new Set(config.enforceProfiles),
+    structure: validationThreads?.validate,
   });
   const ctx: FhirContext = {
     repo,
@@ -234,6 +237,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       await importJobsIdle();
       await auditRetention?.stop();
       await store.close();
+      await validationThreads?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 // Typed configuration from the environment, validated once at start.
 // A bad value stops the server with a message naming the variable (fail fast).
 import Ajv from 'ajv';
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
@@ -43,6 +44,8 @@ export interface Config {
   pseudonymKey?: string;
   /** Subscriptions: the service's options, less the base URL it is given beside them. */
   subscriptions: Omit<SubscriptionOptions, 'baseUrl'>;
+  /** Worker threads that run structure validation; 0 runs it on the thread serving requests. */
+  validationThreads: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -73,6 +76,7 @@ const schema = {
     AUTH_TOKEN_ENDPOINT: { type: 'string', pattern: '^https?://[^\\s]+$' },
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
+    VALIDATION_THREADS: { type: 'integer', minimum: 0, maximum: 64 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
     SUBSCRIPTION_ALLOWED_ENDPOINTS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     SUBSCRIPTION_POLL_MS: { type: 'integer', minimum: 10, maximum: 60000 },
@@ -166,5 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: (raw.SUBSCRIPTION_MAX_ATTEMPTS as number | undefined) ?? 10,
       leaseSeconds: (raw.SUBSCRIPTION_LEASE_SECONDS as number | undefined) ?? 30,
     },
+    // One core is the serving thread's; validation takes the others.
+    validationThreads: (raw.VALIDATION_THREADS as number | undefined) ?? Math.max(0, os.availableParallelism() - 1),
   };
 }

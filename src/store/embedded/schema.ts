@@ -106,6 +106,9 @@ export function openConnection(file: string, cacheMiB: number): DatabaseSync {
   db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(cacheMiB)) * 1024}`);
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA temp_store = MEMORY');
+  // Once a checkpoint has copied the log into the database, the log file is cut back to this size:
+  // otherwise it keeps the size of its largest burst for good.
+  db.exec(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
   return db;
 }
 

@@ -12,16 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
-import {
-  StoreUnavailableError,
-  type HistoryQuery,
-  type IndexFields,
-  type IndexUpdate,
-  type StoragePort,
-  type StoredVersion,
-  type StoreQuery,
-  type VersionWrite,
-} from '../port';
+import { StoreUnavailableError, type HistoryQuery, type IndexUpdate, type StoragePort, type StoredVersion, type StoreQuery, type VersionWrite } from '../port';
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openDatabase, type DatabaseOptions } from './schema';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
@@ -51,18 +42,41 @@ interface VersionRow {
 /** Compiled statements kept per distinct search SQL; searches come in few shapes. */
 const STATEMENT_CACHE = 500;
 
+/**
+ * A stored version from its row. Its JSON columns are parsed only when asked
+ * for: a read by id never needs the index fields or sort keys (only _include,
+ * near and cursors do), and a reference check only asks whether the version
+ * exists.
+ */
 function toVersion(row: VersionRow): StoredVersion {
-  return {
+  const version = {
     resourceType: row.type,
     id: row.id,
     versionId: String(row.vid),
     lastUpdated: row.last_updated,
     deleted: row.deleted === 1,
-    ...(row.resource ? { resource: JSON.parse(row.resource) } : {}),
-    // History rows carry no index fields: only current versions are searched.
-    idx: row.idx ? (JSON.parse(row.idx) as IndexFields) : {},
-    sort: row.sort ? (JSON.parse(row.sort) as Record<string, string | number>) : {},
+  } as StoredVersion;
+  if (row.resource) parsedWhenRead(version, 'resource', row.resource);
+  // History rows carry no index fields: only current versions are searched.
+  parsedWhenRead(version, 'idx', row.idx);
+  parsedWhenRead(version, 'sort', row.sort);
+  return version;
+}
+
+function parsedWhenRead(version: StoredVersion, key: 'resource' | 'idx' | 'sort', json: string | undefined): void {
+  const settle = (value: unknown): void => {
+    Object.defineProperty(version, key, { value, enumerable: true, configurable: true, writable: true });
   };
+  Object.defineProperty(version, key, {
+    enumerable: true,
+    configurable: true,
+    get(): unknown {
+      const value: unknown = json ? JSON.parse(json) : {};
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
 }
 
 const CURRENT_COLUMNS = 'c.type, c.id, c.vid, c.last_updated, c.deleted, c.idx, c.sort, v.resource';

@@ -53,7 +53,7 @@ function flush(): void {
   if (batch.length > 0) port?.postMessage(groupCommit.run(batch));
 }
 
-port.on('message', (message: WriterRequest | 'close') => {
+port.on('message', (message: WriterRequest[] | 'close') => {
   if (message === 'close') {
     flush();
     groupCommit.close();
@@ -66,7 +66,7 @@ port.on('message', (message: WriterRequest | 'close') => {
     port.postMessage('closed');
     return;
   }
-  queue.push(message);
+  queue.push(...message);
   // Messages already waiting are delivered before the immediate runs: they join this batch.
   if (!scheduled) {
     scheduled = true;
