@@ -7,11 +7,15 @@
 // scenario reports p50/p95/p99, the tail ratio, the cores the server used and
 // a verdict against the targets (targets.ts); the report states the data size
 // and the machine.
+//
+// npm run bench -- --compare <FHIR base URL> [--compare-token T] [--compare-pid P] [--compare-only]
+// runs the portable scenarios against any FHIR R4 server instead (compare.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { baseline, type BaselineResult } from './baseline';
+import { compare } from './compare';
 import { measureCores } from './cpu';
 import { dataSize, mib, type DataSize } from './data-size';
 import { loadDirectory, loadPopulation, sampleOf } from './load';
@@ -31,12 +35,30 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
+      compare: { type: 'string' },
+      'compare-token': { type: 'string' },
+      'compare-pid': { type: 'string' },
+      'compare-only': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick as boolean;
   const duration = Number(values.duration ?? (quick ? 3 : 10));
   const connections = Number(values.connections);
   const mongoUri = process.env.MONGODB_URI;
+  if (values.compare) {
+    await compare({
+      url: values.compare,
+      token: values['compare-token'],
+      pid: values['compare-pid'] ? Number(values['compare-pid']) : undefined,
+      withServerUnderTest: !values['compare-only'],
+      patients: values.patients ? Number(values.patients) : quick ? 200 : 1000,
+      duration,
+      connections,
+      mongoUri,
+      out: values.out,
+    });
+    return;
+  }
   const patients = Number(values.patients ?? (quick ? 300 : 10000));
   const store = mongoUri ? 'mongodb' : 'embedded';
   const machine = thisMachine();
