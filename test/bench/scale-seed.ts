@@ -42,19 +42,25 @@ export function populationFor(resources: number): { patients: number; dir: Direc
 
 /** Writes the directory and `patients` referral transactions into the embedded store in dataDir. */
 export async function seedStore(dataDir: string, patients: number, dir: Directory): Promise<SeedResult> {
-  const config = loadConfig({ LOG_LEVEL: 'warn', DATA_DIR: dataDir, AUTH: 'off', RATE_LIMIT: '0', MAX_BUNDLE_ENTRIES: '100000' });
+  // No HTTP here, so no authentication to turn off: the FHIR layer acts as the server itself (as npm run seed does).
+  const config = loadConfig({ LOG_LEVEL: 'error', DATA_DIR: dataDir, MAX_BUNDLE_ENTRIES: '1000' });
   const app = await createApp(config);
   const ctx = app.fhir;
+  // A failed transaction throws; a batch answers per entry, so its entries are checked.
   const send = async (bundle: Bundle): Promise<void> => {
     const request: FhirRequest = { method: 'POST', segments: [], query: {}, contentType: 'application/fhir+json', body: bundle };
-    await ctx.dispatch(request, ctx);
+    const [, response] = await ctx.dispatch(request, ctx);
+    const failed = ((response as Bundle | undefined)?.entry ?? []).find((e) => !/^20[01]/.test(e.response?.status ?? ''));
+    if (failed) throw new Error(`seeding failed: ${JSON.stringify(failed.response).slice(0, 500)}`);
   };
   const started = performance.now();
   let resources = 0;
   try {
-    const batch = dir.resources.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
-    await send({ resourceType: 'Bundle', type: 'batch', entry: batch as BundleEntry[] });
-    resources += batch.length;
+    for (let i = 0; i < dir.resources.length; i += 500) {
+      const batch = dir.resources.slice(i, i + 500).map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
+      await send({ resourceType: 'Bundle', type: 'batch', entry: batch as BundleEntry[] });
+      resources += batch.length;
+    }
     let next = 0;
     let lastReport = started;
     const worker = async (): Promise<void> => {
