@@ -1,7 +1,8 @@
 // The server at scale on the embedded store (issues #17 and #22):
-//   npm run bench:scale -- [--resources N] [--data-dir D] [--keep] [--duration S] [--connections C]
+//   npm run bench:scale -- [--resources N] [--seed fhir|store] [--data-dir D] [--keep] [--duration S] [--connections C]
 // 1. Seeds about N resources of the bench population (default 1,000,000)
-//    with the server stopped, through the app's FHIR layer (scale-seed.ts);
+//    with the server stopped, through the app's FHIR layer, or with
+//    --seed store through the storage port (scale-seed.ts);
 //    a --data-dir that already holds a store is served as it is, unseeded
 //    (give the --resources it was seeded with: the scenarios pick from the
 //    same population).
@@ -19,7 +20,7 @@ import { dataSize, diskBytes, mib } from './data-size';
 import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
-import { populationFor, seedStore, type SeedResult } from './scale-seed';
+import { populationFor, seedStore, type SeedMode, type SeedResult } from './scale-seed';
 import { run, scenarios, type ScenarioResult } from './scenarios';
 import { startServer, tokenFor } from './server';
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     options: {
       resources: { type: 'string', default: '1000000' },
       'data-dir': { type: 'string' },
+      seed: { type: 'string', default: 'fhir' },
       keep: { type: 'boolean', default: false },
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '16' },
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
     },
   });
   const resources = Number(values.resources);
+  const mode = values.seed as SeedMode;
+  if (mode !== 'fhir' && mode !== 'store') throw new Error(`--seed is fhir or store, not ${mode}`);
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const machine = thisMachine();
@@ -62,8 +66,8 @@ async function main(): Promise<void> {
     console.log('  the data directory holds a store already: serving it as it is');
   } else {
     fs.mkdirSync(dataDir, { recursive: true });
-    console.log(`  seeding ${patients} patients through the FHIR layer (server stopped)...`);
-    seed = await seedStore(dataDir, patients, dir);
+    console.log(`  seeding ${patients} patients through the ${mode === 'fhir' ? 'FHIR layer' : 'storage port'} (server stopped)...`);
+    seed = await seedStore(dataDir, patients, dir, mode);
     console.log(`  seeded ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s)`);
   }
   const seededDiskBytes = diskBytes(dataDir);
@@ -102,8 +106,16 @@ async function main(): Promise<void> {
       machine,
       store: 'embedded',
       requestedResources: resources,
-      seed: seed ? { patients: seed.patients, resources: seed.resources, seconds: seed.seconds, resourcesPerSecond: seed.resourcesPerSecond } : undefined,
-      seedSecondsFor1M: seed ? Math.round(1_000_000 / seed.resourcesPerSecond) : undefined,
+      seed: seed && {
+        mode: seed.mode,
+        patients: seed.patients,
+        resources: seed.resources,
+        seconds: seed.seconds,
+        resourcesPerSecond: seed.resourcesPerSecond,
+        cpuMsPerResource: seed.cpuMsPerResource,
+        secondsFor1MAtThisRate: Math.round(1_000_000 / seed.resourcesPerSecond),
+        secondsFor1MOnAFreeCore: Math.round(seed.cpuMsPerResource * 1000),
+      },
       diskBytesSeeded: seededDiskBytes,
       restartToReadyMs: server.readyMs,
       memory: { afterStart, afterRun },
@@ -119,9 +131,11 @@ async function main(): Promise<void> {
         `${afterRun.rssMiB} MiB after the run (peak ${afterRun.peakRssMiB} MiB)`
     );
     if (seed) {
+      const wallMinutes = Math.round(1_000_000 / seed.resourcesPerSecond / 60);
+      const cpuMinutes = Math.round((1_000_000 * seed.cpuMsPerResource) / 60_000);
       console.log(
-        `seed: ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s): ` +
-          `1,000,000 would take about ${Math.round(1_000_000 / seed.resourcesPerSecond / 60)} min at this rate`
+        `seed (${seed.mode}): ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s, ${seed.cpuMsPerResource} ms of CPU each): ` +
+          `1,000,000 would take about ${wallMinutes} min at this rate, about ${cpuMinutes} min on a core of its own`
       );
     }
     console.log(`${describeMachine(machine)}\n`);
