@@ -5,31 +5,19 @@
 // over HTTP. Only HTTP, authentication and the per-request audit are skipped.
 // Patients go 10 to a transaction Bundle (about 100 entries), 4 in flight:
 // in trials that wrote about twice as fast as one patient a Bundle, and
-// larger Bundles were no faster. For the largest sizes, `store` mode writes
-// the same population through the storage port instead (store-writer.ts).
+// larger Bundles were no faster. (Writing straight through the storage port
+// with the indexer, skipping validation, was tried: at 100,000 resources it
+// took more CPU a resource, not less, so the faithful path is the only one.)
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { FhirRequest } from '../../src/fhir/request';
 import { directory, patientBundle, type Directory } from './population';
-import { storeWriter } from './store-writer';
 
-/**
- * How the patients are written: `fhir` through the FHIR layer (validated, the
- * referral rules applied), `store` straight through the storage port with the
- * server's index (store-writer.ts): much faster, unvalidated, without the
- * Tasks the rules add to onward referrals.
- */
-export type SeedMode = 'fhir' | 'store';
-
-/** Patients to a Bundle and Bundles in flight, per mode: a store commit is cheap, so it takes more at once. */
-const SHAPE: Record<SeedMode, { perBundle: number; inFlight: number }> = {
-  fhir: { perBundle: 10, inFlight: 4 },
-  store: { perBundle: 100, inFlight: 2 },
-};
+const PATIENTS_PER_BUNDLE = 10;
+const IN_FLIGHT = 4;
 
 export interface SeedResult {
-  mode: SeedMode;
   patients: number;
   /** Resources written by the seed (the server's rules add a Task per onward referral on top). */
   resources: number;
@@ -56,8 +44,8 @@ export function populationFor(resources: number): { patients: number; dir: Direc
   return { patients, dir };
 }
 
-/** Writes the directory (always through the FHIR layer) and `patients` referral transactions into the embedded store in dataDir. */
-export async function seedStore(dataDir: string, patients: number, dir: Directory, mode: SeedMode): Promise<SeedResult> {
+/** Writes the directory and `patients` referral transactions into the embedded store in dataDir. */
+export async function seedStore(dataDir: string, patients: number, dir: Directory): Promise<SeedResult> {
   // No HTTP here, so no authentication to turn off: the FHIR layer acts as the server itself (as npm run seed does).
   const config = loadConfig({ LOG_LEVEL: 'error', DATA_DIR: dataDir, MAX_BUNDLE_ENTRIES: '1000' });
   const app = await createApp(config);
@@ -69,8 +57,6 @@ export async function seedStore(dataDir: string, patients: number, dir: Director
     const failed = ((response as Bundle | undefined)?.entry ?? []).find((e) => !/^20[01]/.test(e.response?.status ?? ''));
     if (failed) throw new Error(`seeding failed: ${JSON.stringify(failed.response).slice(0, 500)}`);
   };
-  const writeToStore = storeWriter(app, config.baseUrl);
-  const { perBundle, inFlight } = SHAPE[mode];
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   let resources = 0;
@@ -84,12 +70,10 @@ export async function seedStore(dataDir: string, patients: number, dir: Director
     let lastReport = started;
     const worker = async (): Promise<void> => {
       for (let start = next; start < patients; start = next) {
-        next += perBundle;
+        next += PATIENTS_PER_BUNDLE;
         const entry: BundleEntry[] = [];
-        for (let i = start; i < Math.min(patients, start + perBundle); i++) entry.push(...(patientBundle(i, dir).entry ?? []));
-        const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry };
-        if (mode === 'store') await writeToStore(bundle);
-        else await send(bundle);
+        for (let i = start; i < Math.min(patients, start + PATIENTS_PER_BUNDLE); i++) entry.push(...(patientBundle(i, dir).entry ?? []));
+        await send({ resourceType: 'Bundle', type: 'transaction', entry });
         resources += entry.length;
         const now = performance.now();
         if (now - lastReport > 10_000) {
@@ -98,14 +82,13 @@ export async function seedStore(dataDir: string, patients: number, dir: Director
         }
       }
     };
-    await Promise.all(Array.from({ length: inFlight }, worker));
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   } finally {
     await app.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   return {
-    mode,
     patients,
     resources,
     seconds: Number(seconds.toFixed(1)),

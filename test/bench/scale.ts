@@ -1,8 +1,7 @@
 // The server at scale on the embedded store (issues #17 and #22):
-//   npm run bench:scale -- [--resources N] [--seed fhir|store] [--data-dir D] [--keep] [--duration S] [--connections C]
+//   npm run bench:scale -- [--resources N] [--data-dir D] [--keep] [--duration S] [--connections C]
 // 1. Seeds about N resources of the bench population (default 1,000,000)
-//    with the server stopped, through the app's FHIR layer, or with
-//    --seed store through the storage port (scale-seed.ts);
+//    with the server stopped, through the app's FHIR layer (scale-seed.ts);
 //    a --data-dir that already holds a store is served as it is, unseeded
 //    (give the --resources it was seeded with: the scenarios pick from the
 //    same population).
@@ -20,7 +19,7 @@ import { dataSize, diskBytes, mib } from './data-size';
 import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
-import { populationFor, seedStore, type SeedMode, type SeedResult } from './scale-seed';
+import { populationFor, seedStore, type SeedResult } from './scale-seed';
 import { run, scenarios, type ScenarioResult } from './scenarios';
 import { startServer, tokenFor } from './server';
 
@@ -40,7 +39,6 @@ async function main(): Promise<void> {
     options: {
       resources: { type: 'string', default: '1000000' },
       'data-dir': { type: 'string' },
-      seed: { type: 'string', default: 'fhir' },
       keep: { type: 'boolean', default: false },
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '16' },
@@ -48,8 +46,6 @@ async function main(): Promise<void> {
     },
   });
   const resources = Number(values.resources);
-  const mode = values.seed as SeedMode;
-  if (mode !== 'fhir' && mode !== 'store') throw new Error(`--seed is fhir or store, not ${mode}`);
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const machine = thisMachine();
@@ -66,8 +62,8 @@ async function main(): Promise<void> {
     console.log('  the data directory holds a store already: serving it as it is');
   } else {
     fs.mkdirSync(dataDir, { recursive: true });
-    console.log(`  seeding ${patients} patients through the ${mode === 'fhir' ? 'FHIR layer' : 'storage port'} (server stopped)...`);
-    seed = await seedStore(dataDir, patients, dir, mode);
+    console.log(`  seeding ${patients} patients through the FHIR layer (server stopped)...`);
+    seed = await seedStore(dataDir, patients, dir);
     console.log(`  seeded ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s)`);
   }
   const seededDiskBytes = diskBytes(dataDir);
@@ -107,7 +103,6 @@ async function main(): Promise<void> {
       store: 'embedded',
       requestedResources: resources,
       seed: seed && {
-        mode: seed.mode,
         patients: seed.patients,
         resources: seed.resources,
         seconds: seed.seconds,
@@ -134,7 +129,7 @@ async function main(): Promise<void> {
       const wallMinutes = Math.round(1_000_000 / seed.resourcesPerSecond / 60);
       const cpuMinutes = Math.round((1_000_000 * seed.cpuMsPerResource) / 60_000);
       console.log(
-        `seed (${seed.mode}): ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s, ${seed.cpuMsPerResource} ms of CPU each): ` +
+        `seed: ${seed.resources} resources in ${seed.seconds} s (${seed.resourcesPerSecond}/s, ${seed.cpuMsPerResource} ms of CPU each): ` +
           `1,000,000 would take about ${wallMinutes} min at this rate, about ${cpuMinutes} min on a core of its own`
       );
     }
