@@ -45,8 +45,24 @@ export const TASK_STATES = ['requested', 'accepted', 'in-progress', 'on-hold', '
 const STATE_WEIGHTS = [0.15, 0.1, 0.3, 0.05, 0.05, 0.05, 0.3];
 const ACTIVITY_TYPES = ['arts-and-culture', 'physical-activity', 'befriending', 'debt-and-money-advice', 'housing-advice', 'carers-support', 'green-spaces'];
 const NEEDS = ['loneliness', 'social-isolation', 'money-worries', 'housing-issues', 'low-mood', 'caring-responsibilities', 'physical-inactivity'];
-const FAMILY = ['Okafor', 'Smith', 'Patel', 'Jones', 'Nowak', 'Williams', 'Khan', 'Brown', 'Taylor', 'Murphy', 'Evans', 'Ahmed', 'Walsh', 'Chen', 'Davies'];
-const GIVEN = ['Adaeze', 'Jo', 'Sam', 'Priya', 'Alex', 'Mohammed', 'Olivia', 'Tom', 'Grace', 'Aisha', 'Liam', 'Ewa', 'Ruth', 'Dev', 'Mary'];
+export const FAMILY = [
+  'Okafor',
+  'Smith',
+  'Patel',
+  'Jones',
+  'Nowak',
+  'Williams',
+  'Khan',
+  'Brown',
+  'Taylor',
+  'Murphy',
+  'Evans',
+  'Ahmed',
+  'Walsh',
+  'Chen',
+  'Davies',
+];
+export const GIVEN = ['Adaeze', 'Jo', 'Sam', 'Priya', 'Alex', 'Mohammed', 'Olivia', 'Tom', 'Grace', 'Aisha', 'Liam', 'Ewa', 'Ruth', 'Dev', 'Mary'];
 const ONS4 = ['life-satisfaction', 'worthwhile', 'happy-yesterday', 'anxious-yesterday'];
 
 /** Organisations, people and services every referral points at: loaded first, by batch. */

@@ -4,7 +4,10 @@ import autocannon from 'autocannon';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import fs from 'node:fs';
 import path from 'node:path';
+import { measureCores } from './cpu';
+import { percentiles } from './latency';
 import { nhsNumber, patientBundle, type Directory } from './population';
+import { judge, tailRatio, type TargetKey, type Verdict } from './targets';
 
 export interface ScenarioResult {
   name: string;
@@ -12,9 +15,18 @@ export interface ScenarioResult {
   /** Requests per second (or resources per second where `unit` says so). */
   throughput: number;
   unit: string;
+  /** Requests per second, whatever `unit` is: what the targets are set in. */
+  perSecond: number;
   p50: number;
   p95: number;
   p99: number;
+  /** p99 / p50: how long the tail is. */
+  tailRatio?: number;
+  /** Cores the server's process tree used during the scenario (CPU seconds / wall seconds). */
+  cores?: number;
+  /** The issue #22 target this scenario is held to, if any (targets.ts). */
+  target?: TargetKey;
+  verdict: Verdict;
   errors: number;
   note?: string;
 }
@@ -24,6 +36,13 @@ export interface Target {
   token: string;
   connections: number;
   duration: number;
+  /** The server's process id, when it runs on this machine: its cores used are measured. */
+  pid?: number;
+}
+
+/** A finished measurement, judged against its target and the tail rule. */
+export function scenarioResult(measured: Omit<ScenarioResult, 'verdict' | 'tailRatio'>): ScenarioResult {
+  return { ...measured, tailRatio: tailRatio(measured), verdict: judge(measured.target, measured) };
 }
 
 type Request = { method: string; path: string; headers?: Record<string, string>; body?: string };
@@ -33,9 +52,14 @@ export async function run(
   name: string,
   target: Target,
   next: (context: Record<string, unknown>) => Request | Request[],
-  options: { amount?: number; perRequest?: number; unit?: string } = {}
+  options: { amount?: number; perRequest?: number; unit?: string; target?: TargetKey } = {}
 ): Promise<ScenarioResult> {
-  const headers = { authorization: `Bearer ${target.token}`, 'content-type': 'application/fhir+json' };
+  // No token, no Authorization header: an open server (a local HAPI FHIR) is benched as it is.
+  const headers = {
+    ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+    accept: 'application/fhir+json',
+    'content-type': 'application/fhir+json',
+  };
   let non2xx = 0;
   let firstError: string | undefined;
   const instance = autocannon({
@@ -59,20 +83,24 @@ export async function run(
         },
       },
     ],
-  } as never);
+  } as never) as unknown as autocannon.Instance;
+  const latencies: number[] = [];
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+  const cores = measureCores(target.pid);
   const result = (await instance) as unknown as autocannon.Result;
   const perRequest = options.perRequest ?? 1;
-  return {
+  return scenarioResult({
     name,
     requests: result.requests.total,
     throughput: Math.round(result.requests.average * perRequest),
     unit: options.unit ?? 'req/s',
-    p50: result.latency.p50,
-    p95: (result.latency as unknown as Record<string, number>).p97_5 ?? result.latency.p99,
-    p99: result.latency.p99,
+    perSecond: Math.round(result.requests.average),
+    ...percentiles(latencies),
+    cores: cores(),
+    target: options.target,
     errors: result.errors + result.timeouts + non2xx,
     ...(firstError ? { note: `first error: ${firstError}` } : {}),
-  };
+  });
 }
 
 const FIXTURE = path.join(__dirname, '../../../fixtures/messages/gp-referral.json');
@@ -152,6 +180,7 @@ export function scenarios(dir: Directory, sample: { patients: string[]; tasks: s
     }),
     near: () => ({ method: 'GET', path: `/fhir/HealthcareService?location.near=${dir.centre.lat}|${dir.centre.lng}|5|km&_count=20` }),
     patientName: () => ({ method: 'GET', path: `/fhir/Patient?name=${pick(['oka', 'smi', 'pat', 'jon', 'now', 'kha', 'tay', 'che'])}&_count=20` }),
+    patientPostcode: () => ({ method: 'GET', path: `/fhir/Patient?address-postalcode=${pick(['ls3', 'ls7', 'ls12', 'ls25'])}&_count=20` }),
     validate: () => ({ method: 'POST', path: '/fhir/ServiceRequest/$validate', body: JSON.stringify(referral(pick(sample.patients))) }),
     expand: () => ({
       method: 'GET',
