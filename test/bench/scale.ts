@@ -1,4 +1,4 @@
-// The server at scale on the embedded store (issues #17 and #22):
+// The server at scale on the embedded store:
 //   npm run bench:scale -- [--resources N] [--data-dir D] [--keep] [--duration S] [--connections C]
 // 1. Seeds about N resources of the bench population (default 1,000,000)
 //    with the server stopped, through the app's FHIR layer (scale-seed.ts);

@@ -24,7 +24,7 @@ export interface ScenarioResult {
   tailRatio?: number;
   /** Cores the server's process tree used during the scenario (CPU seconds / wall seconds). */
   cores?: number;
-  /** The issue #22 target this scenario is held to, if any (targets.ts). */
+  /** The target this scenario is held to, if any (targets.ts). */
   target?: TargetKey;
   verdict: Verdict;
   errors: number;

@@ -1,4 +1,4 @@
-// The performance targets the server is held to (issue #22), in one place:
+// The performance targets the server is held to, in one place:
 // every bench (npm run bench, the comparison, the scale run) judges its
 // results against this table. Throughput is in requests per second (a
 // transaction counts once, whatever its entries); p99 is a ceiling in ms.
