@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config';
 import { loadBaseDefinitions } from './base/definitions';
 import { ValidationThreads } from './conformance/validation-threads';
-import { ValidationPipeline } from './conformance/pipeline';
+import { structureHere, ValidationPipeline } from './conformance/pipeline';
 import { ConformanceRegistry } from './conformance/registry';
 import { storeShippedResources } from './conformance/seed';
 import { TerminologyService, tokenTerminology } from './conformance/terminology/service';
@@ -132,7 +132,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     config.reindex,
     new Set(conformance.searchParameters.map((sp) => sp.url as string))
   );
-  const validationThreads = config.validationThreads > 0 ? new ValidationThreads(config.validationThreads) : undefined;
+  const validationThreads = config.validationThreads > 0 ? new ValidationThreads(config.validationThreads, structureHere(conformance)) : undefined;
   const pipeline: ValidationPipeline = new ValidationPipeline(conformance, terminology, {
     baseUrl: config.baseUrl,
     enforcedTypes: new Set(config.enforceProfiles),

@@ -25,6 +25,8 @@ export interface ChannelOptions<E> {
   decodeError: (error: E) => Error;
   /** The error for requests the thread never answered because it stopped. */
   lost: (why: string) => Error;
+  /** Told when the thread stops (a later request starts a new one). */
+  onStop?: () => void;
 }
 
 interface Pending {
@@ -88,6 +90,7 @@ export class WorkerChannel<Op, E> {
     const lost = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      this.options.onStop?.();
       // Refused below, so never sent to a new thread.
       this.outbox = [];
       for (const seq of [...this.pending.keys()]) this.settle(seq)?.reject(this.options.lost(why));

@@ -43,6 +43,11 @@ export interface PipelineOptions {
 /** Structure issues of a resource against a profile of the registry (by url), or its base definition. */
 export type StructureValidator = (resource: Resource, profileUrl?: string) => Promise<OperationOutcomeIssue[]>;
 
+/** Structure validation on the calling thread. */
+export function structureHere(registry: ConformanceRegistry): StructureValidator {
+  return (resource, url) => Promise.resolve(structureIssues(resource, url ? registry.getProfile(url) : undefined));
+}
+
 /** Every issue carries a sentence a person understands (diagnostics) and a location. */
 function readable(issue: OperationOutcomeIssue): OperationOutcomeIssue {
   const where = issue.expression?.[0];
@@ -72,7 +77,7 @@ export class ValidationPipeline {
     private readonly terminology: TerminologyService,
     private readonly options: PipelineOptions
   ) {
-    this.structure = options.structure ?? ((resource, url) => Promise.resolve(structureIssues(resource, url ? registry.getProfile(url) : undefined)));
+    this.structure = options.structure ?? structureHere(registry);
   }
 
   /** All issues found, errors and warnings alike; the caller decides what an error means. */

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Resource } from '@medplum/fhirtypes';
 import { ConformanceRegistry } from './registry';
 import { structureIssues } from './structure';
+import { READY } from './validation-thread-messages';
 
 interface StructureRequest {
   seq: number;
@@ -26,3 +27,4 @@ port.on('message', (requests: StructureRequest[]) => {
   });
   port.postMessage(replies);
 });
+port.postMessage(READY);

@@ -1,42 +1,82 @@
 // Structure validation on worker threads (validation-thread.ts), so that the
 // thread serving requests is free while the CPU-heaviest step of a write
-// runs on another core. Each request goes to the thread with the fewest
-// waiting.
+// runs on another core. Each request goes to the ready thread with the fewest
+// waiting. The threads start a few seconds after the server, so that loading
+// the definitions (a second or two of CPU each) never competes with start-up
+// and the first requests after a restart; until one is ready, the serving
+// thread validates itself, so no write ever waits for a thread.
 import { Worker } from 'node:worker_threads';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { workerScript } from '../base/worker-script';
 import { WorkerChannel } from '../base/worker-channel';
 import type { StructureValidator } from './pipeline';
+import { READY } from './validation-thread-messages';
 
 interface StructureOp {
   resource: Resource;
   profileUrl?: string;
 }
 
-export class ValidationThreads {
-  private readonly channels: Array<WorkerChannel<StructureOp, string>>;
+interface Thread {
+  channel: WorkerChannel<StructureOp, string>;
+  ready: boolean;
+}
 
-  constructor(count: number) {
-    this.channels = Array.from(
-      { length: count },
-      () =>
-        new WorkerChannel<StructureOp, string>({
+/** How long after start the threads start. */
+const START_DELAY_MS = 5000;
+
+export class ValidationThreads {
+  private readonly threads: Thread[];
+  private started = false;
+  private readonly startTimer: NodeJS.Timeout;
+
+  /** @param here structure validation on this thread, until a validation thread is ready */
+  constructor(
+    count: number,
+    private readonly here: StructureValidator
+  ) {
+    this.threads = Array.from({ length: count }, () => {
+      const thread: Thread = {
+        ready: false,
+        channel: new WorkerChannel<StructureOp, string>({
           start: () => new Worker(workerScript(__dirname, 'validation-thread')),
-          repliesOf: (message) => message as Array<{ seq: number; value?: unknown; error?: string }>,
+          repliesOf: (message) => {
+            if (message === READY) {
+              thread.ready = true;
+              return [];
+            }
+            return message as Array<{ seq: number; value?: unknown; error?: string }>;
+          },
           decodeError: (error) => new Error(`Validation failed: ${error}`),
           lost: (why) => new Error(`A validation thread stopped: ${why}`),
-        })
-    );
-    // Each thread loads the definitions at start (about a second): while the server starts too.
-    this.channels.forEach((c) => c.warm());
+          onStop: () => (thread.ready = false),
+        }),
+      };
+      return thread;
+    });
+    this.startTimer = setTimeout(() => this.start(), START_DELAY_MS);
+    // Never what keeps the process alive.
+    this.startTimer.unref();
+  }
+
+  private start(): void {
+    this.started = true;
+    this.threads.forEach((t) => t.channel.warm());
   }
 
   readonly validate: StructureValidator = async (resource, profileUrl) => {
-    const channel = this.channels.reduce((least, c) => (c.load < least.load ? c : least));
-    return (await channel.send({ resource, profileUrl })) as OperationOutcomeIssue[];
+    const ready = this.threads.filter((t) => t.ready);
+    if (ready.length === 0) {
+      // A thread that stopped starts again (loading in the background); this thread validates meanwhile.
+      if (this.started) this.start();
+      return this.here(resource, profileUrl);
+    }
+    const least = ready.reduce((a, b) => (b.channel.load < a.channel.load ? b : a));
+    return (await least.channel.send({ resource, profileUrl })) as OperationOutcomeIssue[];
   };
 
   async close(): Promise<void> {
-    await Promise.all(this.channels.map((c) => c.close()));
+    clearTimeout(this.startTimer);
+    await Promise.all(this.threads.map((t) => t.channel.close()));
   }
 }
