@@ -17,6 +17,7 @@ import {
   type HistoryQuery,
   type IndexFields,
   type IndexUpdate,
+  type JobRecord,
   type StoragePort,
   type StoredVersion,
   type StoreQuery,
@@ -31,6 +32,7 @@ import { Checkpointer } from './checkpointer';
 import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
 import type { WriterOp } from './writer-protocol';
+import { listJobRecords, readJobRecord } from './job-records';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -242,6 +244,22 @@ export class EmbeddedStore implements StoragePort {
 
   async deleteExportFiles(jobId: string): Promise<void> {
     await this.change({ kind: 'deleteExportFiles', job: jobId });
+  }
+
+  async readJob(kind: string, id: string): Promise<JobRecord | undefined> {
+    return readJobRecord((sql) => this.statement(sql), kind, id);
+  }
+
+  async listJobs(kind: string): Promise<JobRecord[]> {
+    return listJobRecords((sql) => this.statement(sql), kind);
+  }
+
+  async writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
+    return (await this.change({ kind: 'writeJob', jobKind: kind, id, data, expected })) as boolean;
+  }
+
+  async deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
+    return (await this.change({ kind: 'deleteJob', jobKind: kind, id, expected })) as boolean;
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   VersionConflictError,
   type HistoryQuery,
   type IndexUpdate,
+  type JobRecord,
   type StoragePort,
   type StoredVersion,
   type StoreQuery,
@@ -31,6 +32,12 @@ interface ExportChunkDoc {
   _id: string;
   job: string;
   text: string;
+}
+/** Background jobs' records (port.ts JobRecord): _id = kind/id, replaced in place, never versioned. */
+const JOBS = 'jobs';
+
+interface JobDoc extends JobRecord {
+  _id: string;
 }
 const DUPLICATE_KEY = 11000;
 /** WriteConflict: two transactions touched one document. MongoDB labels it transient; some compatible services do not. */
@@ -106,6 +113,7 @@ export class MongoStore implements StoragePort {
     await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
     await this.history().createIndex({ lastUpdated: -1 });
     await this.exportChunks().createIndex({ job: 1 });
+    await this.jobs().createIndex({ kind: 1 });
     // Current-version collections: _id serves reads; indexes.ts lists the rest.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
@@ -332,6 +340,43 @@ export class MongoStore implements StoragePort {
 
   async deleteExportFiles(jobId: string): Promise<void> {
     await this.exportChunks().deleteMany({ job: { $eq: jobId } });
+  }
+
+  private jobs(): Collection<JobDoc> {
+    return this.db.collection<JobDoc>(JOBS);
+  }
+
+  async readJob(kind: string, id: string): Promise<JobRecord | undefined> {
+    const doc = await this.jobs().findOne({ _id: `${kind}/${id}` });
+    return doc ? { kind: doc.kind, id: doc.id, revision: doc.revision, data: doc.data } : undefined;
+  }
+
+  async listJobs(kind: string): Promise<JobRecord[]> {
+    const docs = await this.jobs()
+      .find({ kind: { $eq: kind } })
+      .toArray();
+    return docs.map((doc) => ({ kind: doc.kind, id: doc.id, revision: doc.revision, data: doc.data })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
+    const _id = `${kind}/${id}`;
+    if (expected === 0) {
+      try {
+        await this.jobs().insertOne({ _id, kind, id, revision: 1, data });
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    }
+    // One document, matched on its revision: atomic on MongoDB and FerretDB alike, without transactions.
+    const result = await this.jobs().updateOne({ _id, revision: { $eq: expected } }, { $set: { data, revision: expected + 1 } });
+    return result.modifiedCount === 1;
+  }
+
+  async deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
+    const filter = expected === undefined ? { _id: `${kind}/${id}` } : { _id: `${kind}/${id}`, revision: { $eq: expected } };
+    return (await this.jobs().deleteOne(filter)).deletedCount === 1;
   }
 
   async ping(): Promise<void> {
