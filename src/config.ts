@@ -6,6 +6,8 @@ import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
 import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
 import type { SubscriptionOptions } from './subscriptions/service';
+import type { DirectoryImportSettings } from './directory/import-job';
+import { DEFAULT_IMPORT_BATCH } from './directory/import';
 
 export interface Config {
   port: number;
@@ -31,6 +33,8 @@ export interface Config {
   reindex: ReindexSettings;
   /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
   directoryMinAcceptedShare: number;
+  /** $import-directory jobs (Prefer: respond-async): their lease, how long a finished one is kept, services per saved place. */
+  directoryImport: DirectoryImportSettings;
   /** Bulk export: how long output files are kept after the job completes. */
   exportRetentionSeconds: number;
   /** Bulk export: how long a process holds a job without renewing before another may take it over. */
@@ -81,6 +85,9 @@ const schema = {
     SUBSCRIPTION_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100 },
     SUBSCRIPTION_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
+    DIRECTORY_IMPORT_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    DIRECTORY_IMPORT_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 30 * 86400 },
+    DIRECTORY_IMPORT_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
     SEARCH_PARAMETER_REFRESH_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     REINDEX_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     REINDEX_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
@@ -153,6 +160,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: (raw.REINDEX_BATCH as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.batchSize,
     },
     directoryMinAcceptedShare: ((raw.DIRECTORY_MIN_ACCEPTED_PERCENT as number | undefined) ?? 90) / 100,
+    directoryImport: {
+      leaseSeconds: (raw.DIRECTORY_IMPORT_LEASE_SECONDS as number | undefined) ?? 30,
+      retentionSeconds: (raw.DIRECTORY_IMPORT_RETENTION_SECONDS as number | undefined) ?? 86400,
+      batchSize: (raw.DIRECTORY_IMPORT_BATCH as number | undefined) ?? DEFAULT_IMPORT_BATCH,
+    },
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,
