@@ -28,6 +28,8 @@ export interface JobDefinition<S> {
   run(run: JobRun<S>): Promise<void>;
   /** Removes what the job keeps beside its record (input, output files): on expiry, and when it is cancelled. */
   removeFiles?(job: Job<S>): Promise<void>;
+  /** Told once the job is saved completed, in the process that completed it. */
+  completed?(job: Job<S>): void | Promise<void>;
   /** What the client is told of a failure; the error itself goes to the log. */
   failureMessage?(err: unknown): string;
 }
@@ -174,20 +176,24 @@ export class JobQueue<S> {
 
   /**
    * Starts the job again from the beginning, whatever its record says: a run
-   * elsewhere loses its lease at its next save. Resolves when this run ends.
+   * elsewhere (or here) loses its lease at its next save. Resolves once the
+   * new record is stored, with the run's end in `done`.
    */
-  async restart(id: string, state: S, total?: number): Promise<void> {
+  async restart(id: string, state: S, total?: number): Promise<{ done: Promise<void> }> {
     const job = this.fresh(id, state, total);
     for (;;) {
-      const current = await this.store.readJob(this.kind, id);
-      const revision = current?.revision ?? 0;
+      const revision = (await this.store.readJob(this.kind, id))?.revision ?? 0;
       if (await this.store.writeJob(this.kind, id, serializeJob(job), revision)) {
         job.revision = revision + 1;
         break;
       }
     }
-    await this.running.get(id)?.done;
-    return this.execute(job);
+    const previous = this.running.get(id)?.done;
+    const done = (async () => {
+      await previous;
+      await this.execute(job);
+    })();
+    return { done };
   }
 
   /** The job as stored, with its live progress where this process runs it (and still holds it: not cancelled, not taken over). */
@@ -290,7 +296,6 @@ export class JobQueue<S> {
       if (this.closing) throw new JobStopped();
       await this.definition.run(run);
       await run.finish('completed');
-      this.logger.info({ kind: this.kind, job: id, processed: run.job.processed }, 'job completed');
     } catch (err) {
       if (err instanceof JobStopped) return;
       if (err instanceof LeaseLost) return this.lost(run.job);
@@ -298,7 +303,13 @@ export class JobQueue<S> {
       await run
         .finish('failed', (this.definition.failureMessage ?? defaultFailureMessage)(err))
         .catch((e: unknown) => e instanceof LeaseLost || this.logger.error({ err: e, job: id }, 'could not record a failed job'));
+      return;
     }
+    this.logger.info({ kind: this.kind, job: id, processed: run.job.processed }, 'job completed');
+    // The job stands completed whatever its follow-up does.
+    await (async () => this.definition.completed?.(run.job))().catch((err: unknown) =>
+      this.logger.error({ err, kind: this.kind, job: id }, 'could not act on a completed job')
+    );
   }
 
   /** Our save lost: another process holds the job, or it was cancelled (its record removed, and so what it kept). */
