@@ -119,6 +119,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
+    searchLimits: config.searchLimits,
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
 import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
+import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './store/search/limits';
 import type { SubscriptionOptions } from './subscriptions/service';
 import type { DirectoryImportSettings } from './directory/import-job';
 import { DEFAULT_IMPORT_BATCH } from './directory/import';
@@ -29,6 +30,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Bounds of chained, _include/_revinclude and near searches. */
+  searchLimits: SearchLimits;
   /** Custom SearchParameters: how often each process reads them from the store, and their reindex jobs. */
   reindex: ReindexSettings;
   /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
@@ -78,6 +81,11 @@ const schema = {
     CORS_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_CHAIN_LIMIT: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_INCLUDE_LIMIT: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_INCLUDE_ITERATIONS: { type: 'integer', minimum: 0, maximum: 20 },
+    SEARCH_NEAR_LIMIT: { type: 'integer', minimum: 1, maximum: 1000000 },
+    SEARCH_NEAR_DEFAULT_KM: { type: 'number', exclusiveMinimum: 0, maximum: 20040 },
     SUBSCRIPTION_ALLOWED_ENDPOINTS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     SUBSCRIPTION_POLL_MS: { type: 'integer', minimum: 10, maximum: 60000 },
     SUBSCRIPTION_SETTLE_MS: { type: 'integer', minimum: 0, maximum: 60000 },
@@ -154,6 +162,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    searchLimits: {
+      chain: (raw.SEARCH_CHAIN_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.chain,
+      include: (raw.SEARCH_INCLUDE_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.include,
+      includeIterations: (raw.SEARCH_INCLUDE_ITERATIONS as number | undefined) ?? DEFAULT_SEARCH_LIMITS.includeIterations,
+      near: (raw.SEARCH_NEAR_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.near,
+      nearDefaultKm: (raw.SEARCH_NEAR_DEFAULT_KM as number | undefined) ?? DEFAULT_SEARCH_LIMITS.nearDefaultKm,
+    },
     reindex: {
       refreshSeconds: (raw.SEARCH_PARAMETER_REFRESH_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.refreshSeconds,
       leaseSeconds: (raw.REINDEX_LEASE_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.leaseSeconds,
