@@ -21,6 +21,7 @@ import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
+import { MongoJobRecords } from './job-records';
 
 const HISTORY = 'history';
 /** AuditEvents are an append-only log: their own collection, written once, with no history copy. */
@@ -32,12 +33,6 @@ interface ExportChunkDoc {
   _id: string;
   job: string;
   text: string;
-}
-/** Background jobs' records (port.ts JobRecord): _id = kind/id, replaced in place, never versioned. */
-const JOBS = 'jobs';
-
-interface JobDoc extends JobRecord {
-  _id: string;
 }
 const DUPLICATE_KEY = 11000;
 /** WriteConflict: two transactions touched one document. MongoDB labels it transient; some compatible services do not. */
@@ -88,6 +83,8 @@ export class MongoStore implements StoragePort {
   private geo = false;
   private readonly client: MongoClient;
   private readonly db: Db;
+  /** Background jobs' state and leases (job-records.ts). */
+  private readonly jobRecords: MongoJobRecords;
 
   constructor(uri: string, options: MongoStoreOptions = {}) {
     this.client = new MongoClient(uri, {
@@ -97,6 +94,7 @@ export class MongoStore implements StoragePort {
     });
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
+    this.jobRecords = new MongoJobRecords(this.db, isDuplicateKey);
   }
 
   get supportsTransactions(): boolean {
@@ -113,7 +111,7 @@ export class MongoStore implements StoragePort {
     await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
     await this.history().createIndex({ lastUpdated: -1 });
     await this.exportChunks().createIndex({ job: 1 });
-    await this.jobs().createIndex({ kind: 1 });
+    await this.jobRecords.createIndexes();
     // Current-version collections: _id serves reads; indexes.ts lists the rest.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
@@ -342,41 +340,20 @@ export class MongoStore implements StoragePort {
     await this.exportChunks().deleteMany({ job: { $eq: jobId } });
   }
 
-  private jobs(): Collection<JobDoc> {
-    return this.db.collection<JobDoc>(JOBS);
+  readJob(kind: string, id: string): Promise<JobRecord | undefined> {
+    return this.jobRecords.read(kind, id);
   }
 
-  async readJob(kind: string, id: string): Promise<JobRecord | undefined> {
-    const doc = await this.jobs().findOne({ _id: `${kind}/${id}` });
-    return doc ? { kind: doc.kind, id: doc.id, revision: doc.revision, data: doc.data } : undefined;
+  listJobs(kind: string): Promise<JobRecord[]> {
+    return this.jobRecords.list(kind);
   }
 
-  async listJobs(kind: string): Promise<JobRecord[]> {
-    const docs = await this.jobs()
-      .find({ kind: { $eq: kind } })
-      .toArray();
-    return docs.map((doc) => ({ kind: doc.kind, id: doc.id, revision: doc.revision, data: doc.data })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
+    return this.jobRecords.write(kind, id, data, expected);
   }
 
-  async writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
-    const _id = `${kind}/${id}`;
-    if (expected === 0) {
-      try {
-        await this.jobs().insertOne({ _id, kind, id, revision: 1, data });
-        return true;
-      } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
-      }
-    }
-    // One document, matched on its revision: atomic on MongoDB and FerretDB alike, without transactions.
-    const result = await this.jobs().updateOne({ _id, revision: { $eq: expected } }, { $set: { data, revision: expected + 1 } });
-    return result.modifiedCount === 1;
-  }
-
-  async deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
-    const filter = expected === undefined ? { _id: `${kind}/${id}` } : { _id: `${kind}/${id}`, revision: { $eq: expected } };
-    return (await this.jobs().deleteOne(filter)).deletedCount === 1;
+  deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
+    return this.jobRecords.delete(kind, id, expected);
   }
 
   async ping(): Promise<void> {
