@@ -17,9 +17,10 @@
 //   reindexes once more what was written since the parameter was: writes made
 //   meanwhile by a process that did not know it yet are not missed.
 import { indexSearchParameterBundle } from '@medplum/core';
-import type { SearchParameter } from '@medplum/fhirtypes';
+import type { Basic, SearchParameter } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { getBaseSearchParameters } from '../base/definitions';
+import { PROJECT_BASE } from '../base/project';
 import { clearIndexedParameters, clearPending, markPending } from './indexer';
 import { reindexVersions } from './resolved-index';
 import { JobQueue, JobStopped, type JobRun } from './jobs/queue';
@@ -29,6 +30,8 @@ import type { Repository } from './repository';
 import type { Filter } from './search/filter';
 
 const JOB_KIND = 'reindex';
+/** Earlier releases kept a reindex job as a Basic resource with this extension. */
+const LEGACY_JOB_URL = `${PROJECT_BASE}/StructureDefinition/reindex-job`;
 
 export interface ReindexSettings {
   /** How often each process reads the store's SearchParameters and reindex jobs. */
@@ -136,10 +139,26 @@ export class SearchParameterService {
         continue;
       }
       if (isNew) this.markPending(sp);
-      // The process that wrote it died before starting its job (or it was written before jobs were records):
-      // one process creates the job; unfinished ones are the job sweep's to take over.
-      if (!job) await this.jobs.create(sp.id as string, initialState(sp));
+      if (job) continue;
+      // Reindexed under an earlier release, which kept the job as a Basic resource: searchable as it was.
+      if (await this.carriedOver(sp)) {
+        this.searchable(sp);
+        continue;
+      }
+      // The process that wrote it died before starting its job: one process creates it (the job sweep takes over unfinished ones).
+      await this.jobs.create(sp.id as string, initialState(sp));
     }
+  }
+
+  /** A completed reindex job of an earlier release (Basic/reindex-[id]), stored as a job record; false when there is none. */
+  private async carriedOver(sp: SearchParameter): Promise<boolean> {
+    const legacy = (await this.repo.readLatest('Basic', `reindex-${sp.id}`))?.resource as Basic | undefined;
+    const parts = legacy?.extension?.find((e) => e.url === LEGACY_JOB_URL)?.extension;
+    const value = (url: string) => parts?.find((e) => e.url === url);
+    if (value('status')?.valueCode !== 'completed') return false;
+    const [processed, total] = [value('processed')?.valueInteger ?? 0, value('total')?.valueInteger ?? 0];
+    await this.jobs.recordFinished(sp.id as string, { ...initialState(sp), phase: 'catch-up' }, 'completed', processed, total);
+    return (await this.jobs.read(sp.id as string))?.status === 'completed';
   }
 
   private register(sp: SearchParameter, versionId: string): void {

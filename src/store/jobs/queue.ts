@@ -174,6 +174,12 @@ export class JobQueue<S> {
     return stored;
   }
 
+  /** Stores a job that finished elsewhere (a record carried over from an earlier release); false when one exists already. */
+  async recordFinished(id: string, state: S, status: Exclude<JobStatus, 'in-progress'>, processed: number, total: number): Promise<boolean> {
+    const job: Job<S> = { ...this.fresh(id, state, total), status, processed, leaseOwner: undefined, leaseUntil: undefined, expires: this.expiry() };
+    return this.store.writeJob(this.kind, id, serializeJob(job), 0);
+  }
+
   /**
    * Starts the job again from the beginning, whatever its record says: a run
    * elsewhere (or here) loses its lease at its next save. Resolves once the
