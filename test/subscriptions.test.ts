@@ -395,7 +395,11 @@ describe('subscriptions', () => {
       const lease = await startServer(target, { ...ENV, SUBSCRIPTION_LEASE_SECONDS: '1' });
       try {
         const receiver = await newReceiver();
-        await lease.api.post('/fhir/Subscription').set('Content-Type', FHIR_JSON).send(subscription('Patient?family=FeedLease', receiver.url));
+        const made = await lease.api
+          .post('/fhir/Subscription')
+          .set('Content-Type', FHIR_JSON)
+          .send(subscription('ServiceRequest?performer=Organization/feed-lease', receiver.url));
+        expect(made.status).toBe(201);
         await eventually(async () => ((await lease.store.readJob('subscription-feed', 'feed'))?.revision ?? 0) >= 5, 15000, 'the lease to be renewed');
         // Kept as a record beside the resources: no Basic resource, no versions.
         expect((await lease.api.get('/fhir/Basic/subscription-feed/_history')).status).toBe(404);

@@ -94,9 +94,9 @@ export class JobRun<S> {
 
   /** Renews the lease alone, keeping the last checkpoint (a job between checkpoints). */
   renew(): Promise<void> {
-    // A stopping job has given its lease up; renewing would keep the next process waiting.
+    // A stopping job has given its lease up (renewing would keep the next process waiting); a finished one holds none.
     if (this.stopping) return Promise.resolve();
-    return this.save((job) => ({ ...job, leaseUntil: this.queue.leaseEnd() }));
+    return this.save((job) => (job.status === 'in-progress' ? { ...job, leaseUntil: this.queue.leaseEnd() } : job));
   }
 
   /** Saves the job finished: no lease, and an expiry when finished jobs expire. */
