@@ -25,7 +25,7 @@ import { apiDocs } from './http/api-docs';
 import { dashboard } from './http/dashboard';
 import { registerImportDirectoryOperation } from './fhir/operations/import-directory';
 import { publishOperationDefinitions } from './fhir/operations/definitions';
-import { importJobsIdle } from './directory/import-job';
+import { DirectoryImports } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -120,6 +120,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
+    searchLimits: config.searchLimits,
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;
@@ -147,6 +148,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     maxPageSize: config.maxPageSize,
     maxBundleEntries: config.maxBundleEntries,
     directoryMinAcceptedShare: config.directoryMinAcceptedShare,
+    directoryImports: new DirectoryImports(repo, store, config.directoryImport, logger),
     // The server's own requests; each HTTP request gets its caller's access (fhir-routes.ts).
     access: new Access(ANONYMOUS_LOCAL, repo),
     validate: (resource, profiles) => pipeline.validate(resource, { profiles, resolveReference: repo.referenceExists }),
@@ -165,6 +167,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     logger
   );
   await bulkExports.start();
+  await ctx.directoryImports.start();
   const auditTrail = new AuditTrail(store, config.baseUrl);
   const subscriptions = new SubscriptionService(
     repo,
@@ -234,7 +237,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       await inFlight.idle();
       await parameterService.close();
       await bulkExports.close();
-      await importJobsIdle();
+      await ctx.directoryImports.close();
       await auditRetention?.stop();
       await store.close();
       await validationThreads?.close();

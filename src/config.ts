@@ -6,7 +6,10 @@ import path from 'node:path';
 import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
 import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
+import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './store/search/limits';
 import type { SubscriptionOptions } from './subscriptions/service';
+import type { DirectoryImportSettings } from './directory/import-job';
+import { DEFAULT_IMPORT_BATCH } from './directory/import';
 
 export interface Config {
   port: number;
@@ -28,10 +31,14 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Most entries a batch or transaction Bundle may carry. */
   maxBundleEntries: number;
+  /** Bounds of chained, _include/_revinclude and near searches. */
+  searchLimits: SearchLimits;
   /** Custom SearchParameters: how often each process reads them from the store, and their reindex jobs. */
   reindex: ReindexSettings;
   /** Share of a whole directory's services that must be accepted before missing ones are deactivated. */
   directoryMinAcceptedShare: number;
+  /** $import-directory jobs (Prefer: respond-async): their lease, how long a finished one is kept, services per saved place. */
+  directoryImport: DirectoryImportSettings;
   /** Bulk export: how long output files are kept after the job completes. */
   exportRetentionSeconds: number;
   /** Bulk export: how long a process holds a job without renewing before another may take it over. */
@@ -78,6 +85,11 @@ const schema = {
     RATE_LIMIT: { type: 'integer', minimum: 0 },
     VALIDATION_THREADS: { type: 'integer', minimum: 0, maximum: 64 },
     MAX_BUNDLE_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_CHAIN_LIMIT: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_INCLUDE_LIMIT: { type: 'integer', minimum: 1, maximum: 100000 },
+    SEARCH_INCLUDE_ITERATIONS: { type: 'integer', minimum: 0, maximum: 20 },
+    SEARCH_NEAR_LIMIT: { type: 'integer', minimum: 1, maximum: 1000000 },
+    SEARCH_NEAR_DEFAULT_KM: { type: 'number', exclusiveMinimum: 0, maximum: 20040 },
     SUBSCRIPTION_ALLOWED_ENDPOINTS: { type: 'string', pattern: '^(https?://[^\\s,]+)(,https?://[^\\s,]+)*$' },
     SUBSCRIPTION_POLL_MS: { type: 'integer', minimum: 10, maximum: 60000 },
     SUBSCRIPTION_SETTLE_MS: { type: 'integer', minimum: 0, maximum: 60000 },
@@ -85,6 +97,9 @@ const schema = {
     SUBSCRIPTION_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100 },
     SUBSCRIPTION_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     DIRECTORY_MIN_ACCEPTED_PERCENT: { type: 'integer', minimum: 0, maximum: 100 },
+    DIRECTORY_IMPORT_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
+    DIRECTORY_IMPORT_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 30 * 86400 },
+    DIRECTORY_IMPORT_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
     SEARCH_PARAMETER_REFRESH_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     REINDEX_LEASE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600 },
     REINDEX_BATCH: { type: 'integer', minimum: 1, maximum: 10000 },
@@ -151,12 +166,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: raw.CORS_ORIGINS ? (raw.CORS_ORIGINS as string).split(',') : [],
     rateLimitPerMinute: (raw.RATE_LIMIT as number | undefined) ?? 6000,
     maxBundleEntries: (raw.MAX_BUNDLE_ENTRIES as number | undefined) ?? 500,
+    searchLimits: {
+      chain: (raw.SEARCH_CHAIN_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.chain,
+      include: (raw.SEARCH_INCLUDE_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.include,
+      includeIterations: (raw.SEARCH_INCLUDE_ITERATIONS as number | undefined) ?? DEFAULT_SEARCH_LIMITS.includeIterations,
+      near: (raw.SEARCH_NEAR_LIMIT as number | undefined) ?? DEFAULT_SEARCH_LIMITS.near,
+      nearDefaultKm: (raw.SEARCH_NEAR_DEFAULT_KM as number | undefined) ?? DEFAULT_SEARCH_LIMITS.nearDefaultKm,
+    },
     reindex: {
       refreshSeconds: (raw.SEARCH_PARAMETER_REFRESH_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.refreshSeconds,
       leaseSeconds: (raw.REINDEX_LEASE_SECONDS as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.leaseSeconds,
       batchSize: (raw.REINDEX_BATCH as number | undefined) ?? DEFAULT_REINDEX_SETTINGS.batchSize,
     },
     directoryMinAcceptedShare: ((raw.DIRECTORY_MIN_ACCEPTED_PERCENT as number | undefined) ?? 90) / 100,
+    directoryImport: {
+      leaseSeconds: (raw.DIRECTORY_IMPORT_LEASE_SECONDS as number | undefined) ?? 30,
+      retentionSeconds: (raw.DIRECTORY_IMPORT_RETENTION_SECONDS as number | undefined) ?? 86400,
+      batchSize: (raw.DIRECTORY_IMPORT_BATCH as number | undefined) ?? DEFAULT_IMPORT_BATCH,
+    },
     exportRetentionSeconds: (raw.EXPORT_RETENTION_SECONDS as number | undefined) ?? 3600,
     exportLeaseSeconds: (raw.EXPORT_LEASE_SECONDS as number | undefined) ?? 30,
     exportPageSize: (raw.EXPORT_PAGE_SIZE as number | undefined) ?? 1000,

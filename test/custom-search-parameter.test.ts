@@ -1,7 +1,10 @@
 // A SearchParameter created at runtime: existing resources are reindexed in
 // the background, progress is readable, and the parameter is refused as not
 // yet searchable until the job ends; then it finds old and new resources alike.
-import type { BundleEntry } from '@medplum/fhirtypes';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
+import { loadBaseDefinitions } from '../src/base/definitions';
+import { loadHistory } from './support/history';
+import { eventually } from './support/receiver';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
@@ -79,5 +82,56 @@ describe.each(storeTargets)('custom SearchParameter [$name]', (target) => {
       });
     expect(res.status).toBe(422);
     expect(res.body.issue.some((i: { expression?: string[] }) => i.expression?.includes('SearchParameter.code'))).toBe(true);
+  });
+});
+
+describe.each(storeTargets)('a SearchParameter reindexed under an earlier release [$name]', (target) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    loadBaseDefinitions();
+    server = await startServer(target, { SEARCH_PARAMETER_REFRESH_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('is searchable at once from its completed Basic job, without a new reindex', async () => {
+    const code = `carried-over-${target.name}`;
+    const id = `legacy-${target.name}`;
+    const legacyJob = (url: string, value: Record<string, unknown>) => ({ url, ...value });
+    // As an earlier release left them: the parameter, and its completed job as Basic/reindex-[id].
+    await loadHistory(server.store, [
+      { resource: { ...favouriteActivityParameter(code), id } as Resource, at: '2026-01-01T09:00:00Z' },
+      {
+        resource: {
+          resourceType: 'Basic',
+          id: `reindex-${id}`,
+          code: { coding: [{ system: 'https://social-prescribing.example.org/fhir/CodeSystem/sp-local-concepts', code: 'reindex-job' }] },
+          extension: [
+            {
+              url: 'https://social-prescribing.example.org/fhir/StructureDefinition/reindex-job',
+              extension: [
+                legacyJob('status', { valueCode: 'completed' }),
+                legacyJob('processed', { valueInteger: 7 }),
+                legacyJob('total', { valueInteger: 7 }),
+              ],
+            },
+          ],
+        } as Resource,
+        at: '2026-01-01T09:00:01Z',
+      },
+    ]);
+    const status = async () => {
+      const res = await server.api.get(`/fhir/SearchParameter/${id}/$reindex`);
+      return res.status === 200
+        ? Object.fromEntries(
+            (res.body.parameter as { name: string; valueCode?: string; valueInteger?: number }[]).map((p) => [p.name, p.valueCode ?? p.valueInteger])
+          )
+        : undefined;
+    };
+    await eventually(async () => (await status()) !== undefined, 10000, 'the parameter to be read from the store');
+    // The earlier release's counts: carried over, not a new run over this store's resources.
+    expect(await status()).toMatchObject({ status: 'completed', processed: 7, total: 7 });
+    expect((await server.api.get(`/fhir/Patient?${code}=garden`)).status).toBe(200);
   });
 });

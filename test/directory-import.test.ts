@@ -259,10 +259,10 @@ describe.each(storeTargets)('$import-directory [$name]', (target) => {
     }
     expect(done.status).toBe(200);
     expect(summaryOf(done.body as Parameters)).toMatchObject({ total: 150, created: 150, rejected: 0 });
-    // The job's state is a stored Basic resource, readable like any other.
+    // The job is kept in the store, not as a resource: no history grows with its saves.
     const jobId = location.split('_jobId=')[1];
-    const basic = await server.api.get(`/fhir/Basic/import-directory-${jobId}`);
-    expect(basic.status).toBe(200);
+    expect(JSON.parse((await server.store.readJob('directory-import', jobId))?.data ?? '{}').status).toBe('completed');
+    expect((await server.api.get(`/fhir/Basic/import-directory-${jobId}`)).status).toBe(404);
   });
 
   test('polling needs a known job, and the body must be ORUK JSON', async () => {
@@ -368,4 +368,51 @@ describe.each(storeTargets)('deactivation of removed services [$name]', (target)
     expect((await find(b.id)).entry[0].resource.meta.versionId).toBe('1');
     expect((await postRaw([a], '?dryRun=perhaps')).status).toBe(400);
   });
+});
+
+describe.each(storeTargets)('directory import jobs: progress and expiry [$name]', (target) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A short lease makes the job sweep (which removes expired jobs) run every few hundred milliseconds.
+    server = await startServer(target, { DIRECTORY_IMPORT_BATCH: '10', DIRECTORY_IMPORT_RETENTION_SECONDS: '1', DIRECTORY_IMPORT_LEASE_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('X-Progress counts services as the job goes; the finished job expires with its stored input', async () => {
+    const SERVICES = 60;
+    const kick = await server.api
+      .post('/fhir/$import-directory?deactivate=false')
+      .set('Content-Type', 'application/json')
+      .set('Prefer', 'respond-async')
+      .send(orukPage(Array.from({ length: SERVICES }, () => orukService())));
+    expect(kick.status).toBe(202);
+    const location = kick.headers['content-location'] as string;
+    const path = location.replace('http://fhir.test', '');
+    const jobId = location.split('_jobId=')[1];
+    const seen: number[] = [];
+    let res = await server.api.get(path);
+    for (let i = 0; i < 2000 && res.status === 202; i++) {
+      const [processed, total] = (res.headers['x-progress'] as string).split(' ')[0].split('/').map(Number);
+      expect(total === 0 || total === SERVICES).toBe(true);
+      seen.push(processed);
+      await new Promise((r) => setTimeout(r, 10));
+      res = await server.api.get(path);
+    }
+    expect(res.status).toBe(200);
+    // Never backwards, and seen part-way at least once.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.some((n) => n > 0 && n < SERVICES)).toBe(true);
+    expect(summaryOf(res.body as Parameters)).toMatchObject({ total: SERVICES, created: SERVICES });
+
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && (await server.api.get(path)).status === 200) await new Promise((r) => setTimeout(r, 200));
+    const gone = await server.api.get(path);
+    expect([gone.status, gone.body.resourceType]).toEqual([404, 'OperationOutcome']);
+    expect(await server.store.readJob('directory-import', jobId)).toBeUndefined();
+    expect(await server.store.readExportChunk(jobId, 'directory-import-input', 0)).toBeUndefined();
+    // What it imported stays.
+    expect((await server.api.get(`/fhir/HealthcareService?identifier=${encodeURIComponent(`${ORUK_SERVICE_ID}|`)}&_summary=count`)).body.total).toBe(SERVICES);
+  }, 60000);
 });

@@ -4,12 +4,16 @@
 // - a write conflict (WriteConflict, code 112) may come without the
 //   TransientTransactionError label that the driver's withTransaction retries:
 //   the adapter retries it itself, and a conflict that outlasts the retries is
-//   a lost race (409/412), never a 500.
+//   a lost race (409/412), never a 500;
+// - FerretDB runs an update filtered by a field as a read and then a write, so
+//   two processes updating one job record on one revision could both succeed:
+//   a job record's compare-and-set must still let exactly one win.
 import { MongoServerError } from 'mongodb';
+import { MongoStore } from '../src/store/mongo/store';
 import { toMongoQuery } from '../src/store/mongo/translate';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { patient } from './support/resources';
-import { storeTargets } from './support/stores';
+import { storeTargets, uniqueDatabaseUri } from './support/stores';
 
 describe('MongoDB queries never carry a raw NUL byte', () => {
   test('prefix and contains patterns escape NUL as \\x00', () => {
@@ -86,4 +90,28 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect((await server.api.get(`/fhir/Patient/${created.id}`)).body.meta.versionId).toBe('1');
   });
+});
+
+(mongo ? describe : describe.skip)('job records shared by processes on MongoDB [mongodb]', () => {
+  test('of writers in two processes on one revision, exactly one wins, every time (20 rounds)', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    // Two stores, two connection pools: as two server processes see the database.
+    const [a, b] = [new MongoStore(uri), new MongoStore(uri)];
+    await a.start([]);
+    await b.start([]);
+    try {
+      expect(await a.writeJob('race', 'job', 'created', 0)).toBe(true);
+      for (let revision = 1; revision <= 20; revision++) {
+        const wins = await Promise.all([a.writeJob('race', 'job', `a${revision}`, revision), b.writeJob('race', 'job', `b${revision}`, revision)]);
+        expect(wins.filter(Boolean)).toHaveLength(1);
+        const record = await b.readJob('race', 'job');
+        expect(record?.revision).toBe(revision + 1);
+        expect(record?.data).toBe(wins[0] ? `a${revision}` : `b${revision}`);
+      }
+    } finally {
+      await a.dropDatabase();
+      await a.close();
+      await b.close();
+    }
+  }, 60000);
 });

@@ -1,8 +1,16 @@
 // Two server processes on one MongoDB database, as DESIGN.md's "Scaling out"
 // runs them: a SearchParameter created through one is used by the other, the
 // resources either writes meanwhile are all found once its reindex completes,
-// and a reindex job whose process is killed is finished by the other.
+// and a killed process's jobs (reindex, bulk export, directory import) are
+// finished by the other.
+import type { Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
+import { getResourceTypeNames, loadBaseDefinitions } from '../src/base/definitions';
+import { ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from '../src/directory/map';
+import { MongoStore } from '../src/store/mongo/store';
+import { bulkClient, pathOf } from './support/bulk';
+import { loadHistory } from './support/history';
+import { orukPage, orukService } from './support/oruk';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
 import { storeTargets, uniqueDatabaseUri } from './support/stores';
 import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
@@ -138,4 +146,86 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     await until('the parameter to be searchable there', async () => (await count(b, code, 'choir')) >= 0);
     expect(await count(b, code, 'choir')).toBe(150);
   }, 240000);
+
+  test('an export job whose process is killed is finished by the other process, each resource in its files once', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const TASKS = 300;
+    loadBaseDefinitions();
+    const store = new MongoStore(uri);
+    await store.start(getResourceTypeNames());
+    await loadHistory(
+      store,
+      Array.from({ length: TASKS }, (_, i) => ({
+        resource: { resourceType: 'Task', id: `task-${String(i).padStart(4, '0')}`, status: 'requested', intent: 'order' } as Resource,
+        at: '2026-02-01T09:00:00Z',
+      }))
+    );
+    await store.close();
+    // Small pages and a short lease: the job takes many pages, and the other process need not wait long.
+    const env = { EXPORT_PAGE_SIZE: '5', EXPORT_LEASE_SECONDS: '2', BASE_URL: 'http://fhir.test/fhir' };
+    const [a, b] = [await start(uri, env), await start(uri, env)];
+    const kickOff = await fetch(`${a.url}/fhir/$export?_type=Task`, { headers: { Prefer: 'respond-async' } });
+    expect(kickOff.status).toBe(202);
+    const statusPath = pathOf(kickOff.headers.get('content-location') as string);
+    let progress = '';
+    await until('the export to be part-way through on the first process', async () => {
+      progress = (await fetch(`${b.url}${statusPath}`)).headers.get('x-progress') ?? '';
+      return /^[1-9]\d* of/.test(progress);
+    });
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(Number(progress.split(' of ')[0])).toBeLessThan(TASKS);
+    const bulk = bulkClient(b.url);
+    const manifest = await bulk.manifest(statusPath, undefined, 120000);
+    expect(manifest.output).toEqual([expect.objectContaining({ type: 'Task', count: TASKS })]);
+    const ids = ((await bulk.download(manifest)).get('Task')?.resources ?? []).map((r) => r.id as string);
+    expect(ids).toHaveLength(TASKS);
+    expect(new Set(ids).size).toBe(TASKS);
+  }, 240000);
+
+  test('a directory import job whose process is killed is finished by the other process, each service imported once', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const SERVICES = 120;
+    const env = { DIRECTORY_IMPORT_BATCH: '5', DIRECTORY_IMPORT_LEASE_SECONDS: '2' };
+    const [a, b] = [await start(uri, env), await start(uri, env)];
+    const kickOff = await fetch(`${a.url}/fhir/$import-directory?deactivate=false`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify(orukPage(Array.from({ length: SERVICES }, () => orukService()))),
+    });
+    expect(kickOff.status).toBe(202);
+    const location = new URL(kickOff.headers.get('content-location') as string);
+    const statusPath = `${location.pathname}${location.search}`;
+    let progress = '';
+    await until('the import to be part-way through on the first process', async () => {
+      progress = (await fetch(`${b.url}${statusPath}`)).headers.get('x-progress') ?? '';
+      return /^[1-9]\d*\//.test(progress);
+    });
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(Number(progress.split('/')[0])).toBeLessThan(SERVICES);
+    let done: Response | undefined;
+    await until(
+      'the other process to finish the import',
+      async () => {
+        done = await fetch(`${b.url}${statusPath}`);
+        expect([200, 202]).toContain(done.status);
+        return done.status === 200;
+      },
+      180000
+    );
+    const summary = (await (done as Response).json()) as { parameter: { name: string; valueInteger?: number }[] };
+    const value = (name: string) => summary.parameter.find((p) => p.name === name)?.valueInteger;
+    expect(value('total')).toBe(SERVICES);
+    expect(value('rejected')).toBe(0);
+    // The batch cut short is done again: what it had written counts as unchanged or updated, never twice.
+    expect((value('created') ?? 0) + (value('updated') ?? 0) + (value('unchanged') ?? 0)).toBe(SERVICES);
+    for (const [type, system] of [
+      ['HealthcareService', ORUK_SERVICE_ID],
+      ['Organization', ORUK_ORGANIZATION_ID],
+      ['Location', ORUK_LOCATION_ID],
+    ]) {
+      expect((await fhir(b, 'GET', `/${type}?identifier=${encodeURIComponent(`${system}|`)}&_summary=count`)).body.total).toBe(SERVICES);
+    }
+  }, 300000);
 });

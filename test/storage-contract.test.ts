@@ -195,4 +195,32 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
     expect(await store.count('Basic', { kind: 'exists', field: 'idx.name', exists: true })).toBe(3);
     expect(await store.count('Basic', { kind: 'eq', field: 'idx.code', value: 'nothing' })).toBe(0);
   });
+
+  test('a job record is written only on the revision the writer read: one of two writers on one revision wins', async () => {
+    expect(await store.writeJob('contract', 'j1', '{"n":1}', 0)).toBe(true);
+    expect(await store.writeJob('contract', 'j1', '{"n":"again"}', 0)).toBe(false);
+    expect(await store.readJob('contract', 'j1')).toEqual({ kind: 'contract', id: 'j1', revision: 1, data: '{"n":1}' });
+    const racers = await Promise.all([store.writeJob('contract', 'j1', '{"by":"a"}', 1), store.writeJob('contract', 'j1', '{"by":"b"}', 1)]);
+    expect(racers.filter(Boolean)).toHaveLength(1);
+    const after = await store.readJob('contract', 'j1');
+    expect(after?.revision).toBe(2);
+    expect(after?.data).toBe(racers[0] ? '{"by":"a"}' : '{"by":"b"}');
+    expect(await store.writeJob('contract', 'j1', '{"stale":true}', 1)).toBe(false);
+    // Job records are not resources: no history, no versions.
+    expect(await store.readHistory({ id: 'j1', offset: 0, limit: 10 })).toEqual([]);
+  });
+
+  test('job records are listed by kind, and removed only at the revision given', async () => {
+    await store.writeJob('listed', 'b', '{}', 0);
+    await store.writeJob('listed', 'a', '{}', 0);
+    await store.writeJob('other-kind', 'c', '{}', 0);
+    expect((await store.listJobs('listed')).map((r) => r.id)).toEqual(['a', 'b']);
+    await store.writeJob('listed', 'a', '{"moved":"on"}', 1);
+    expect(await store.deleteJob('listed', 'a', 1)).toBe(false);
+    expect(await store.deleteJob('listed', 'a', 2)).toBe(true);
+    expect(await store.deleteJob('listed', 'b')).toBe(true);
+    expect(await store.deleteJob('listed', 'b')).toBe(false);
+    expect(await store.listJobs('listed')).toEqual([]);
+    expect(await store.readJob('other-kind', 'c')).toBeDefined();
+  });
 });

@@ -389,6 +389,25 @@ describe('subscriptions', () => {
         [2, `ServiceRequest/${second.id}`],
       ]);
     });
+
+    test('renewing the change feed lease and saving its cursor add no history', async () => {
+      // A short lease is renewed every few hundred milliseconds while the earlier test's subscription exists.
+      const lease = await startServer(target, { ...ENV, SUBSCRIPTION_LEASE_SECONDS: '1' });
+      try {
+        const receiver = await newReceiver();
+        const made = await lease.api
+          .post('/fhir/Subscription')
+          .set('Content-Type', FHIR_JSON)
+          .send(subscription('ServiceRequest?performer=Organization/feed-lease', receiver.url));
+        expect(made.status).toBe(201);
+        await eventually(async () => ((await lease.store.readJob('subscription-feed', 'feed'))?.revision ?? 0) >= 5, 15000, 'the lease to be renewed');
+        // Kept as a record beside the resources: no Basic resource, no versions.
+        expect((await lease.api.get('/fhir/Basic/subscription-feed/_history')).status).toBe(404);
+        expect((await lease.api.get('/fhir/Basic?code=subscription-feed')).body.total ?? 0).toBe(0);
+      } finally {
+        await lease.stop();
+      }
+    });
   });
 
   describe('websocket channel', () => {

@@ -9,7 +9,7 @@ import type { CompartmentDefinition, Group } from '@medplum/fhirtypes';
 import { indexField } from '../store/indexer';
 import type { Repository } from '../store/repository';
 import { and, or, NONE, type Filter } from '../store/search/filter';
-import { JOB_CODE, JOB_CODE_SYSTEM, type ExportJob } from './job';
+import { JOB_CODE, JOB_CODE_SYSTEM, type ExportState } from './job';
 import { ID } from '../base/ids';
 
 const PATIENT_REFERENCE = new RegExp(`^Patient/${ID}$`);
@@ -41,7 +41,7 @@ export const DEFINITIONAL_TYPES = new Set([
   'ValueSet',
 ]);
 
-/** The server's own job records (export, reindex) are never exported. */
+/** Job records that earlier releases kept as Basic resources (export, reindex) are never exported. */
 const JOB_RECORDS: Filter = {
   kind: 'not',
   filter: { kind: 'in', field: indexField('code'), values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`] },
@@ -63,7 +63,7 @@ export async function groupPatients(repo: Repository, groupId: string): Promise<
 }
 
 /** Compiles the filters of a job's types once, when it (re)starts. */
-export async function compileScope(repo: Repository, job: ExportJob): Promise<Map<string, Filter>> {
+export async function compileScope(repo: Repository, job: Pick<ExportState, 'parameters' | 'transactionTime'>): Promise<Map<string, Filter>> {
   const { parameters } = job;
   const members = parameters.level === 'group' && parameters.groupId ? await groupPatients(repo, parameters.groupId) : undefined;
   const filters = new Map<string, Filter>();

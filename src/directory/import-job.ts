@@ -1,145 +1,137 @@
 // A directory import running in the background ($import-directory with
-// Prefer: respond-async). As with reindex jobs (store/reindex.ts), the job's
-// state is a Basic resource in the store (Basic/import-directory-<uuid>), so
-// any server process can answer a status poll; the process running it keeps
-// a live copy that is fresher than the stored one. The ORUK input lives only
-// in the running process: a job cut short by a restart stays "in-progress"
-// in the store and is not resumed; importing again is safe (idempotent).
-import type { Basic, Extension } from '@medplum/fhirtypes';
+// Prefer: respond-async), as a job of the store's one job model
+// (store/jobs/): its input is kept in the store beside its record
+// (stored-input.ts) and its place saved after every batch of services, so
+// when the process running it dies another takes it over once the lease has
+// run out and carries on from the last batch saved. Any process answers a
+// status poll; the one running the job adds the services done since the
+// last batch. Finished jobs expire, with their input.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PROJECT_BASE } from '../base/project';
+import { JobQueue, type JobRun } from '../store/jobs/queue';
+import type { JobStatus } from '../store/jobs/job';
+import type { StoragePort } from '../store/port';
 import type { Repository } from '../store/repository';
 import { importDirectory, type ImportCounts, type ImportOptions, type ImportSummary } from './import';
 import type { DirectoryContent, Rejection } from './read';
+import { loadInput, removeInput, storeInput } from './stored-input';
 
-const JOB_URL = `${PROJECT_BASE}/StructureDefinition/directory-import-job`;
-/** The stored state is refreshed at most this often while the job runs. */
-const SAVE_INTERVAL_MS = 1000;
-/** Rejection reasons kept in the stored state; the counts stay exact beyond it. */
+const JOB_KIND = 'directory-import';
+/** Rejection reasons kept in the job record; the counts stay exact beyond it. */
 const MAX_STORED_REJECTIONS = 1000;
 
+export interface DirectoryImportSettings {
+  leaseSeconds: number;
+  /** How long a finished job's summary is kept. */
+  retentionSeconds: number;
+  /** Services imported between saved places. */
+  batchSize: number;
+}
+
+type JobOptions = Pick<ImportOptions, 'deactivateMissing' | 'dryRun' | 'minAcceptedShare'>;
+
+/** The import's own state in its job record. */
+interface ImportState {
+  options: JobOptions;
+  /** Services before this one (in input order) are done. */
+  next: number;
+  counts: ImportCounts;
+  rejections: Rejection[];
+  summary?: ImportSummary;
+}
+
+/** What a status poll learns. */
 export interface ImportJobState {
-  status: 'in-progress' | 'completed' | 'failed';
+  status: JobStatus;
   counts: ImportCounts;
   summary?: ImportSummary;
   error?: string;
 }
 
-const COUNT_NAMES: (keyof ImportCounts)[] = ['total', 'processed', 'created', 'updated', 'unchanged', 'deactivated', 'rejected'];
+const NO_COUNTS: ImportCounts = { total: 0, processed: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, rejected: 0 };
 
-const live = new Map<string, ImportJobState>();
-const running = new Set<Promise<void>>();
+export class DirectoryImports {
+  private readonly jobs: JobQueue<ImportState>;
+  /** Counts of the jobs running here, fresher than the last batch saved. */
+  private readonly live = new Map<string, ImportCounts>();
 
-export const jobResourceId = (jobId: string): string => `import-directory-${jobId}`;
-
-function toBasic(jobId: string, state: ImportJobState): Basic {
-  const part = (url: string, value: Partial<Extension>): Extension => ({ url, ...value }) as Extension;
-  const summary = state.summary;
-  return {
-    resourceType: 'Basic',
-    id: jobResourceId(jobId),
-    code: { coding: [{ system: `${PROJECT_BASE}/CodeSystem/sp-local-concepts`, code: 'directory-import-job' }], text: 'Directory import job' },
-    extension: [
+  constructor(
+    private readonly repo: Repository,
+    private readonly store: StoragePort,
+    private readonly settings: DirectoryImportSettings,
+    logger: Logger
+  ) {
+    this.jobs = new JobQueue<ImportState>(
+      store,
       {
-        url: JOB_URL,
-        extension: [
-          part('status', { valueCode: state.status }),
-          ...COUNT_NAMES.map((name) => part(name, { valueInteger: state.counts[name] })),
-          ...(summary
-            ? [
-                part('wholeDirectory', { valueBoolean: summary.wholeDirectory }),
-                ...(summary.deactivationSkipped ? [part('deactivationSkipped', { valueString: summary.deactivationSkipped })] : []),
-                part('dryRun', { valueBoolean: summary.dryRun }),
-                part('seconds', { valueDecimal: summary.seconds }),
-              ]
-            : []),
-          ...(summary?.rejections ?? []).slice(0, MAX_STORED_REJECTIONS).map((r) => part('rejection', { valueString: JSON.stringify(r) })),
-          ...(state.error ? [part('error', { valueString: state.error })] : []),
-        ],
+        kind: JOB_KIND,
+        run: (run) => this.run(run),
+        removeFiles: (job) => removeInput(store, job.id),
+        failureMessage: () => 'The import stopped on a server error; see the server log. Importing again is safe.',
       },
-    ],
-  };
-}
+      { leaseSeconds: settings.leaseSeconds, retentionSeconds: settings.retentionSeconds },
+      logger
+    );
+  }
 
-function fromBasic(basic: Basic | undefined): ImportJobState | undefined {
-  const parts = basic?.extension?.find((e) => e.url === JOB_URL)?.extension;
-  if (!parts) return undefined;
-  const get = (url: string) => parts.find((e) => e.url === url);
-  const counts = Object.fromEntries(COUNT_NAMES.map((name) => [name, get(name)?.valueInteger ?? 0])) as unknown as ImportCounts;
-  const status = get('status')?.valueCode as ImportJobState['status'];
-  const rejections = parts.filter((e) => e.url === 'rejection').map((e) => JSON.parse(e.valueString as string) as Rejection);
-  return {
-    status,
-    counts,
-    ...(status === 'completed'
-      ? {
-          summary: {
-            ...counts,
-            rejections,
-            wholeDirectory: get('wholeDirectory')?.valueBoolean ?? false,
-            ...(get('deactivationSkipped') ? { deactivationSkipped: get('deactivationSkipped')?.valueString } : {}),
-            dryRun: get('dryRun')?.valueBoolean ?? false,
-            seconds: get('seconds')?.valueDecimal ?? 0,
-          },
-        }
-      : {}),
-    ...(get('error') ? { error: get('error')?.valueString } : {}),
-  };
-}
+  /** Takes over imports whose process died, and from then on sweeps for those and for expired ones. */
+  start(): Promise<void> {
+    return this.jobs.start();
+  }
 
-/** Starts an import in the background; returns the job id at once. */
-export async function startImportJob(repo: Repository, input: DirectoryContent, options: ImportOptions, logger?: Logger): Promise<string> {
-  const jobId = randomUUID();
-  const state: ImportJobState = {
-    status: 'in-progress',
-    counts: { total: 0, processed: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, rejected: 0 },
-  };
-  live.set(jobId, state);
-  await repo.update(toBasic(jobId, state));
-  let lastSave = Date.now();
-  let saving: Promise<unknown> = Promise.resolve();
-  const onProgress = (counts: ImportCounts): void => {
-    state.counts = counts;
-    if (Date.now() - lastSave < SAVE_INTERVAL_MS) return;
-    lastSave = Date.now();
-    // One save at a time; a failed progress save is not worth stopping the import for.
-    saving = saving.then(() => repo.update(toBasic(jobId, { ...state }))).catch(() => undefined);
-  };
-  const job: Promise<void> = importDirectory(repo, input, { ...options, onProgress })
-    .then(
-      (summary) => {
-        state.status = 'completed';
-        state.counts = summary;
-        state.summary = summary;
-      },
-      (err: unknown) => {
-        logger?.error({ err, job: jobId }, 'directory import failed');
-        state.status = 'failed';
-        state.error = 'The import stopped on a server error; see the server log. Importing again is safe.';
-      }
-    )
-    .then(() => saving)
-    .then(() => repo.update(toBasic(jobId, state)))
-    .then(() => undefined)
-    .catch((err: unknown) => logger?.error({ err, job: jobId }, 'could not store the final state of a directory import'))
-    .finally(() => {
-      live.delete(jobId);
-      running.delete(job);
-    });
-  running.add(job);
-  return jobId;
-}
+  /** Keeps the input in the store and starts the import in the background; returns the job id at once. */
+  async kickOff(input: DirectoryContent, options: JobOptions): Promise<string> {
+    const id = randomUUID();
+    await storeInput(this.store, id, input);
+    const state: ImportState = { options, next: 0, counts: { ...NO_COUNTS }, rejections: [] };
+    if (!(await this.jobs.create(id, state))) throw new Error('A new directory import job id was taken');
+    return id;
+  }
 
-/** The job's state: live in the process running it, else as stored; undefined when unknown. */
-export async function importJobState(repo: Repository, jobId: string): Promise<ImportJobState | undefined> {
-  const current = live.get(jobId);
-  if (current) return { ...current, counts: { ...current.counts } };
-  const stored = await repo.readLatest('Basic', jobResourceId(jobId));
-  return stored && !stored.deleted ? fromBasic(stored.resource as Basic) : undefined;
-}
+  /** The job's state, or undefined when unknown (or expired). */
+  async state(id: string): Promise<ImportJobState | undefined> {
+    const job = await this.jobs.read(id);
+    if (!job) return undefined;
+    const counts = (job.status === 'in-progress' ? this.live.get(id) : undefined) ?? job.state.summary ?? job.state.counts;
+    return { status: job.status, counts: { ...counts }, summary: job.state.summary, error: job.error };
+  }
 
-/** Waits for the imports running in this process (shutdown, tests). */
-export async function importJobsIdle(): Promise<void> {
-  while (running.size > 0) await Promise.allSettled([...running]);
+  idle(): Promise<void> {
+    return this.jobs.idle();
+  }
+
+  close(): Promise<void> {
+    return this.jobs.close();
+  }
+
+  private async run(run: JobRun<ImportState>): Promise<void> {
+    const { id, state } = run.job;
+    const input = await loadInput(this.store, id);
+    // A dry run writes nothing, so nothing of an earlier run is there to build on: it starts again.
+    const resume = state.next > 0 && !state.options.dryRun ? { next: state.next, counts: state.counts, rejections: state.rejections } : undefined;
+    try {
+      const summary = await importDirectory(this.repo, input, {
+        ...state.options,
+        batchSize: this.settings.batchSize,
+        resume,
+        onProgress: (counts) => {
+          this.live.set(id, counts);
+          run.progress(counts.processed, counts.total);
+        },
+        onBatch: ({ next, counts, rejections }) =>
+          run.checkpoint({
+            state: { ...state, next, counts, rejections: rejections.slice(0, MAX_STORED_REJECTIONS) },
+            processed: counts.processed,
+            total: counts.total,
+          }),
+      });
+      await run.checkpoint({
+        state: { ...state, counts: summary, rejections: [], summary: { ...summary, rejections: summary.rejections.slice(0, MAX_STORED_REJECTIONS) } },
+        processed: summary.processed,
+        total: summary.total,
+      });
+    } finally {
+      this.live.delete(id);
+    }
+  }
 }

@@ -50,7 +50,22 @@ export interface ImportOptions {
   /** Services written at the same time (default 8): lets store round trips and log flushes overlap. */
   concurrency?: number;
   onProgress?: (counts: ImportCounts) => void;
+  /** Services imported between checkpoints (default 100). */
+  batchSize?: number;
+  /** Told after each batch where to resume: an import job saves it (import-job.ts). */
+  onBatch?: (checkpoint: ImportCheckpoint) => Promise<void>;
+  /** Resumes after an earlier run's checkpoint: its counts and rejections carry on, its services are not imported again. */
+  resume?: ImportCheckpoint;
 }
+
+/** Where an import stands after a batch: the services before `next` are done. */
+export interface ImportCheckpoint {
+  next: number;
+  counts: ImportCounts;
+  rejections: Rejection[];
+}
+
+export const DEFAULT_IMPORT_BATCH = 100;
 
 type WriteOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -163,16 +178,18 @@ function deactivationBlocked(input: DirectoryContent, counts: ImportCounts, opti
 async function importInto(repo: Repository, input: DirectoryContent, options: ImportOptions): Promise<ImportSummary> {
   const started = Date.now();
   const services = uniqueServices(input);
-  const rejections: Rejection[] = [...input.rejected];
-  const counts: ImportCounts = {
-    total: services.length + input.rejected.length,
-    processed: input.rejected.length,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    deactivated: 0,
-    rejected: input.rejected.length,
-  };
+  const rejections: Rejection[] = options.resume ? [...options.resume.rejections] : [...input.rejected];
+  const counts: ImportCounts = options.resume
+    ? { ...options.resume.counts }
+    : {
+        total: services.length + input.rejected.length,
+        processed: input.rejected.length,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        deactivated: 0,
+        rejected: input.rejected.length,
+      };
   const [storedServices, storedOrganizations, storedLocations] = await Promise.all([
     storedByIdentifier(repo, 'HealthcareService', ORUK_SERVICE_ID),
     storedByIdentifier(repo, 'Organization', ORUK_ORGANIZATION_ID),
@@ -215,11 +232,17 @@ async function importInto(repo: Repository, input: DirectoryContent, options: Im
     report();
   };
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < services.length) await importOne(services[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+  // Batch by batch, each with its workers; after a batch every service before its end is done, so that is where a resumed run starts.
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_IMPORT_BATCH);
+  for (let start = options.resume?.next ?? 0; start < services.length; start += batchSize) {
+    const end = Math.min(services.length, start + batchSize);
+    let next = start;
+    const worker = async (): Promise<void> => {
+      while (next < end) await importOne(services[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+    await options.onBatch?.({ next: end, counts: { ...counts }, rejections });
+  }
 
   const wholeDirectory = isWholeDirectory(input);
   const deactivationSkipped = deactivationBlocked(input, counts, options);

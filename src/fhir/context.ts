@@ -1,6 +1,7 @@
 // What every FHIR handler is given besides the request.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { TerminologyService } from '../conformance/terminology/service';
+import type { DirectoryImports } from '../directory/import-job';
 import type { SearchParameterService } from '../store/reindex';
 import type { SubscriptionService } from '../subscriptions/service';
 import type { Repository } from '../store/repository';
@@ -18,6 +19,8 @@ export interface FhirContext {
   maxBundleEntries: number;
   /** $import-directory: share of a whole directory's services accepted before missing ones are deactivated. */
   directoryMinAcceptedShare: number;
+  /** $import-directory with Prefer: respond-async: the background import jobs. */
+  directoryImports: DirectoryImports;
   /** The caller's access: set per request from the bearer token (fhir-routes.ts). */
   access: Access;
   /** Runs the validation pipeline as a write would, with these extra profiles ($validate). */

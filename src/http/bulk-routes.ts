@@ -50,7 +50,7 @@ export function bulkRoutes(base: FhirContext, bulkExports: ExportService, bodyLi
   const jobFor = async (req: Request, res: Response, id: string): Promise<ExportJob> => {
     const job = JOB_ID.test(id) ? await bulkExports.read(id) : undefined;
     if (!job) throw notFound(`No export job ${id}: it never existed, was cancelled, or has expired`);
-    if (job.requester !== requesterKey(requesterOf(req, res))) throw forbidden('This export belongs to another client');
+    if (job.state.requester !== requesterKey(requesterOf(req, res))) throw forbidden('This export belongs to another client');
     return job;
   };
 
@@ -84,7 +84,7 @@ export function bulkRoutes(base: FhirContext, bulkExports: ExportService, bodyLi
       return;
     }
     if (job.status !== 'completed') {
-      const { exported, total } = job.progress;
+      const { processed: exported, total } = job;
       await audited(req, res, 202, undefined, () => {
         res.setHeader('X-Progress', total === undefined ? 'starting' : `${exported} of ${total} resources exported`);
         res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
@@ -96,11 +96,11 @@ export function bulkRoutes(base: FhirContext, bulkExports: ExportService, bodyLi
     if (job.expires) res.setHeader('Expires', new Date(job.expires).toUTCString());
     res.type('application/json').send(
       JSON.stringify({
-        transactionTime: job.transactionTime,
-        request: job.request,
+        transactionTime: job.state.transactionTime,
+        request: job.state.request,
         // Files are served with the same bearer token's subject only (requester.ts).
         requiresAccessToken: true,
-        output: job.progress.files.map((f) => ({ type: f.type, url: `${statusUrl(job)}/${fileNameOf(f.type)}`, count: f.count })),
+        output: job.state.files.map((f) => ({ type: f.type, url: `${statusUrl(job)}/${fileNameOf(f.type)}`, count: f.count })),
         error: [],
       })
     );
@@ -108,7 +108,7 @@ export function bulkRoutes(base: FhirContext, bulkExports: ExportService, bodyLi
 
   const file = async (req: Request, res: Response, id: string, name: string): Promise<void> => {
     const job = await jobFor(req, res, id);
-    const output = job.status === 'completed' ? job.progress.files.find((f) => fileNameOf(f.type) === name) : undefined;
+    const output = job.status === 'completed' ? job.state.files.find((f) => fileNameOf(f.type) === name) : undefined;
     if (!output) throw notFound(`Export ${id} has no file ${name}`);
     if (!(await audited(req, res, 200, undefined, () => undefined))) return;
     res.status(200).type('application/fhir+ndjson');

@@ -86,6 +86,23 @@ export interface IndexUpdate {
   sort: Record<string, string | number>;
 }
 
+/**
+ * A background job's record (reindex, bulk export, directory import, the
+ * subscriptions' change feed): not a resource and never versioned, so saving
+ * a job's place after every batch, or renewing its lease, adds no history.
+ * Each write replaces the record whole on condition that its revision is
+ * still the one the writer read (compare-and-set): that is how processes
+ * sharing a store agree on which of them holds a job (store/jobs/).
+ */
+export interface JobRecord {
+  kind: string;
+  id: string;
+  /** 1 once created, one more with each write. */
+  revision: number;
+  /** The job's state as JSON text, read back whole and never searched. */
+  data: string;
+}
+
 /** The store cannot serve now (closed, unreachable, its disk refused a write): 503, try again later. */
 export class StoreUnavailableError extends Error {}
 
@@ -126,6 +143,17 @@ export interface StoragePort {
   readExportChunk(jobId: string, file: string, seq: number): Promise<string | undefined>;
   /** Removes every chunk of a job's files (cancelled or expired). */
   deleteExportFiles(jobId: string): Promise<void>;
+  readJob(kind: string, id: string): Promise<JobRecord | undefined>;
+  /** Every record of a kind (kinds hold few: finished jobs expire). */
+  listJobs(kind: string): Promise<JobRecord[]>;
+  /**
+   * Writes the record as revision expected + 1 when its revision is still
+   * `expected` (0: it must not exist yet); false when it is not, because
+   * another process wrote it first or it was removed.
+   */
+  writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean>;
+  /** Removes the record, only at that revision when one is given; false when it was not there (or had moved on). */
+  deleteJob(kind: string, id: string, expected?: number): Promise<boolean>;
   /** Resolves when the store can serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,29 +6,32 @@
 //   the refresh interval (SEARCH_PARAMETER_REFRESH_SECONDS, 5 s by default),
 //   so after that no process writes a resource without its index field.
 // - A background job recomputes the index fields of the resources already
-//   stored. Its state is a Basic resource (Basic/reindex-<SearchParameter id>)
-//   holding a lease: one process runs it, renews the lease with every batch,
-//   and saves its place; when that process dies another takes it over once the
-//   lease has run out and resumes after the last batch saved.
+//   stored: a job of the store's one job model (jobs/), keyed by the
+//   SearchParameter's id. One process runs it, renews its lease and saves its
+//   place after every batch; when that process dies another takes it over
+//   once the lease has run out and resumes after the last batch saved.
+//   Completed jobs are kept (they say the parameter is searchable).
 // - The parameter is searchable only when the job has completed, in every
 //   process. Before completing, the job waits until every process must have
 //   learned the parameter (its write time plus two refresh intervals) and then
 //   reindexes once more what was written since the parameter was: writes made
 //   meanwhile by a process that did not know it yet are not missed.
 import { indexSearchParameterBundle } from '@medplum/core';
-import type { Basic, Extension, SearchParameter } from '@medplum/fhirtypes';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import type { Basic, SearchParameter } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { getBaseSearchParameters } from '../base/definitions';
 import { PROJECT_BASE } from '../base/project';
 import { clearIndexedParameters, clearPending, markPending } from './indexer';
 import { reindexVersions } from './resolved-index';
+import { JobQueue, JobStopped, type JobRun } from './jobs/queue';
+import type { Job } from './jobs/job';
 import type { StoragePort } from './port';
 import type { Repository } from './repository';
 import type { Filter } from './search/filter';
 
-const JOB_URL = `${PROJECT_BASE}/StructureDefinition/reindex-job`;
+const JOB_KIND = 'reindex';
+/** Earlier releases kept a reindex job as a Basic resource with this extension. */
+const LEGACY_JOB_URL = `${PROJECT_BASE}/StructureDefinition/reindex-job`;
 
 export interface ReindexSettings {
   /** How often each process reads the store's SearchParameters and reindex jobs. */
@@ -48,86 +51,33 @@ export interface ReindexStatus {
   searchParameter: string;
 }
 
-/** The stored job: its status, and what another process needs to take it over. */
-interface ReindexJob extends ReindexStatus {
+/** The reindex's own state in its job record: where to resume. */
+interface ReindexState {
+  searchParameter: string;
   /** full: every resource, by id; catch-up: what was written since the parameter was. */
   phase: 'full' | 'catch-up';
   /** Index into the parameter's base types of the type being reindexed, and the last id done there. */
   typeIndex: number;
   after?: string;
-  leaseOwner?: string;
-  leaseUntil?: string;
-  /** The Basic's versionId: the optimistic lock of the next save. */
-  versionId?: string;
 }
 
-const jobId = (sp: SearchParameter): string => `reindex-${sp.id}`;
+const initialState = (sp: SearchParameter): ReindexState => ({ searchParameter: sp.url as string, phase: 'full', typeIndex: 0 });
 
-function toBasic(sp: SearchParameter, job: ReindexJob): Basic {
-  const ext = (url: string, value: Partial<Extension>): Extension => ({ url, ...value }) as Extension;
-  const optional = (url: string, value: string | undefined, key: 'valueString' | 'valueInstant'): Extension[] =>
-    value === undefined ? [] : [ext(url, { [key]: value })];
-  return {
-    resourceType: 'Basic',
-    id: jobId(sp),
-    ...(job.versionId ? { meta: { versionId: job.versionId } } : {}),
-    code: { coding: [{ system: `${PROJECT_BASE}/CodeSystem/sp-local-concepts`, code: 'reindex-job' }], text: 'Reindex job' },
-    subject: { reference: `SearchParameter/${sp.id}` },
-    extension: [
-      {
-        url: JOB_URL,
-        extension: [
-          ext('status', { valueCode: job.status }),
-          ext('processed', { valueInteger: job.processed }),
-          ext('total', { valueInteger: job.total }),
-          ext('searchParameter', { valueUri: job.searchParameter }),
-          ext('phase', { valueCode: job.phase }),
-          ext('typeIndex', { valueInteger: job.typeIndex }),
-          ...optional('after', job.after, 'valueString'),
-          ...optional('leaseOwner', job.leaseOwner, 'valueString'),
-          ...optional('leaseUntil', job.leaseUntil, 'valueInstant'),
-        ],
-      },
-    ],
-  };
-}
-
-function fromBasic(basic: Basic | undefined): ReindexJob | undefined {
-  const parts = basic?.extension?.find((e) => e.url === JOB_URL)?.extension;
-  if (!basic || !parts) return undefined;
-  const get = (url: string) => parts.find((e) => e.url === url);
-  return {
-    status: get('status')?.valueCode as ReindexStatus['status'],
-    processed: get('processed')?.valueInteger ?? 0,
-    total: get('total')?.valueInteger ?? 0,
-    searchParameter: get('searchParameter')?.valueUri ?? '',
-    phase: (get('phase')?.valueCode as ReindexJob['phase'] | undefined) ?? 'full',
-    typeIndex: get('typeIndex')?.valueInteger ?? 0,
-    after: get('after')?.valueString,
-    leaseOwner: get('leaseOwner')?.valueString,
-    leaseUntil: get('leaseUntil')?.valueInstant,
-    versionId: basic.meta?.versionId,
-  };
-}
-
-const statusOf = (job: ReindexJob): ReindexStatus => ({ status: job.status, processed: job.processed, total: job.total, searchParameter: job.searchParameter });
-
-/** Another process saved the job first: this process no longer holds it. */
-class LeaseLost extends Error {}
-/** This process is stopping: the job keeps its saved place. */
-class JobStopped extends Error {}
+const statusOf = (job: Job<ReindexState>): ReindexStatus => ({
+  status: job.status,
+  processed: job.processed,
+  total: job.total ?? 0,
+  searchParameter: job.state.searchParameter,
+});
 
 const BASE_URLS = new Set<string>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SearchParameterService {
-  private readonly running = new Map<string, Promise<void>>();
-  /** Live status of jobs running in this process (stored copies may lag a batch behind). */
-  private readonly live = new Map<string, ReindexStatus>();
+  private readonly jobs: JobQueue<ReindexState>;
   /** SearchParameters this process indexes by, with the version it registered. */
   private readonly known = new Map<string, string>();
-  /** This process, as lease owner. */
-  private readonly worker = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly pendingIds = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private stopped = false;
@@ -143,24 +93,39 @@ export class SearchParameterService {
     private readonly shipped: ReadonlySet<string> = new Set()
   ) {
     if (BASE_URLS.size === 0) getBaseSearchParameters().forEach((sp) => sp.url && BASE_URLS.add(sp.url));
+    this.jobs = new JobQueue<ReindexState>(
+      store,
+      {
+        kind: JOB_KIND,
+        run: (run) => this.run(run),
+        completed: (job) => this.completed(job),
+      },
+      // No retention: a completed job is what says, to every process, that its parameter is searchable.
+      { leaseSeconds: settings.leaseSeconds },
+      logger
+    );
   }
 
-  /** At start: stored custom SearchParameters join the index, unfinished jobs resume; then the store is read again every refresh interval. */
+  /**
+   * At start: stored custom SearchParameters join the index, unfinished jobs
+   * resume (the job sweep); then the store is read again every refresh interval.
+   */
   async start(): Promise<void> {
-    await this.refresh(true);
+    await this.refresh();
+    await this.jobs.start();
     this.timer = setInterval(() => void this.refreshOnce(), this.settings.refreshSeconds * 1000);
     this.timer.unref();
   }
 
   private refreshOnce(): Promise<void> {
-    this.refreshing ??= this.refresh(false)
+    this.refreshing ??= this.refresh()
       .catch((err: unknown) => this.logger.warn({ err }, 'could not read SearchParameters from the store; trying again later'))
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  /** Registers SearchParameters other processes wrote, marks what is searchable, and takes over jobs whose process died. */
-  private async refresh(starting: boolean): Promise<void> {
+  /** Registers SearchParameters other processes wrote, marks what is searchable, and starts jobs no process started. */
+  private async refresh(): Promise<void> {
     if (this.stopped) return;
     for (const match of await this.repo.find('SearchParameter', { status: ['active'] }, 1000)) {
       const sp = match.resource as SearchParameter;
@@ -168,18 +133,32 @@ export class SearchParameterService {
       if (!sp.url || BASE_URLS.has(sp.url) || this.shipped.has(sp.url)) continue;
       const isNew = this.known.get(sp.id as string) !== match.versionId;
       if (isNew) this.register(sp, match.versionId);
-      const job = fromBasic((await this.repo.readLatest('Basic', jobId(sp)))?.resource as Basic | undefined);
+      const job = await this.jobs.read(sp.id as string);
       if (job?.status === 'completed') {
         if (isNew || this.pending(sp)) this.searchable(sp);
         continue;
       }
       if (isNew) this.markPending(sp);
-      if (this.running.has(sp.id as string)) continue;
-      // The embedded store allows one process per data directory, so at start any lease is a dead process's.
-      const takeAnyLease = starting && this.store.kind === 'embedded';
-      const abandoned = !job || !job.leaseUntil || job.leaseUntil < new Date().toISOString() || takeAnyLease;
-      if (abandoned && job?.status !== 'failed') void this.runJob(sp, job);
+      if (job) continue;
+      // Reindexed under an earlier release, which kept the job as a Basic resource: searchable as it was.
+      if (await this.carriedOver(sp)) {
+        this.searchable(sp);
+        continue;
+      }
+      // The process that wrote it died before starting its job: one process creates it (the job sweep takes over unfinished ones).
+      await this.jobs.create(sp.id as string, initialState(sp));
     }
+  }
+
+  /** A completed reindex job of an earlier release (Basic/reindex-[id]), stored as a job record; false when there is none. */
+  private async carriedOver(sp: SearchParameter): Promise<boolean> {
+    const legacy = (await this.repo.readLatest('Basic', `reindex-${sp.id}`))?.resource as Basic | undefined;
+    const parts = legacy?.extension?.find((e) => e.url === LEGACY_JOB_URL)?.extension;
+    const value = (url: string) => parts?.find((e) => e.url === url);
+    if (value('status')?.valueCode !== 'completed') return false;
+    const [processed, total] = [value('processed')?.valueInteger ?? 0, value('total')?.valueInteger ?? 0];
+    await this.jobs.recordFinished(sp.id as string, { ...initialState(sp), phase: 'catch-up' }, 'completed', processed, total);
+    return (await this.jobs.read(sp.id as string))?.status === 'completed';
   }
 
   private register(sp: SearchParameter, versionId: string): void {
@@ -189,7 +168,6 @@ export class SearchParameterService {
     this.onChange();
   }
 
-  private readonly pendingIds = new Set<string>();
   private pending(sp: SearchParameter): boolean {
     return this.pendingIds.has(sp.id as string);
   }
@@ -208,120 +186,84 @@ export class SearchParameterService {
   onWrite(sp: SearchParameter): void {
     if (!sp.url || BASE_URLS.has(sp.url) || sp.status !== 'active') return;
     this.register(sp, sp.meta?.versionId ?? '');
-    void this.reindex(sp);
+    this.reindex(sp).catch((err: unknown) => this.logger.error({ err, searchParameter: sp.url }, 'could not start a reindex'));
   }
 
   async status(sp: SearchParameter): Promise<ReindexStatus | undefined> {
-    const live = this.live.get(sp.id as string);
-    if (live) return { ...live };
-    const stored = fromBasic((await this.repo.readLatest('Basic', jobId(sp)))?.resource as Basic | undefined);
-    return stored && statusOf(stored);
+    const job = await this.jobs.read(sp.id as string);
+    return job && statusOf(job);
   }
 
-  /** Starts the job again from the beginning (a new write, or $reindex); the returned promise is for tests and shutdown. */
-  reindex(sp: SearchParameter): Promise<void> {
+  /** Starts the job again from the beginning (a new write, or $reindex); resolves once it is stored, with its end in `done`. */
+  reindex(sp: SearchParameter): Promise<{ done: Promise<void> }> {
     this.markPending(sp);
-    this.live.set(sp.id as string, { status: 'in-progress', processed: 0, total: 0, searchParameter: sp.url as string });
-    return this.runJob(sp, undefined, true);
+    return this.jobs.restart(sp.id as string, initialState(sp));
   }
 
-  /** Runs the job here, after any run of it already going in this process. */
-  private runJob(sp: SearchParameter, stored: ReindexJob | undefined, restart = false): Promise<void> {
-    const id = sp.id as string;
-    const previous = this.running.get(id) ?? Promise.resolve();
-    const job = previous
-      .then(() => this.run(sp, stored, restart))
-      .finally(() => {
-        if (this.running.get(id) === job) {
-          this.running.delete(id);
-          this.live.delete(id);
-        }
-      });
-    this.running.set(id, job);
-    return job;
+  private async completed(job: Job<ReindexState>): Promise<void> {
+    const sp = (await this.repo.readLatest('SearchParameter', job.id))?.resource as SearchParameter | undefined;
+    if (sp) this.searchable(sp);
+    this.logger.info({ searchParameter: job.state.searchParameter, processed: job.processed }, 'reindex completed');
   }
 
-  private leaseEnd(): string {
-    return new Date(Date.now() + this.settings.leaseSeconds * 1000).toISOString();
-  }
-
-  /** Saves the job, renewing the lease; a save that loses the optimistic lock means another process holds the job. */
-  private async save(sp: SearchParameter, job: ReindexJob): Promise<void> {
-    job.leaseOwner = job.status === 'in-progress' ? this.worker : undefined;
-    job.leaseUntil = job.status === 'in-progress' ? this.leaseEnd() : undefined;
-    try {
-      const { version } = await this.repo.update(toBasic(sp, job), job.versionId ? { ifMatch: job.versionId, lockOnly: true } : {});
-      job.versionId = version.versionId;
-    } catch (err) {
-      if ((err as { outcome?: { id?: string } }).outcome?.id === 'conflict') throw new LeaseLost();
-      throw err;
-    }
-  }
-
-  private async run(sp: SearchParameter, stored: ReindexJob | undefined, restart: boolean): Promise<void> {
+  private async run(run: JobRun<ReindexState>): Promise<void> {
+    const { id, state } = run.job;
+    const latest = await this.repo.readLatest('SearchParameter', id);
+    // Deleted since: nothing is left to index by.
+    if (!latest || latest.deleted) return;
+    const sp = latest.resource as SearchParameter;
+    // Taken over from another process, possibly before this one's first refresh registered it.
+    if (this.known.get(id) !== latest.versionId) this.register(sp, latest.versionId);
+    if (!this.pending(sp)) this.markPending(sp);
     const types = (sp.base ?? []) as string[];
-    const current = restart ? fromBasic((await this.repo.readLatest('Basic', jobId(sp)))?.resource as Basic | undefined) : stored;
-    const job: ReindexJob =
-      !restart && current
-        ? { ...current, status: 'in-progress' }
-        : { status: 'in-progress', processed: 0, total: 0, searchParameter: sp.url as string, phase: 'full', typeIndex: 0, versionId: current?.versionId };
-    this.live.set(sp.id as string, statusOf(job));
-    try {
-      if (job.total === 0) for (const type of types) job.total += await this.store.count(type, { kind: 'all' });
-      await this.save(sp, job);
-      if (job.phase === 'full') {
-        await this.pass(sp, job, types, () => ({ kind: 'all' }));
-        job.phase = 'catch-up';
-        job.typeIndex = 0;
-        job.after = undefined;
-        await this.save(sp, job);
-      }
-      // Nothing can have been written without the parameter where there is one process per data directory
-      // (the embedded store), or where every process has it from its start (shipped with the release).
-      if (this.store.kind !== 'embedded' && !this.shipped.has(sp.url as string)) await this.catchUp(sp, job, types);
-      job.status = 'completed';
-      await this.save(sp, job);
-      this.searchable(sp);
-      this.logger.info({ searchParameter: sp.url, processed: job.processed }, 'reindex completed');
-    } catch (err) {
-      if (err instanceof LeaseLost) {
-        this.logger.info({ searchParameter: sp.url }, 'reindex: another process holds this job');
-        return;
-      }
-      if (err instanceof JobStopped) return;
-      this.logger.error({ err, searchParameter: sp.url }, 'reindex failed');
-      job.status = 'failed';
-      await this.save(sp, job).catch(() => undefined);
+    let total = run.job.total;
+    if (total === undefined) {
+      total = 0;
+      for (const type of types) total += await this.store.count(type, { kind: 'all' });
+      await run.checkpoint({ total });
     }
+    if (state.phase === 'full') {
+      await this.pass(run, state, types, total, () => ({ kind: 'all' }));
+      Object.assign(state, { phase: 'catch-up', typeIndex: 0, after: undefined });
+      await run.checkpoint({ state });
+    }
+    // Nothing can have been written without the parameter where there is one process per data directory
+    // (the embedded store), or where every process has it from its start (shipped with the release).
+    if (this.store.kind !== 'embedded' && !this.shipped.has(sp.url as string)) await this.catchUp(run, sp, state, types, total);
   }
 
   /**
    * Waits until every process must have learned the parameter (its write time
-   * plus two refresh intervals), renewing the lease, then reindexes what was
-   * written since the parameter was: a process that did not know it yet wrote
-   * those without its index field.
+   * plus two refresh intervals; the job's lease is renewed meanwhile), then
+   * reindexes what was written since the parameter was: a process that did
+   * not know it yet wrote those without its index field.
    */
-  private async catchUp(sp: SearchParameter, job: ReindexJob, types: string[]): Promise<void> {
+  private async catchUp(run: JobRun<ReindexState>, sp: SearchParameter, state: ReindexState, types: string[], total: number): Promise<void> {
     const written = Date.parse(sp.meta?.lastUpdated ?? new Date().toISOString());
     const settledAt = written + 2 * this.settings.refreshSeconds * 1000 + 1000;
     while (Date.now() < settledAt) {
-      if (this.stopped) throw new JobStopped();
-      await sleep(Math.min(settledAt - Date.now(), 1000));
-      await this.save(sp, job);
+      if (run.stopping) throw new JobStopped();
+      await sleep(Math.min(settledAt - Date.now(), 250));
     }
     const since = new Date(written - 1000).toISOString();
-    // Resources counted already in the full pass: processed stays within total.
-    await this.pass(sp, job, types, (type) => this.repo.compileFilter(type, { _lastUpdated: [`ge${since}`] }), false);
+    // Resources counted already in the full pass: processed stays as it is.
+    await this.pass(run, state, types, total, (type) => this.repo.compileFilter(type, { _lastUpdated: [`ge${since}`] }), false);
   }
 
   /** Reindexes, type by type and in id order, the resources the filter selects, saving the place after each batch. */
-  private async pass(sp: SearchParameter, job: ReindexJob, types: string[], filterOf: (type: string) => Filter | Promise<Filter>, count = true): Promise<void> {
-    for (; job.typeIndex < types.length; job.typeIndex++, job.after = undefined) {
-      const type = types[job.typeIndex];
+  private async pass(
+    run: JobRun<ReindexState>,
+    state: ReindexState,
+    types: string[],
+    total: number,
+    filterOf: (type: string) => Filter | Promise<Filter>,
+    count = true
+  ): Promise<void> {
+    for (; state.typeIndex < types.length; state.typeIndex++, state.after = undefined) {
+      const type = types[state.typeIndex];
       const filter = await filterOf(type);
       for (;;) {
-        if (this.stopped) throw new JobStopped();
-        const after = job.after;
+        const after = state.after;
         const rows = await this.store.search({
           resourceType: type,
           filter: after ? { kind: 'and', filters: [filter, { kind: 'cmp', field: 'id', op: 'gt', value: after }] } : filter,
@@ -331,17 +273,15 @@ export class SearchParameterService {
         });
         if (rows.length === 0) break;
         await reindexVersions(this.store, this.baseUrl, rows);
-        if (count) job.processed = Math.min(job.total, job.processed + rows.length);
-        job.after = rows[rows.length - 1].id;
-        this.live.set(sp.id as string, statusOf(job));
-        await this.save(sp, job);
+        state.after = rows[rows.length - 1].id;
+        await run.checkpoint({ state, processed: count ? Math.min(total, run.job.processed + rows.length) : undefined });
       }
     }
   }
 
   /** Waits for running jobs (tests). */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  idle(): Promise<void> {
+    return this.jobs.idle();
   }
 
   /** Stops reading the store and running jobs; a running job keeps its saved place for another process or the next start. */
@@ -349,6 +289,6 @@ export class SearchParameterService {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
-    await this.idle();
+    await this.jobs.close();
   }
 }

@@ -13,6 +13,7 @@ import { byDistance } from './search/near';
 import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
+import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './search/limits';
 import { KeyedLocks } from './keyed-lock';
 import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
 
@@ -26,11 +27,6 @@ function locksOf(store: StoragePort): KeyedLocks {
   }
   return locks;
 }
-
-/** A chained parameter may select at most this many resources (search.html#chaining). */
-export const CHAIN_LIMIT = 1000;
-/** A near search considers at most this many resources in its bounding box. */
-export const NEAR_LIMIT = 10000;
 
 export interface SearchResult {
   matches: StoredVersion[];
@@ -102,6 +98,8 @@ export interface RepositoryOptions {
    * the parameter repairs them.
    */
   onIndexError?: (err: unknown) => void;
+  /** Bounds of chains, includes and near searches (DEFAULT_SEARCH_LIMITS when absent). */
+  searchLimits?: SearchLimits;
 }
 
 export interface WriteResult {
@@ -137,6 +135,10 @@ export class Repository {
   /** Whether this repository buffers its writes in a unit of work (a transaction, a rehearsal). */
   get inUnit(): boolean {
     return this.unit !== undefined;
+  }
+
+  private get limits(): SearchLimits {
+    return this.options.searchLimits ?? DEFAULT_SEARCH_LIMITS;
   }
 
   get baseUrl(): string {
@@ -395,7 +397,7 @@ export class Repository {
       const complete = request.offset === 0 && !request.cursor && result.matches.length < request.count;
       result.total = complete ? result.matches.length : await this.count(request.resourceType, compiled.filter);
     }
-    const { included, warnings } = await fetchIncludes(this.store, request, result.matches);
+    const { included, warnings } = await fetchIncludes(this.store, request, result.matches, this.limits);
     result.included = included;
     result.warnings.push(...warnings);
     return result;
@@ -409,8 +411,8 @@ export class Repository {
     result: SearchResult
   ): Promise<void> {
     if (request.cursor) throw badRequest('A near search pages with _offset, not _cursor', ['_cursor']);
-    const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
-    if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+    const candidates = await this.store.search({ ...query, offset: 0, limit: this.limits.near + 1 });
+    if (candidates.length > this.limits.near) throw tooManyNear(this.limits.near);
     const ranked = byDistance(candidates, near);
     result.total = ranked.length;
     result.matches = ranked.slice(request.offset, request.offset + request.count).map((r) => r.version);
@@ -431,8 +433,8 @@ export class Repository {
     result: SearchResult
   ): Promise<void> {
     if (request.cursor) throw badRequest('A near search pages with _offset, not _cursor', ['_cursor']);
-    const candidates = await this.store.search({ ...query, offset: 0, limit: NEAR_LIMIT + 1 });
-    if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+    const candidates = await this.store.search({ ...query, offset: 0, limit: this.limits.near + 1 });
+    if (candidates.length > this.limits.near) throw tooManyNear(this.limits.near);
     const km = (v: StoredVersion) => Math.min(...((v.idx[field] as string[] | undefined) ?? []).map((ref) => distances.get(ref) ?? Infinity));
     const ranked = candidates
       .map((version) => ({ version, km: km(version) }))
@@ -503,6 +505,7 @@ export class Repository {
       baseUrl: this.options.baseUrl,
       terminology: this.options.tokenTerminology,
       lenient,
+      nearDefaultKm: this.limits.nearDefaultKm,
       resolveChain: (type: string, clause: SearchClause) => this.chainIds(type, clause, lenient, nearDistances),
       resolveHas: (type: string, clause: SearchClause, param: string, target: string) => this.hasIds(type, clause, param, target, lenient),
     };
@@ -520,10 +523,10 @@ export class Repository {
     return [...ids];
   }
 
-  /** The resources one clause selects, at most CHAIN_LIMIT; a near clause records each one's distance in nearDistances. */
+  /** The resources one clause selects, at most limits.chain; a near clause records each one's distance in nearDistances. */
   private async chainMatches(resourceType: string, clause: SearchClause, lenient: boolean, nearDistances?: Map<string, number>): Promise<StoredVersion[]> {
     const compiled = await compileSearch(
-      { resourceType, clauses: [clause], count: CHAIN_LIMIT + 1, offset: 0, sort: [], include: [], revinclude: [] },
+      { resourceType, clauses: [clause], count: this.limits.chain + 1, offset: 0, sort: [], include: [], revinclude: [] },
       this.compileContext(lenient)
     );
     if (compiled.filter === NONE) return [];
@@ -534,9 +537,9 @@ export class Repository {
         filter: compiled.filter,
         sort: [{ field: 'id', descending: false }],
         offset: 0,
-        limit: NEAR_LIMIT + 1,
+        limit: this.limits.near + 1,
       });
-      if (candidates.length > NEAR_LIMIT) throw notSupported(`More than ${NEAR_LIMIT} resources lie in that area; ask for a shorter distance`);
+      if (candidates.length > this.limits.near) throw tooManyNear(this.limits.near);
       const ranked = byDistance(candidates, near);
       for (const r of ranked) nearDistances?.set(`${resourceType}/${r.version.id}`, r.km);
       return ranked.map((r) => r.version);
@@ -546,10 +549,10 @@ export class Repository {
       filter: compiled.filter,
       sort: [{ field: 'id', descending: false }],
       offset: 0,
-      limit: CHAIN_LIMIT + 1,
+      limit: this.limits.chain + 1,
     });
-    if (found.length > CHAIN_LIMIT) {
-      throw notSupported(`The chained parameter ${clause.name} matches more than ${CHAIN_LIMIT} ${resourceType} resources; narrow it down`);
+    if (found.length > this.limits.chain) {
+      throw notSupported(`The chained parameter ${clause.name} matches more than ${this.limits.chain} ${resourceType} resources; narrow it down`);
     }
     return found;
   }
@@ -575,6 +578,8 @@ export class Repository {
  * when that near selected something and no _sort overrides its order; a
  * longer chain is not ordered by distance.
  */
+const tooManyNear = (limit: number) => notSupported(`More than ${limit} resources lie in that area; ask for a shorter distance`);
+
 function nearChainField(request: SearchRequest, distances: Map<string, number>): string | undefined {
   if (distances.size === 0 || request.sort.length > 0) return undefined;
   return request.clauses.find((c) => c.chain.length === 2 && c.chain[1].code === 'near')?.chain[0].code;

@@ -1,8 +1,11 @@
 // Reads and writes the subscription records (records.ts) through the
 // Repository, with optimistic locking on every update: two server processes
-// can never both advance the same record from the same version.
+// can never both advance the same record from the same version. The change
+// feed's cursor and lease are a job record of the store instead (unversioned,
+// compare-and-set on its revision), so renewing the lease adds no history.
 import type { Basic } from '@medplum/fhirtypes';
 import { conflict, OperationOutcomeError } from '../base/outcomes';
+import type { StoragePort } from '../store/port';
 import type { Repository } from '../store/repository';
 import type { Caller } from '../auth/caller';
 import { parseScopes, type Permission } from '../auth/scopes';
@@ -14,6 +17,8 @@ import {
   fromBasic,
   stateIdOf,
   toBasic,
+  FEED_KIND,
+  FEED_RECORD,
   tokenIdOf,
   type BindingToken,
   type FeedState,
@@ -43,7 +48,10 @@ function ownerFromJson(owner: StoredOwner): Caller {
 }
 
 export class RecordStore {
-  constructor(private readonly repo: Repository) {}
+  constructor(
+    private readonly repo: Repository,
+    private readonly store: StoragePort
+  ) {}
 
   private async read<T>(id: string): Promise<Stored<T> | undefined> {
     const latest = await this.repo.readLatest('Basic', id);
@@ -69,12 +77,23 @@ export class RecordStore {
     return this.repo.update(basic);
   }
 
-  readFeed(): Promise<Stored<FeedState> | undefined> {
-    return this.read<FeedState>(FEED_ID);
+  /** The feed's record; its versionId is the record's revision, the compare-and-set of the next save. */
+  async readFeed(): Promise<Stored<FeedState> | undefined> {
+    const record = await this.store.readJob(FEED_KIND, FEED_RECORD);
+    if (record) return { ...(JSON.parse(record.data) as FeedState), versionId: String(record.revision) };
+    // Earlier releases kept the feed as a Basic resource: its cursor carries on, its lease does not.
+    const legacy = await this.read<FeedState>(FEED_ID);
+    return legacy && { cursor: legacy.cursor };
   }
 
-  saveFeed(feed: Stored<FeedState>): Promise<Stored<FeedState>> {
-    return this.save(FEED_ID, CODES.feed, feed);
+  /** Saves the feed on the revision read; a conflict when another process saved it first. */
+  async saveFeed(feed: Stored<FeedState>): Promise<Stored<FeedState>> {
+    const { versionId, ...data } = feed;
+    const expected = versionId ? Number(versionId) : 0;
+    if (!(await this.store.writeJob(FEED_KIND, FEED_RECORD, JSON.stringify(data), expected))) {
+      throw conflict('The change feed was saved by another process first');
+    }
+    return { ...data, versionId: String(expected + 1) };
   }
 
   async readState(subscriptionId: string): Promise<Stored<SubscriptionState> | undefined> {

@@ -1,8 +1,8 @@
 // What the server keeps about subscriptions besides the Subscription itself,
-// as Basic resources in the store (like the bulk export and reindex jobs), so
-// every server process sharing the store sees the same state and a restart
-// loses nothing:
-//   Basic/subscription-feed             the change feed's cursor and the lease of the process matching it
+// in the store, so every server process sharing the store sees the same state
+// and a restart loses nothing:
+//   job record subscription-feed/feed   the change feed's cursor and the lease of the process matching it
+//                                       (unversioned, as the store's jobs are: renewing it adds no history)
 //   Basic/subscription-state-<sub id>   the owner, the event count and the delivery position and retry state
 //   Basic/subscription-event-<hash>     one event: its number and the resource version it is about;
 //                                       the id is derived from (subscription, version), so creating it
@@ -20,6 +20,10 @@ export const EVENT_NUMBER_SYSTEM = `${PROJECT_BASE}/Id/subscription-event`;
 /** The Subscription's owner, as a tag: access.ts keeps each client to its own subscriptions by it. */
 export const OWNER_TAG_SYSTEM = `${PROJECT_BASE}/CodeSystem/subscription-owner`;
 
+/** The feed's job record (port.ts JobRecord). */
+export const FEED_KIND = 'subscription-feed';
+export const FEED_RECORD = 'feed';
+/** Where earlier releases kept the feed: a Basic resource, read once for its cursor. */
 export const FEED_ID = 'subscription-feed';
 export const stateIdOf = (subscriptionId: string): string => `subscription-state-${subscriptionId}`;
 export const tokenIdOf = (token: string): string => `subscription-ws-token-${token}`;
@@ -92,4 +96,4 @@ export function fromBasic<T>(basic: Basic | undefined): Stored<T> | undefined {
   return { ...(JSON.parse(text) as T), versionId: basic.meta?.versionId };
 }
 
-export const CODES = { feed: 'subscription-feed', state: 'subscription-state', event: 'subscription-event', token: 'subscription-ws-token' } as const;
+export const CODES = { state: 'subscription-state', event: 'subscription-event', token: 'subscription-ws-token' } as const;

@@ -1,6 +1,6 @@
 // The subscription worker. Matching runs after commit, from the change feed
 // in the store (change-feed.ts), never from an in-process event: one server
-// process at a time holds the feed (a lease in Basic/subscription-feed,
+// process at a time holds the feed (a lease in the feed's job record,
 // renewed as it saves its cursor, taken over when it lapses), records
 // events and delivers rest-hook notifications; every process pushes events
 // to the websockets bound to it. State lives in the store (records.ts), so a
@@ -80,7 +80,7 @@ export class SubscriptionService {
     hooks: SubscriptionHooks,
     private readonly logger: Logger
   ) {
-    this.records = new RecordStore(repo);
+    this.records = new RecordStore(repo, store);
     this.feed = new ChangeFeed(store, options.settleMs);
     this.cache = new SubscriptionCache(repo, this.records);
     this.matcher = new Matcher(store, this.records, hooks.visibleTo);
@@ -201,7 +201,7 @@ export class SubscriptionService {
         for (const live of subscriptions) this.cache.remember(live, await this.matcher.record(live, versions, this.recheckUntil, previousOf));
       }
       this.cursor = cursor;
-      // Saved at most once a second (each save is a version of the feed record); a holder
+      // Saved at most once a second; a holder
       // after this one rereads from the saved cursor and finds the events already recorded.
       const feedState = this.feedState;
       if (feedState && cursor !== feedState.cursor && Date.now() - this.cursorSavedAt >= CURSOR_SAVE_MS) {

@@ -8,7 +8,6 @@
 // `deactivate=false` keeps services missing from the input active.
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { importDirectory, type ImportSummary } from '../../directory/import';
-import { importJobState, startImportJob } from '../../directory/import-job';
 import { emptyContent, NotADirectoryError, readDocument } from '../../directory/read';
 import type { FhirHandler } from '../context';
 import { accepted, allOk, badRequest, notFound, OperationOutcomeError, outcome } from '../../base/outcomes';
@@ -46,7 +45,7 @@ export function summaryParameters(summary: ImportSummary): Parameters {
 const pollStatus: FhirHandler = async (request, ctx) => {
   const jobId = request.query._jobId?.[0];
   if (!jobId) throw badRequest('GET $import-directory polls a job: give _jobId (from the Content-Location of the kick-off)', ['_jobId']);
-  const state = await importJobState(ctx.repo, jobId);
+  const state = await ctx.directoryImports.state(jobId);
   if (!state) throw notFound(`No directory import job ${jobId}`);
   if (state.status === 'failed') {
     throw new OperationOutcomeError(outcome('server-error', 'error', 'exception', state.error ?? 'The import failed'));
@@ -82,7 +81,7 @@ const kickOff: FhirHandler = async (request, ctx) => {
   }
   const options = { deactivateMissing: deactivate !== false, dryRun: dryRun === true, minAcceptedShare: ctx.directoryMinAcceptedShare };
   if (!request.respondAsync) return [allOk('Directory import completed'), summaryParameters(await importDirectory(ctx.repo, content, options))];
-  const jobId = await startImportJob(ctx.repo, content, options);
+  const jobId = await ctx.directoryImports.kickOff(content, options);
   const status = `${ctx.baseUrl}/$${NAME}?_jobId=${encodeURIComponent(jobId)}`;
   return [accepted(`Directory import started; poll ${status}`), undefined, { 'Content-Location': status }];
 };

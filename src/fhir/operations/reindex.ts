@@ -8,7 +8,8 @@ import { registerOperation } from './registry';
 
 const reindex: FhirHandler = async (request, ctx) => {
   const sp = (await ctx.repo.read('SearchParameter', request.segments[1])).resource as SearchParameter;
-  if (request.method === 'POST') void ctx.searchParameters.reindex(sp);
+  // Once the restarted job is stored, its status below is the new run's.
+  if (request.method === 'POST') await ctx.searchParameters.reindex(sp);
   const status = await ctx.searchParameters.status(sp);
   if (!status) throw notFound(`No reindex job for SearchParameter/${sp.id}: the server's own parameters need none`);
   return [

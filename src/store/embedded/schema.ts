@@ -10,6 +10,7 @@
 //   are B-tree range scans (see sql-filter.ts). Field names are interned as
 //   small integers to keep the rows short.
 // - export_chunk: bulk export output, as numbered text chunks.
+// - job_record: background jobs' state and leases, unversioned (job-records.ts).
 // - audit_event + audit_value: the audit trail, append-only, with the index
 //   values of the few fields audit search needs (audit-log.ts).
 import { DatabaseSync } from 'node:sqlite';
@@ -93,6 +94,14 @@ CREATE TABLE IF NOT EXISTS export_chunk (
   seq INTEGER NOT NULL,
   text TEXT NOT NULL,
   PRIMARY KEY (job, file, seq)
+);
+
+CREATE TABLE IF NOT EXISTS job_record (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
 );
 `;
 

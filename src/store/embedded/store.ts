@@ -12,7 +12,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
-import { StoreUnavailableError, type HistoryQuery, type IndexUpdate, type StoragePort, type StoredVersion, type StoreQuery, type VersionWrite } from '../port';
+import {
+  StoreUnavailableError,
+  type HistoryQuery,
+  type IndexUpdate,
+  type JobRecord,
+  type StoragePort,
+  type StoredVersion,
+  type StoreQuery,
+  type VersionWrite,
+} from '../port';
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openDatabase, type DatabaseOptions } from './schema';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
@@ -22,6 +31,7 @@ import { Checkpointer } from './checkpointer';
 import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
 import type { WriterOp } from './writer-protocol';
+import { listJobRecords, readJobRecord } from './job-records';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -256,6 +266,22 @@ export class EmbeddedStore implements StoragePort {
 
   async deleteExportFiles(jobId: string): Promise<void> {
     await this.change({ kind: 'deleteExportFiles', job: jobId });
+  }
+
+  async readJob(kind: string, id: string): Promise<JobRecord | undefined> {
+    return readJobRecord((sql) => this.statement(sql), kind, id);
+  }
+
+  async listJobs(kind: string): Promise<JobRecord[]> {
+    return listJobRecords((sql) => this.statement(sql), kind);
+  }
+
+  async writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
+    return (await this.change({ kind: 'writeJob', jobKind: kind, id, data, expected })) as boolean;
+  }
+
+  async deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
+    return (await this.change({ kind: 'deleteJob', jobKind: kind, id, expected })) as boolean;
   }
 
   async ping(): Promise<void> {

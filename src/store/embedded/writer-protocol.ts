@@ -10,7 +10,9 @@ export type WriterOp =
   | { kind: 'updateIndexes'; updates: EncodedIndexUpdate[] }
   | { kind: 'removeAuditEventsBefore'; instant: string; limit: number }
   | { kind: 'writeExportChunk'; job: string; file: string; seq: number; text: string }
-  | { kind: 'deleteExportFiles'; job: string };
+  | { kind: 'deleteExportFiles'; job: string }
+  | { kind: 'writeJob'; jobKind: string; id: string; data: string; expected: number }
+  | { kind: 'deleteJob'; jobKind: string; id: string; expected?: number };
 
 export interface WriterRequest {
   seq: number;

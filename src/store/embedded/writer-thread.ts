@@ -33,6 +33,10 @@ function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
       return writer.writeExportChunk(op.job, op.file, op.seq, op.text);
     case 'deleteExportFiles':
       return writer.deleteExportFiles(op.job);
+    case 'writeJob':
+      return writer.writeJob(op.jobKind, op.id, op.data, op.expected);
+    case 'deleteJob':
+      return writer.deleteJob(op.jobKind, op.id, op.expected);
   }
 }
 

@@ -1,6 +1,6 @@
 // Every change the embedded store makes to its database, on one connection:
 // history rows, current rows (the optimistic lock), index rows, the audit
-// log's appends and sweep, export chunks. It runs on the writer thread
+// log's appends and sweep, export chunks, job records. It runs on the writer thread
 // (writer-thread.ts), and on the serving thread only at start, for the import
 // of an earlier release's data directory, before that thread exists.
 //
@@ -10,6 +10,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VersionConflictError, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
 import { indexRows, type IndexRow } from './index-rows';
 import { AUDIT_TYPE } from './audit-log';
+import { deleteJobRecord, writeJobRecord } from './job-records';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
 export interface EncodedVersion {
@@ -202,6 +203,15 @@ export class SqliteWriter {
 
   deleteExportFiles(jobId: string): void {
     this.statement('DELETE FROM export_chunk WHERE job = ?').run(jobId);
+  }
+
+  /** A job record's compare-and-set (job-records.ts). */
+  writeJob(kind: string, id: string, data: string, expected: number): boolean {
+    return writeJobRecord((sql) => this.statement(sql), kind, id, data, expected);
+  }
+
+  deleteJob(kind: string, id: string, expected?: number): boolean {
+    return deleteJobRecord((sql) => this.statement(sql), kind, id, expected);
   }
 
   /** Replays one version of an earlier release's log (legacy-import.ts): idempotent, and current only if newest. */

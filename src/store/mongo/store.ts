@@ -10,6 +10,7 @@ import {
   VersionConflictError,
   type HistoryQuery,
   type IndexUpdate,
+  type JobRecord,
   type StoragePort,
   type StoredVersion,
   type StoreQuery,
@@ -20,6 +21,7 @@ import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
+import { MongoJobRecords } from './job-records';
 
 const HISTORY = 'history';
 /** AuditEvents are an append-only log: their own collection, written once, with no history copy. */
@@ -81,6 +83,8 @@ export class MongoStore implements StoragePort {
   private geo = false;
   private readonly client: MongoClient;
   private readonly db: Db;
+  /** Background jobs' state and leases (job-records.ts). */
+  private readonly jobRecords: MongoJobRecords;
 
   constructor(uri: string, options: MongoStoreOptions = {}) {
     this.client = new MongoClient(uri, {
@@ -90,6 +94,7 @@ export class MongoStore implements StoragePort {
     });
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
+    this.jobRecords = new MongoJobRecords(this.db, isDuplicateKey);
   }
 
   get supportsTransactions(): boolean {
@@ -106,6 +111,7 @@ export class MongoStore implements StoragePort {
     await this.history().createIndex({ resourceType: 1, id: 1, lastUpdated: -1 });
     await this.history().createIndex({ lastUpdated: -1 });
     await this.exportChunks().createIndex({ job: 1 });
+    await this.jobRecords.createIndexes();
     // Current-version collections: _id serves reads; indexes.ts lists the rest.
     const queue = [...resourceTypes];
     const worker = async (): Promise<void> => {
@@ -332,6 +338,22 @@ export class MongoStore implements StoragePort {
 
   async deleteExportFiles(jobId: string): Promise<void> {
     await this.exportChunks().deleteMany({ job: { $eq: jobId } });
+  }
+
+  readJob(kind: string, id: string): Promise<JobRecord | undefined> {
+    return this.jobRecords.read(kind, id);
+  }
+
+  listJobs(kind: string): Promise<JobRecord[]> {
+    return this.jobRecords.list(kind);
+  }
+
+  writeJob(kind: string, id: string, data: string, expected: number): Promise<boolean> {
+    return this.jobRecords.write(kind, id, data, expected);
+  }
+
+  deleteJob(kind: string, id: string, expected?: number): Promise<boolean> {
+    return this.jobRecords.delete(kind, id, expected);
   }
 
   async ping(): Promise<void> {

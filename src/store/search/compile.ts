@@ -44,6 +44,8 @@ export interface CompileContext {
   lenient: boolean;
   resolveChain: ChainResolver;
   resolveHas?: HasResolver;
+  /** The distance of a near search that gives none, in km (limits.ts). */
+  nearDefaultKm: number;
   /** Set by a near clause, for the repository to order by distance. */
   near?: NearPoint;
 }
@@ -438,7 +440,6 @@ function compileQuantity(param: IndexedParameter, link: ParameterLink, clause: S
   );
 }
 
-export const NEAR_DEFAULT_KM = 50;
 const KM_PER_UNIT: Record<string, number> = { km: 1, '[km]': 1, m: 0.001, mi: 1.609344, '[mi_i]': 1.609344 };
 
 /**
@@ -452,7 +453,7 @@ function compileNear(param: IndexedParameter, link: ParameterLink, clause: Searc
   const [latText, lngText, distanceText, unit = 'km'] = clause.values[0].split('|');
   const lat = Number(latText);
   const lng = Number(lngText);
-  const distance = distanceText ? Number(distanceText) : NEAR_DEFAULT_KM;
+  const distance = distanceText ? Number(distanceText) : ctx.nearDefaultKm;
   const perUnit = KM_PER_UNIT[unit];
   if (!latText || !lngText || !Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180 || !(distance >= 0) || !perUnit) {
     throw badRequest(`${clause.name} must be latitude|longitude|distance|unit (km, m or mi), not "${clause.values[0]}"`, [clause.name]);

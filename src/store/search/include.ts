@@ -1,16 +1,14 @@
 // _include and _revinclude (search.html#include): the resources matches refer
 // to, and the resources that refer to matches, through reference parameters;
 // '*' stands for every reference parameter, and :iterate applies a target to
-// what was included too (at most ITERATE_ROUNDS rounds). At most INCLUDE_LIMIT
-// resources are included; hitting the cap is reported, never silent.
+// what was included too (at most limits.includeIterations rounds). At most
+// limits.include resources are included; hitting the cap is reported, never silent.
 import { badRequest } from '../../base/outcomes';
 import type { IncludeTarget, SearchRequest } from '../../base/search-request';
 import { getIndexedParameters, indexField, type IndexedParameter } from '../indexer';
 import type { StoragePort, StoredVersion } from '../port';
 import { or } from './filter';
-
-export const INCLUDE_LIMIT = 1000;
-const ITERATE_ROUNDS = 4;
+import type { SearchLimits } from './limits';
 
 /** The reference parameters a target names on a type ('*': all of them). */
 function referenceParameters(resourceType: string, target: IncludeTarget, name: string, strict: boolean): IndexedParameter[] {
@@ -34,7 +32,10 @@ class Inclusion {
   capped = false;
   private readonly seen: Set<string>;
 
-  constructor(matches: StoredVersion[]) {
+  constructor(
+    matches: StoredVersion[],
+    private readonly limit: number
+  ) {
     this.seen = new Set(matches.map(key));
   }
 
@@ -43,7 +44,7 @@ class Inclusion {
     const added: StoredVersion[] = [];
     for (const v of versions) {
       if (this.seen.has(key(v))) continue;
-      if (this.included.length >= INCLUDE_LIMIT) {
+      if (this.included.length >= this.limit) {
         this.capped = true;
         break;
       }
@@ -55,7 +56,7 @@ class Inclusion {
   }
 }
 
-async function include(store: StoragePort, target: IncludeTarget, sources: StoredVersion[], strict: boolean): Promise<StoredVersion[]> {
+async function include(store: StoragePort, target: IncludeTarget, sources: StoredVersion[], strict: boolean, limit: number): Promise<StoredVersion[]> {
   const idsByType = new Map<string, Set<string>>();
   for (const source of sources) {
     if (target.resourceType !== '*' && source.resourceType !== target.resourceType) continue;
@@ -76,14 +77,14 @@ async function include(store: StoragePort, target: IncludeTarget, sources: Store
         filter: { kind: 'in', field: 'id', values: [...ids] },
         sort: [{ field: 'id', descending: false }],
         offset: 0,
-        limit: INCLUDE_LIMIT + 1,
+        limit: limit + 1,
       }))
     );
   }
   return found;
 }
 
-async function revinclude(store: StoragePort, target: IncludeTarget, sources: StoredVersion[]): Promise<StoredVersion[]> {
+async function revinclude(store: StoragePort, target: IncludeTarget, sources: StoredVersion[], limit: number): Promise<StoredVersion[]> {
   if (target.resourceType === '*') throw badRequest('_revinclude needs a resource type: _revinclude=Type:parameter', ['_revinclude']);
   const params = referenceParameters(target.resourceType, target, '_revinclude', true);
   const refs = sources.map(key);
@@ -93,33 +94,34 @@ async function revinclude(store: StoragePort, target: IncludeTarget, sources: St
     filter: or(params.map((p) => ({ kind: 'in', field: indexField(p.code), values: refs }))),
     sort: [{ field: 'id', descending: false }],
     offset: 0,
-    limit: INCLUDE_LIMIT + 1,
+    limit: limit + 1,
   });
 }
 
 export async function fetchIncludes(
   store: StoragePort,
   request: SearchRequest,
-  matches: StoredVersion[]
+  matches: StoredVersion[],
+  limits: Pick<SearchLimits, 'include' | 'includeIterations'>
 ): Promise<{ included: StoredVersion[]; warnings: string[] }> {
   for (const target of request.include) {
     if (!target.iterate && target.resourceType !== '*' && target.resourceType !== request.resourceType) {
       throw badRequest(`_include=${target.resourceType}:${target.searchParam} does not apply to ${request.resourceType}`, ['_include']);
     }
   }
-  const inclusion = new Inclusion(matches);
+  const inclusion = new Inclusion(matches, limits.include);
   let frontier = matches;
-  for (let round = 0; round <= ITERATE_ROUNDS && frontier.length > 0; round++) {
+  for (let round = 0; round <= limits.includeIterations && frontier.length > 0; round++) {
     const next: StoredVersion[] = [];
     // The first round applies every target to the matches; later rounds only the :iterate ones, to what was just included.
     for (const target of request.include.filter((t) => round === 0 || t.iterate)) {
-      next.push(...inclusion.add(await include(store, target, frontier, round === 0)));
+      next.push(...inclusion.add(await include(store, target, frontier, round === 0, limits.include)));
     }
     for (const target of request.revinclude.filter((t) => round === 0 || t.iterate)) {
-      next.push(...inclusion.add(await revinclude(store, target, frontier)));
+      next.push(...inclusion.add(await revinclude(store, target, frontier, limits.include)));
     }
     frontier = next;
   }
-  const warnings = inclusion.capped ? [`Included resources were capped at ${INCLUDE_LIMIT}; narrow the search to see them all`] : [];
+  const warnings = inclusion.capped ? [`Included resources were capped at ${limits.include}; narrow the search to see them all`] : [];
   return { included: inclusion.included, warnings };
 }
