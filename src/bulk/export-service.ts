@@ -21,9 +21,10 @@ import { basicIdOf, fromBasic, JOB_CODE, JOB_CODE_SYSTEM, toBasic, type ExportFi
 import type { Pseudonyms } from './pseudonym';
 
 /**
- * A job starts reading this long after its transaction time, so that every
- * write stamped before that time (lastUpdated is taken before the commit) has
- * been committed: nothing falls between one export and the next _since.
+ * A job starts reading this long after its transaction time, or the store's
+ * settle horizon if longer (store/settle.ts), so that every write stamped
+ * before that time has been committed: nothing falls between one export and
+ * the next _since.
  */
 const SETTLE_MS = 1000;
 
@@ -186,7 +187,7 @@ export class ExportService {
 
   private async run(job: ExportJob): Promise<void> {
     try {
-      await sleep(Math.max(0, Date.parse(job.transactionTime) + SETTLE_MS - Date.now()));
+      await sleep(Math.max(0, Date.parse(job.transactionTime) + Math.max(SETTLE_MS, this.repo.settleMs) - Date.now()));
       const scope = await compileScope(this.repo, job);
       if (job.progress.total === undefined) {
         let total = 0;

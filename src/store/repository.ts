@@ -4,7 +4,17 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../base/references';
-import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
+import {
+  badRequest,
+  conflict,
+  gone,
+  notFound,
+  notSupported,
+  OperationOutcomeError,
+  preconditionFailed,
+  serviceUnavailable,
+  unprocessable,
+} from '../base/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
@@ -15,6 +25,8 @@ import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './
 import { fetchIncludes } from './search/include';
 import { KeyedLocks } from './keyed-lock';
 import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
+import { CommitDeadlineError, StampClock, stampCommit } from './commit-stamp';
+import { commitDeadlineMs, DEFAULT_SETTLE_MS, isPoll, settledBy, settledUntil } from './settle';
 
 /** One set of conditional-write locks per store, shared by every Repository over it. */
 const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
@@ -26,6 +38,20 @@ function locksOf(store: StoragePort): KeyedLocks {
   }
   return locks;
 }
+
+/** One lastUpdated clock per store, shared by every Repository over it (commit-stamp.ts). */
+const stampClocks = new WeakMap<StoragePort, StampClock>();
+function clockOf(store: StoragePort): StampClock {
+  let clock = stampClocks.get(store);
+  if (!clock) {
+    clock = new StampClock();
+    stampClocks.set(store, clock);
+  }
+  return clock;
+}
+
+/** Attempts of a commit that missed its deadline, each stamped again, before it is answered 503. */
+const DEADLINE_ATTEMPTS = 3;
 
 /** A chained parameter may select at most this many resources (search.html#chaining). */
 export const CHAIN_LIMIT = 1000;
@@ -97,6 +123,12 @@ export interface RepositoryOptions {
   /** Told of every committed version, e.g. to drop caches of terminology that changed. */
   onCommit?: (versions: StoredVersion[]) => void;
   /**
+   * Where commits can become visible out of stamp order (several processes
+   * on one MongoDB): how long after its lastUpdated a version is certain to
+   * be visible (settle.ts). Polling answers only versions at least this old.
+   */
+  settleMs?: number;
+  /**
    * Told when resources that read values from a committed version (resolve()
    * parameters) could not be reindexed. The write itself stands; a reindex of
    * the parameter repairs them.
@@ -122,6 +154,8 @@ class UnitOfWork {
   /** Conditional-write keys this unit holds until it commits or fails (Repository.exclusive). */
   readonly heldKeys = new Set<string>();
   readonly releases: Array<() => void> = [];
+  /** The earliest lastUpdated each buffered version may get at commit: after the version it replaces. */
+  readonly floors = new Map<StoredVersion, string>();
   constructor(planned: ReadonlySet<string>) {
     this.plannedReferences = new Set(planned);
   }
@@ -141,6 +175,15 @@ export class Repository {
 
   get baseUrl(): string {
     return this.options.baseUrl;
+  }
+
+  /**
+   * How long after its lastUpdated a version is certain to be visible: none
+   * where commits are visible in stamp order (the embedded store), else the
+   * configured horizon (settle.ts).
+   */
+  get settleMs(): number {
+    return this.store.commitsInCallOrder ? 0 : (this.options.settleMs ?? DEFAULT_SETTLE_MS);
   }
 
   /**
@@ -174,7 +217,7 @@ export class Repository {
     try {
       const result = await fn(unitRepo);
       await unitRepo.runFollowUps();
-      if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
+      if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch, unit.floors);
       return result;
     } finally {
       unit.releases.forEach((release) => release());
@@ -237,11 +280,28 @@ export class Repository {
     }
   }
 
-  private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
+  /**
+   * Stamps the versions' lastUpdated and hands them to the store at once
+   * (commit-stamp.ts): nothing may run in between, so that where the store
+   * commits in call order, stamp order is commit order. A commit that missed
+   * its deadline is stamped again and retried.
+   */
+  private async commit(writes: VersionWrite[], ifMatch: string | undefined, floors: ReadonlyMap<StoredVersion, string>): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
     const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
+    const settleMs = this.settleMs;
     try {
-      await this.store.commit(audit ? [...writes, audit.write] : writes);
+      for (let attempt = 1; ; attempt++) {
+        stampCommit(clockOf(this.store), writes, floors);
+        const deadline = settleMs > 0 ? Date.now() + commitDeadlineMs(settleMs) : undefined;
+        try {
+          await this.store.commit(audit ? [...writes, audit.write] : writes, deadline);
+          break;
+        } catch (err) {
+          if (!(err instanceof CommitDeadlineError)) throw err;
+          if (attempt >= DEADLINE_ATTEMPTS) throw serviceUnavailable('The store did not complete the write in time; nothing was written, send it again');
+        }
+      }
       audit?.done();
     } catch (err) {
       // A twin's conditional create holds the key: the caller searches again.
@@ -344,6 +404,7 @@ export class Repository {
       return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted), new Set(), ifMatch);
     }
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
+    // Provisional, for the rules and validation; commit() stamps the final instant (commit-stamp.ts).
     const lastUpdated = nextInstant(previous?.lastUpdated);
     if (!deleted && rules) resource = rules.prepare(resource, before, lastUpdated);
     const { resourceType, id, meta, ...rest } = resource;
@@ -361,12 +422,14 @@ export class Repository {
       ...index,
     };
     const write: VersionWrite = { version, expectedVersionId: previous?.versionId };
+    // The final stamp is taken at commit, after the version this one replaces.
     if (this.unit) {
       this.unit.writes.push(write);
+      this.unit.floors.set(version, lastUpdated);
       this.unit.latest.set(`${version.resourceType}/${version.id}`, version);
       this.unit.changes.push({ version, previous: before });
     } else {
-      await this.commit([write], ifMatch);
+      await this.commit([write], ifMatch, new Map([[version, lastUpdated]]));
     }
     return { version, created: !previous || previous.deleted, issues };
   }
@@ -375,6 +438,8 @@ export class Repository {
     // Distances of the resources a chained near clause selected (HealthcareService?location.near=...).
     const chainedNear = new Map<string, number>();
     const compiled = await compileSearch(request, this.compileContext(lenient, chainedNear));
+    // A poll is answered only with what has settled (settle.ts); the count agrees with the page.
+    if (this.settleMs > 0 && isPoll(request) && compiled.filter !== NONE) compiled.filter = and([compiled.filter, settledBy(settledUntil(this.settleMs))]);
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
@@ -558,10 +623,13 @@ export class Repository {
     if (request.resourceType && request.id && !(await this.readLatest(request.resourceType, request.id))) {
       throw notFound(`${request.resourceType}/${request.id} is not known`);
     }
+    // History since an instant is a poll too: only what has settled (settle.ts).
+    const until = request.since && this.settleMs > 0 ? settledUntil(this.settleMs) : undefined;
     const versions = await this.store.readHistory({
       resourceType: request.resourceType,
       id: request.id,
       since: request.since,
+      until,
       offset: request.offset,
       limit: request.count,
     });
