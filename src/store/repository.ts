@@ -24,7 +24,7 @@ import { and, NONE, type Filter } from './search/filter';
 import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './search/cursor';
 import { fetchIncludes } from './search/include';
 import { KeyedLocks } from './keyed-lock';
-import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
+import { claimTarget, claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken, isPendingClaim, type KeyTicket } from './conditional-keys';
 import { CommitDeadlineError, StampClock, stampCommit } from './commit-stamp';
 import { commitDeadlineMs, DEFAULT_SETTLE_MS, isPoll, settledBy, settledUntil } from './settle';
 
@@ -319,15 +319,32 @@ export class Repository {
   }
 
   /**
-   * Claims a conditional create's key for target ("Type/id") in this unit of
-   * work, or at once where there is no unit (conditional-keys.ts). Throws
-   * ConditionalKeyTaken when a twin holds it. Keys matter only where several
-   * processes share a store: the embedded store has one process per data
-   * directory, whose in-process lock (exclusive) already decides.
+   * Reads a conditional write's key before the search it guards
+   * (conditional-keys.ts); throws ConditionalKeyTaken while a twin is still
+   * writing the resource it claimed the key for. Keys matter only where
+   * several processes share a store: the embedded store has one process per
+   * data directory, whose in-process lock (exclusive) already decides, and
+   * gets no ticket.
    */
-  async claimConditionalKey(key: string, target: string): Promise<void> {
-    if (this.store.kind === 'embedded') return;
-    const write = claimWrite(key, target, await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key)));
+  async readConditionalKey(key: string): Promise<KeyTicket | undefined> {
+    if (this.store.kind === 'embedded') return undefined;
+    const previous = await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key));
+    const target = previous && claimTarget(previous);
+    if (previous && target) {
+      const [type, id] = target.split('/');
+      if (isPendingClaim(previous, (await this.readLatest(type, id)) !== undefined)) throw new ConditionalKeyTaken();
+    }
+    return { key, previous };
+  }
+
+  /**
+   * Claims the key a ticket read for target ("Type/id") in this unit of
+   * work, or at once where there is no unit. Throws ConditionalKeyTaken when
+   * a twin claimed it since the ticket was read.
+   */
+  async claimConditionalKey(ticket: KeyTicket | undefined, target: string): Promise<void> {
+    if (!ticket) return;
+    const write = claimWrite(ticket, target);
     if (this.unit) {
       this.unit.writes.push(write);
       this.unit.latest.set(`${CONDITIONAL_KEY_TYPE}/${write.version.id}`, write.version);
@@ -382,10 +399,11 @@ export class Repository {
     const previous = await this.readLatest(resourceType, id);
     if (!previous) throw notFound(`${resourceType}/${id} is not known`);
     if (options.ifMatch !== undefined && previous.versionId !== options.ifMatch) {
-      throw preconditionFailed(`If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`);
+      const text = `If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`;
+      throw options.lockOnly ? conflict(text) : preconditionFailed(text);
     }
     if (previous.deleted) return undefined;
-    return (await this.write({ resourceType, id } as Resource, previous, options.ifMatch, true)).version;
+    return (await this.write({ resourceType, id } as Resource, previous, options.lockOnly ? undefined : options.ifMatch, true)).version;
   }
 
   /** Whether Type/id exists for a reference: stored and not deleted, or written by this transaction. */
