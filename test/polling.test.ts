@@ -4,19 +4,17 @@
 // by history, while writers keep committing around its polls.
 // multi-process.test.ts does the same with two server processes on MongoDB.
 import type { Bundle } from '@medplum/fhirtypes';
-import { startServer, type TestServer } from './support/server';
+import { startServer, TEST_SETTLE_MS, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { Poller, repeated } from './support/poller';
 
-/** Shorter than the default, so that the test waits less; long enough for a loaded test database to commit within half of it. */
-const SETTLE_MS = 2000;
 const WRITERS = 8;
 const RESOURCES_PER_WRITER = 10;
 
 describe.each(storeTargets)('polling by _lastUpdated on the $name store', (target) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer(target, { WRITE_SETTLE_MS: String(SETTLE_MS) });
+    server = await startServer(target, { WRITE_SETTLE_MS: String(TEST_SETTLE_MS) });
   }, 60000);
   afterAll(async () => {
     await server.stop();
@@ -55,7 +53,7 @@ describe.each(storeTargets)('polling by _lastUpdated on the $name store', (targe
       await poll();
       await new Promise((r) => setTimeout(r, 10));
     }
-    await new Promise((r) => setTimeout(r, SETTLE_MS + 100));
+    await new Promise((r) => setTimeout(r, TEST_SETTLE_MS + 100));
     await poll();
     return written;
   }
