@@ -297,13 +297,14 @@ export class SearchParameterService {
 
   /**
    * Waits until every process must have learned the parameter (its write time
-   * plus two refresh intervals), renewing the lease, then reindexes what was
-   * written since the parameter was: a process that did not know it yet wrote
-   * those without its index field.
+   * plus two refresh intervals) and what they wrote before has settled (the
+   * store's settle horizon, settle.ts), renewing the lease, then reindexes
+   * what was written since the parameter was: a process that did not know it
+   * yet wrote those without its index field.
    */
   private async catchUp(sp: SearchParameter, job: ReindexJob, types: string[]): Promise<void> {
     const written = Date.parse(sp.meta?.lastUpdated ?? new Date().toISOString());
-    const settledAt = written + 2 * this.settings.refreshSeconds * 1000 + 1000;
+    const settledAt = written + 2 * this.settings.refreshSeconds * 1000 + Math.max(1000, this.repo.settleMs);
     while (Date.now() < settledAt) {
       if (this.stopped) throw new JobStopped();
       await sleep(Math.min(settledAt - Date.now(), 1000));
