@@ -99,12 +99,16 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const [a, b] = [await start(uri), await start(uri)];
     for (let trial = 1; trial <= 5; trial++) {
       const value = `cu-${trial}-${randomUUID().slice(0, 8)}`;
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => conditional(i % 2 === 0 ? a : b, 'PUT', value, `${i}`)));
-      const statuses = answers.map((r) => r.status);
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const res = await conditional(i % 2 === 0 ? a : b, 'PUT', value, `${i}`);
+          return { status: res.status, body: (await res.json()) as { id: string; issue?: Array<{ diagnostics?: string }> } };
+        })
+      );
       // One created it; every other one updated that resource, none was refused.
-      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
-      expect(statuses.filter((s) => s === 200)).toHaveLength(39);
-      const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id)));
+      expect(answers.filter((r) => r.status !== 200 && r.status !== 201).map((r) => `${r.status} ${r.body.issue?.[0]?.diagnostics}`)).toEqual([]);
+      expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
+      const ids = new Set(answers.map((r) => r.body.id));
       expect(ids.size).toBe(1);
       for (const server of [a, b]) expect(await matching(server, value)).toEqual([...ids]);
       // Every answer is a version of its own: nothing was lost to a race.

@@ -50,6 +50,17 @@ function clockOf(store: StoragePort): StampClock {
   return clock;
 }
 
+/**
+ * A write lost an optimistic-lock race: the resource was not at the version
+ * the write replaces (409, or 412 for the client's own If-Match). A
+ * conditional write that found that version by search searches again.
+ */
+export class LostRace extends OperationOutcomeError {
+  static of(text: string, clientIfMatch: boolean): LostRace {
+    return new LostRace((clientIfMatch ? preconditionFailed(text) : conflict(text)).outcome);
+  }
+}
+
 /** Attempts of a commit that missed its deadline, each stamped again, before it is answered 503. */
 const DEADLINE_ATTEMPTS = 3;
 
@@ -308,7 +319,7 @@ export class Repository {
       if (err instanceof VersionConflictError && err.resourceType === CONDITIONAL_KEY_TYPE) throw new ConditionalKeyTaken();
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
-        throw ifMatch ? preconditionFailed(text) : conflict(text);
+        throw LostRace.of(text, ifMatch !== undefined);
       }
       if (err instanceof TransactionsUnsupportedError) throw notSupported(err.message);
       throw err;
@@ -389,7 +400,7 @@ export class Repository {
       const text =
         `Expected version ${options.ifMatch} of ${resource.resourceType}/${resource.id}, ` +
         `but the current version is ${previous ? previous.versionId : 'none'}`;
-      throw options.lockOnly ? conflict(text) : preconditionFailed(text);
+      throw LostRace.of(text, !options.lockOnly);
     }
     return this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
   }
@@ -400,7 +411,7 @@ export class Repository {
     if (!previous) throw notFound(`${resourceType}/${id} is not known`);
     if (options.ifMatch !== undefined && previous.versionId !== options.ifMatch) {
       const text = `If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`;
-      throw options.lockOnly ? conflict(text) : preconditionFailed(text);
+      throw LostRace.of(text, !options.lockOnly);
     }
     if (previous.deleted) return undefined;
     return (await this.write({ resourceType, id } as Resource, previous, options.lockOnly ? undefined : options.ifMatch, true)).version;

@@ -8,7 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { conflict } from '../../base/outcomes';
 import { ConditionalKeyTaken, type KeyTicket } from '../../store/conditional-keys';
-import type { WriteResult } from '../../store/repository';
+import { LostRace, type WriteResult } from '../../store/repository';
 import type { FhirContext } from '../context';
 
 /** Searches again after a twin took the key or won the race: it has written the match, or is about to. */
@@ -46,10 +46,15 @@ export async function createWithKey(ctx: FhirContext, resource: Resource, ticket
 }
 
 /**
- * Whether a write of the match failed because the match changed since the
- * search (a twin updated or deleted it first), rather than for a reason of
- * its own: then searching again is the answer.
+ * Writes the version a search found: when another request changed it first
+ * (a lost race), searching again is the answer, since the resource may no
+ * longer match, or a new one may.
  */
-export async function matchMoved(ctx: FhirContext, match: { resourceType: string; id: string; versionId: string }): Promise<boolean> {
-  return (await ctx.repo.readLatest(match.resourceType, match.id))?.versionId !== match.versionId;
+export async function writeFound<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof LostRace) throw new SearchAgain();
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@ import type { FhirHandler } from '../context';
 import { allOk } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { conditionalKey, findConditionalMatch } from './conditional';
-import { matchMoved, SearchAgain, underConditionalKey } from './conditional-write';
+import { underConditionalKey, writeFound } from './conditional-write';
 import { checkId, parseIfMatch } from './resource-body';
 
 export const deleteResource: FhirHandler = async (request, ctx) => {
@@ -21,12 +21,7 @@ export const conditionalDelete: FhirHandler = async (request, ctx) => {
   return underConditionalKey(ctx, await conditionalKey(ctx, resourceType, request.query), async () => {
     const match = await findConditionalMatch(ctx, resourceType, request.query, 'Conditional delete');
     if (!match) return [allOk(`No ${resourceType} matched; nothing was deleted`)] as FhirResult;
-    try {
-      await ctx.repo.delete(resourceType, match.id, { ifMatch: match.versionId, lockOnly: true });
-    } catch (err) {
-      if (await matchMoved(ctx, match)) throw new SearchAgain();
-      throw err;
-    }
+    await writeFound(() => ctx.repo.delete(resourceType, match.id, { ifMatch: match.versionId, lockOnly: true }));
     return [allOk(`Deleted ${resourceType}/${match.id}`)] as FhirResult;
   });
 };

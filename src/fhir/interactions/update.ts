@@ -4,7 +4,7 @@ import type { FhirContext, FhirHandler } from '../context';
 import { allOk, badRequest, created, preconditionFailed, withIssues } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { conditionalKey, findConditionalMatch } from './conditional';
-import { createWithKey, matchMoved, SearchAgain, underConditionalKey } from './conditional-write';
+import { createWithKey, underConditionalKey, writeFound } from './conditional-write';
 import { checkId, parseIfMatch, requireIfMatch, resourceBody } from './resource-body';
 
 async function save(ctx: FhirContext, resource: Resource, ifMatch?: string): Promise<FhirResult> {
@@ -36,22 +36,14 @@ export const conditionalUpdate: FhirHandler = async (request, ctx) => {
         throw badRequest(`The body's id (${resource.id}) is not the id of the matching resource (${match.id})`, ['id']);
       }
       requireIfMatch(resourceType, request.ifMatch);
-      try {
-        // The version found is the one replaced; the client's If-Match, when given, decides alone (412).
-        const {
-          version,
-          created: isNew,
-          issues,
-        } = await ctx.repo.update(
-          { ...resource, id: match.id },
-          clientIfMatch !== undefined ? { ifMatch: clientIfMatch } : { ifMatch: match.versionId, lockOnly: true }
-        );
-        return [withIssues(isNew ? created() : allOk(), issues), version.resource] as FhirResult;
-      } catch (err) {
-        // Updated or deleted by another request since the search: search again.
-        if (clientIfMatch === undefined && (await matchMoved(ctx, match))) throw new SearchAgain();
-        throw err;
-      }
+      // The client's If-Match, when given, decides alone (412); else the version found is the one replaced.
+      if (clientIfMatch !== undefined) return save(ctx, { ...resource, id: match.id }, clientIfMatch);
+      const {
+        version,
+        created: isNew,
+        issues,
+      } = await writeFound(() => ctx.repo.update({ ...resource, id: match.id }, { ifMatch: match.versionId, lockOnly: true }));
+      return [withIssues(isNew ? created() : allOk(), issues), version.resource] as FhirResult;
     }
     // No match the caller may see: create, with the client's id if it gave one. An id that names a
     // resource the criteria did not select (another organisation's, say) is refused, never overwritten.

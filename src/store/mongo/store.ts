@@ -218,15 +218,12 @@ export class MongoStore implements StoragePort {
     }
     const session = this.client.startSession();
     try {
-      await session.withTransaction(
-        async () => {
-          for (const write of writes) await this.writeVersion(write, session);
-          // Too late: abort, so that nothing becomes visible after the deadline.
-          if (deadline !== undefined && Date.now() >= deadline) throw new CommitDeadlineError();
-        },
-        // The server gives up on the commit itself once the deadline has passed.
-        deadline !== undefined ? { maxCommitTimeMS: Math.max(1, deadline - Date.now()) } : {}
-      );
+      await session.withTransaction(async () => {
+        for (const write of writes) await this.writeVersion(write, session);
+        // Too late to commit: abort, so that nothing becomes visible after the deadline. (Not maxCommitTimeMS:
+        // a commit that runs out of it may still have been applied, and the caller would stamp it again.)
+        if (deadline !== undefined && Date.now() >= deadline) throw new CommitDeadlineError();
+      });
     } catch (err) {
       // A version orphaned in history (a crash of a write made without a transaction) cannot be
       // rolled forward inside the transaction that collided with it, which is aborted: do it now.
