@@ -92,5 +92,6 @@ describe.each(storeTargets)('incremental pulls on the $name store', (target) => 
     const secondPull = await all(newestSeen, async () => undefined);
     const seen = new Set([...firstPull, ...secondPull]);
     for (const version of expected) expect(seen.has(version) ? version : `${version} missing`).toBe(version);
-  });
+    // About 15 history pages and a wait for the settle horizon; FerretDB answers a history page in about a second.
+  }, 90000);
 });
