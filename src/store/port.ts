@@ -117,11 +117,13 @@ export interface StoragePort {
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is
    * appended to the audit trail, with no history copy, in the same unit.
-   * With a deadline (epoch milliseconds), a commit that cannot be made visible
-   * by then is undone and refused with CommitDeadlineError (commit-stamp.ts);
-   * a store whose commits are visible in call order may ignore it.
+   * With visibleWithinMs, the versions (stamped just before the call) must
+   * be visible within that long of it (commit-stamp.ts): a commit that cannot
+   * be made visible in time is undone and refused with CommitDeadlineError,
+   * and one that completes later than that is stamped again, forward, in
+   * place. A store whose commits are visible in call order may ignore it.
    */
-  commit(writes: VersionWrite[], deadline?: number): Promise<void>;
+  commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void>;
   /** Audit retention: removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeAuditEventsBefore(instant: string, limit: number): Promise<number>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */

@@ -304,9 +304,8 @@ export class Repository {
     try {
       for (let attempt = 1; ; attempt++) {
         stampCommit(clockOf(this.store), writes, floors);
-        const deadline = settleMs > 0 ? Date.now() + commitDeadlineMs(settleMs) : undefined;
         try {
-          await this.store.commit(audit ? [...writes, audit.write] : writes, deadline);
+          await this.store.commit(audit ? [...writes, audit.write] : writes, settleMs > 0 ? commitDeadlineMs(settleMs) : undefined);
           break;
         } catch (err) {
           if (!(err instanceof CommitDeadlineError)) throw err;

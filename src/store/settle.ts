@@ -12,7 +12,7 @@ import type { Filter } from './search/filter';
 /** The settle horizon when none is configured (config.ts, WRITE_SETTLE_MS). */
 export const DEFAULT_SETTLE_MS = 4000;
 
-/** The part of the horizon a commit may take after its stamp; the rest covers clock differences and the last round trip. */
+/** The part of the horizon a commit may take after its stamp; the rest covers clock differences between processes. */
 export const commitDeadlineMs = (settleMs: number): number => Math.floor(settleMs / 2);
 
 /** The newest lastUpdated that is settled now. */

@@ -16,7 +16,7 @@ import {
   type VersionWrite,
 } from '../port';
 import type { Filter } from '../search/filter';
-import { CommitDeadlineError } from '../commit-stamp';
+import { CommitDeadlineError, restamp } from '../commit-stamp';
 import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
@@ -190,14 +190,38 @@ export class MongoStore implements StoragePort {
    * MongoDB-compatible services report WriteConflict (112) without the label.
    * A conflict that outlasts the retries is a lost race, not a server error.
    */
-  async commit(writes: VersionWrite[], deadline?: number): Promise<void> {
+  async commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void> {
+    const deadline = visibleWithinMs === undefined ? undefined : Date.now() + visibleWithinMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commitOnce(writes, deadline);
+        await this.commitOnce(writes, deadline);
+        break;
       } catch (err) {
         if (!isWriteConflict(err)) throw err;
         if (attempt >= WRITE_CONFLICT_ATTEMPTS) throw new VersionConflictError(writes[0].version.resourceType, writes[0].version.id);
         await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10));
+      }
+    }
+    if (deadline !== undefined && visibleWithinMs !== undefined) await this.restampIfLate(writes, deadline, visibleWithinMs);
+  }
+
+  /**
+   * Every write was sent before its deadline, but one that completed after it
+   * may have become visible after it too, when a poller had already passed
+   * its stamp. Such versions are stamped again, forward, in place (history
+   * copy and current document, same version), until a stamping completes in
+   * time: they are then never missed by a poller, at worst seen twice.
+   */
+  private async restampIfLate(writes: VersionWrite[], deadline: number, visibleWithinMs: number): Promise<void> {
+    const versions = writes.map((w) => w.version).filter((v) => v.resourceType !== AUDIT_TYPE);
+    for (let due = deadline; Date.now() > due && versions.length > 0;) {
+      const instant = new Date(Math.max(Date.now(), ...versions.map((v) => Date.parse(v.lastUpdated) + 1))).toISOString();
+      due = Date.now() + visibleWithinMs;
+      for (const version of versions) {
+        restamp(version, instant);
+        await this.history().replaceOne({ _id: `${version.resourceType}/${version.id}/${version.versionId}` }, version);
+        // Only while it is still the current version: a later one carries its own stamp.
+        await this.current(version.resourceType).replaceOne({ _id: version.id, versionId: version.versionId }, this.currentDoc(version));
       }
     }
   }
