@@ -10,6 +10,7 @@ import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './sup
 import { storeTargets, uniqueDatabaseUri } from './support/stores';
 import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
 import { Poller, repeated } from './support/poller';
+import { TEST_SETTLE_MS } from './support/server';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -149,7 +150,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
   }, 300000);
 
   test('a poller alternating between the processes misses nothing and sees nothing twice while both take concurrent writes', async () => {
-    const settleMs = 2000;
+    const settleMs = TEST_SETTLE_MS;
     const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
     const env = { WRITE_SETTLE_MS: String(settleMs) };
     const [a, b] = [await start(uri, env), await start(uri, env)];

@@ -16,11 +16,11 @@ import type { StoreTarget } from './stores';
 export const BASE_URL = 'http://fhir.test/fhir';
 
 /**
- * WRITE_SETTLE_MS for tests that poll (docs/storage.md, "Polling"): shorter
- * than the default, so they wait less, yet long enough for a loaded test
- * database to commit within half of it.
+ * WRITE_SETTLE_MS for tests that poll (docs/storage.md, "Polling"): the
+ * default, which a test database on a loaded machine needs to commit within
+ * half of it.
  */
-export const TEST_SETTLE_MS = 2000;
+export const TEST_SETTLE_MS = 4000;
 
 /** Waits until everything written so far has settled, so that a poll answers it on every store. */
 export const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, TEST_SETTLE_MS + 100));

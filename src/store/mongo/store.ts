@@ -38,6 +38,8 @@ const DUPLICATE_KEY = 11000;
 const WRITE_CONFLICT = 112;
 /** Attempts of a commit that lost a write conflict before it is answered as a lost race (409/412). */
 const WRITE_CONFLICT_ATTEMPTS = 5;
+/** Stampings of a commit that completed late, each one forward; a database this slow for longer needs a larger WRITE_SETTLE_MS. */
+const RESTAMP_ATTEMPTS = 3;
 /** A version in history but not current, younger than this, may still be in its writer's hands: not rolled forward. */
 const ORPHAN_GRACE_MS = 60_000;
 
@@ -214,7 +216,7 @@ export class MongoStore implements StoragePort {
    */
   private async restampIfLate(writes: VersionWrite[], deadline: number, visibleWithinMs: number): Promise<void> {
     const versions = writes.map((w) => w.version).filter((v) => v.resourceType !== AUDIT_TYPE);
-    for (let due = deadline; Date.now() > due && versions.length > 0;) {
+    for (let due = deadline, n = 0; Date.now() > due && versions.length > 0 && n < RESTAMP_ATTEMPTS; n++) {
       const instant = new Date(Math.max(Date.now(), ...versions.map((v) => Date.parse(v.lastUpdated) + 1))).toISOString();
       due = Date.now() + visibleWithinMs;
       for (const version of versions) {
