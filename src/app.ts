@@ -112,6 +112,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     auditWrite: auditWriteFor,
     validate: (resource, resolveReference) => pipeline.validate(resource, { resolveReference }),
     rules: referralWorkflow,
+    settleMs: config.writeSettleMs,
     tokenTerminology: tokenTerminology(() => late.terminology),
     onCommit: (versions) => {
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) late.terminology?.invalidate();

@@ -7,6 +7,7 @@ import { DEFAULT_ENFORCED_TYPES } from './domain/server-profiles';
 import type { AuthConfig } from './auth/auth-config';
 import { DEFAULT_REINDEX_SETTINGS, type ReindexSettings } from './store/reindex';
 import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './store/search/limits';
+import { DEFAULT_SETTLE_MS } from './store/settle';
 import type { SubscriptionOptions } from './subscriptions/service';
 import type { DirectoryImportSettings } from './directory/import-job';
 import { DEFAULT_IMPORT_BATCH } from './directory/import';
@@ -49,6 +50,12 @@ export interface Config {
   auditRetentionDays?: number;
   /** Secret for commissioner pseudonyms (keyed hash); see bulk/pseudonym.ts for the fallback. */
   pseudonymKey?: string;
+  /**
+   * Several processes on one MongoDB: how long after its lastUpdated a write
+   * is certain to be visible (store/settle.ts). Polling answers only writes
+   * at least this old; a write must commit within half of it.
+   */
+  writeSettleMs: number;
   /** Subscriptions: the service's options, less the base URL it is given beside them. */
   subscriptions: Omit<SubscriptionOptions, 'baseUrl'>;
   /** Worker threads that run structure validation; 0 runs it on the thread serving requests. */
@@ -65,6 +72,7 @@ const schema = {
     BASE_URL: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$' },
     DATA_DIR: { type: 'string', minLength: 1 },
     MONGODB_URI: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
+    WRITE_SETTLE_MS: { type: 'integer', minimum: 100, maximum: 600000 },
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     MAX_PAGE_SIZE: { type: 'integer', minimum: 1, maximum: 10000 },
@@ -151,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl,
     dataDir: path.resolve((raw.DATA_DIR as string | undefined) ?? './data'),
     mongodbUri: raw.MONGODB_URI as string | undefined,
+    writeSettleMs: (raw.WRITE_SETTLE_MS as number | undefined) ?? DEFAULT_SETTLE_MS,
     bodyLimit: (raw.BODY_LIMIT as string | undefined) ?? '5mb',
     logLevel: (raw.LOG_LEVEL as string | undefined) ?? 'info',
     maxPageSize: (raw.MAX_PAGE_SIZE as number | undefined) ?? 1000,

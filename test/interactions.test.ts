@@ -1,14 +1,14 @@
 // The FHIR RESTful interactions through HTTP, on every store (the storage
 // contract as users see it): create, read, vread, update, patch, delete,
 // conditional variants, history and the HTTP headers that go with them.
-import { FHIR_JSON, startServer, BASE_URL, type TestServer } from './support/server';
+import { FHIR_JSON, startServer, BASE_URL, settled, TEST_SETTLE_MS, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { patient, NHS_NUMBER_SYSTEM } from './support/resources';
 
 describe.each(storeTargets)('interactions [$name]', (target) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer(target);
+    server = await startServer(target, { WRITE_SETTLE_MS: String(TEST_SETTLE_MS) });
   });
   afterAll(async () => {
     await server.stop();
@@ -244,6 +244,8 @@ describe.each(storeTargets)('interactions [$name]', (target) => {
       const since = new Date().toISOString();
       await new Promise((r) => setTimeout(r, 5));
       const after = await create();
+      // History since an instant answers what has settled (docs/storage.md, "Polling").
+      await settled();
       const typeHistory = await server.api.get(`/fhir/Patient/_history?_since=${since}&_count=1000`);
       const ids = typeHistory.body.entry.map((e: { resource: { id: string } }) => e.resource.id);
       expect(ids).toContain(after.body.id);

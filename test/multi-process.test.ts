@@ -1,9 +1,11 @@
 // Two server processes on one MongoDB database, as DESIGN.md's "Scaling out"
-// runs them: a SearchParameter created through one is used by the other, the
+// runs them: conditional creates, updates and deletes of one criteria through
+// both make one resource at a time; a poller misses nothing under concurrent
+// writers; a SearchParameter created through one is used by the other, the
 // resources either writes meanwhile are all found once its reindex completes,
 // and a killed process's jobs (reindex, bulk export, directory import) are
 // finished by the other.
-import type { Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { getResourceTypeNames, loadBaseDefinitions } from '../src/base/definitions';
 import { ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from '../src/directory/map';
@@ -14,6 +16,8 @@ import { orukPage, orukService } from './support/oruk';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
 import { storeTargets, uniqueDatabaseUri } from './support/stores';
 import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
+import { Poller, repeated } from './support/poller';
+import { TEST_SETTLE_MS } from './support/server';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -82,6 +86,110 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
       expect(ids.size).toBe(1);
       for (const server of [a, b]) expect((await fhir(server, 'GET', `/Patient?identifier=urn:multi-process|${value}&_summary=count`)).body.total).toBe(1);
     }
+  }, 180000);
+
+  const conditional = (server: ServerProcess, method: 'PUT' | 'DELETE', value: string, given?: string) =>
+    fetch(`${server.url}/fhir/Patient?identifier=urn:multi-process|${value}`, {
+      method,
+      headers: { 'content-type': FHIR_JSON },
+      body:
+        method === 'PUT'
+          ? JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'urn:multi-process', value }], name: [{ family: 'Twin', given: [given] }] })
+          : undefined,
+    });
+  const matching = async (server: ServerProcess, value: string) =>
+    ((await fhir(server, 'GET', `/Patient?identifier=urn:multi-process|${value}&_count=10`)).body.entry ?? []).map(
+      (e: { resource: { id: string } }) => e.resource.id
+    ) as string[];
+
+  test('40 concurrent conditional updates of one criteria matching nothing, 20 to each process, make exactly one resource (5 trials)', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    for (let trial = 1; trial <= 5; trial++) {
+      const value = `cu-${trial}-${randomUUID().slice(0, 8)}`;
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const res = await conditional(i % 2 === 0 ? a : b, 'PUT', value, `${i}`);
+          return { status: res.status, body: (await res.json()) as { id: string; issue?: Array<{ diagnostics?: string }> } };
+        })
+      );
+      // One created it; every other one updated that resource, none was refused.
+      expect(answers.filter((r) => r.status !== 200 && r.status !== 201).map((r) => `${r.status} ${r.body.issue?.[0]?.diagnostics}`)).toEqual([]);
+      expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
+      const ids = new Set(answers.map((r) => r.body.id));
+      expect(ids.size).toBe(1);
+      for (const server of [a, b]) expect(await matching(server, value)).toEqual([...ids]);
+      // Every answer is a version of its own: nothing was lost to a race.
+      const history = (await fhir(a, 'GET', `/Patient/${[...ids][0]}/_history?_count=100`)).body;
+      expect(history.entry).toHaveLength(40);
+    }
+  }, 240000);
+
+  test('conditional deletes racing conditional updates and creates of one criteria, 20 to each process, never leave two matches or lose an answered write (5 trials)', async () => {
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const [a, b] = [await start(uri), await start(uri)];
+    for (let trial = 1; trial <= 5; trial++) {
+      const value = `cd-${trial}-${randomUUID().slice(0, 8)}`;
+      const create = (server: ServerProcess, i: number) =>
+        fetch(`${server.url}/fhir/Patient`, {
+          method: 'POST',
+          headers: { 'content-type': FHIR_JSON, 'if-none-exist': `identifier=urn:multi-process|${value}` },
+          body: JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'urn:multi-process', value }], name: [{ family: 'Twin', given: [`c${i}`] }] }),
+        });
+      const request = (i: number) => {
+        const server = i % 2 === 0 ? a : b;
+        const kind = Math.floor(i / 2) % 3;
+        return kind === 0 ? conditional(server, 'PUT', value, `u${i}`) : kind === 1 ? conditional(server, 'DELETE', value) : create(server, i);
+      };
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => request(i)));
+      expect(answers.map((r) => r.status).filter((s) => ![200, 201, 204].includes(s))).toEqual([]);
+      // Never two resources matching at once: at most one is left, and a conditional update then finds it (or makes the one).
+      expect((await matching(a, value)).length).toBeLessThanOrEqual(1);
+      expect([200, 201]).toContain((await conditional(b, 'PUT', value, 'last')).status);
+      expect(await matching(a, value)).toHaveLength(1);
+      // Every write answered with a version is in that resource's history, as answered.
+      for (const answer of answers) {
+        const body = (await answer.json().catch(() => undefined)) as { resourceType?: string; id?: string; meta?: { versionId: string } } | undefined;
+        if (body?.resourceType !== 'Patient') continue;
+        expect((await fhir(b, 'GET', `/Patient/${body.id}/_history/${body.meta?.versionId}`)).status).not.toBe(404);
+      }
+    }
+  }, 300000);
+
+  test('a poller alternating between the processes misses nothing and sees nothing twice while both take concurrent writes', async () => {
+    const settleMs = TEST_SETTLE_MS;
+    const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
+    const env = { WRITE_SETTLE_MS: String(settleMs) };
+    const [a, b] = [await start(uri, env), await start(uri, env)];
+    let polls = 0;
+    const fetchBundle = async (path: string) => (await fhir(polls++ % 2 === 0 ? a : b, 'GET', path)).body as Bundle;
+    const search = new Poller('Patient', fetchBundle);
+    const history = new Poller('Patient', fetchBundle);
+    history.newest = new Date().toISOString();
+    const written: string[] = [];
+    const writer = async (server: ServerProcess, w: number) => {
+      for (let i = 0; i < 10; i++) {
+        const created = await fhir(server, 'POST', '/Patient', { resourceType: 'Patient', name: [{ family: `Writer${w}`, given: [`${i}`] }] });
+        expect(created.status).toBe(201);
+        const updated = await fhir(server, 'PUT', `/Patient/${created.body.id}`, { ...created.body, active: true });
+        expect(updated.status).toBe(200);
+        written.push(`${created.body.id}/1`, `${created.body.id}/2`);
+      }
+    };
+    let done = false;
+    const writing = Promise.all([0, 1, 2, 3, 4, 5].map((w) => writer(w % 2 === 0 ? a : b, w))).finally(() => (done = true));
+    while (!done) {
+      await search.pollSearch();
+      await history.pollHistory();
+    }
+    await writing;
+    await new Promise((r) => setTimeout(r, settleMs + 200));
+    await search.pollSearch();
+    await history.pollHistory();
+    expect(repeated(search.answered)).toEqual([]);
+    expect(written.filter((k) => k.endsWith('/2') && !search.answered.includes(k))).toEqual([]);
+    expect(repeated(history.answered)).toEqual([]);
+    expect(written.filter((k) => !history.answered.includes(k))).toEqual([]);
   }, 180000);
 
   test('concurrent If-Match updates through both processes lose nothing: each success is one version', async () => {

@@ -2,6 +2,7 @@
 // run against the embedded store and, with MONGODB_URI, against MongoDB.
 // The HTTP suites cover the same ground end to end; this suite pins the
 // semantics of compiled queries, so both stores answer alike.
+import { CommitDeadlineError } from '../src/store/commit-stamp';
 import { TransactionsUnsupportedError, VersionConflictError, type StoragePort, type StoredVersion } from '../src/store/port';
 import type { Filter } from '../src/store/search/filter';
 import { storeTargets } from './support/stores';
@@ -169,6 +170,24 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
       limit: 1,
     });
     expect(page.map((v) => v.id)).toEqual(['b']);
+  });
+
+  test('history until an instant leaves out versions stamped after it', async () => {
+    await store.commit([{ version: version('until', '1', '2026-05-01T00:00:00.000Z'), expectedVersionId: undefined }]);
+    await store.commit([{ version: version('until', '2', '2026-05-02T00:00:00.000Z'), expectedVersionId: '1' }]);
+    const history = await store.readHistory({ resourceType: 'Basic', id: 'until', until: '2026-05-01T12:00:00.000Z', offset: 0, limit: 10 });
+    expect(history.map((v) => v.versionId)).toEqual(['1']);
+  });
+
+  // Where commits are visible in call order (embedded) no deadline applies; elsewhere a late commit must leave nothing.
+  (target.name === 'mongodb' ? test : test.skip)('a commit that cannot be sent within its visibility window is refused and leaves nothing behind', async () => {
+    const late = store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], 0);
+    await expect(late).rejects.toBeInstanceOf(CommitDeadlineError);
+    expect(await store.readCurrent('Basic', 'late')).toBeUndefined();
+    expect(await store.readHistory({ resourceType: 'Basic', id: 'late', offset: 0, limit: 10 })).toEqual([]);
+    // Stamped again and handed over in time, it commits.
+    await store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], 60_000);
+    expect((await store.readCurrent('Basic', 'late'))?.versionId).toBe('1');
   });
 
   // The embedded store commits a version in one SQLite transaction: there is no such crash to recover from.

@@ -21,9 +21,10 @@ import { JOB_KIND, type ExportFile, type ExportJob, type ExportParameters, type 
 import type { Pseudonyms } from './pseudonym';
 
 /**
- * A job starts reading this long after its transaction time, so that every
- * write stamped before that time (lastUpdated is taken before the commit) has
- * been committed: nothing falls between one export and the next _since.
+ * A job starts reading this long after its transaction time, or the store's
+ * settle horizon if longer (store/settle.ts), so that every write stamped
+ * before that time has been committed: nothing falls between one export and
+ * the next _since.
  */
 const SETTLE_MS = 1000;
 
@@ -108,7 +109,7 @@ export class ExportService {
 
   private async run(run: JobRun<ExportState>): Promise<void> {
     const { state, total } = run.job;
-    await sleep(Math.max(0, Date.parse(state.transactionTime) + SETTLE_MS - Date.now()));
+    await sleep(Math.max(0, Date.parse(state.transactionTime) + Math.max(SETTLE_MS, this.repo.settleMs) - Date.now()));
     const scope = await compileScope(this.repo, state);
     if (total === undefined) {
       let counted = 0;

@@ -62,6 +62,8 @@ export interface HistoryQuery {
   id?: string;
   /** Only versions with lastUpdated strictly after this instant. */
   since?: string;
+  /** Only versions with lastUpdated at or before this instant (the settle horizon of polling, settle.ts). */
+  until?: string;
   offset: number;
   limit: number;
 }
@@ -113,6 +115,12 @@ export interface StoragePort {
   readonly kind: 'embedded' | 'mongodb';
   /** Whether commit() of several writes is atomic. */
   readonly supportsTransactions: boolean;
+  /**
+   * Whether commits become visible in the order commit() was called (one
+   * process, one commit queue). Then a lastUpdated stamped just before the
+   * call orders visibility, and polling needs no settle horizon (commit-stamp.ts).
+   */
+  readonly commitsInCallOrder: boolean;
   /** Opens the store and creates indexes for these resource types. */
   start(resourceTypes: string[]): Promise<void>;
   readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined>;
@@ -126,8 +134,13 @@ export interface StoragePort {
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is
    * appended to the audit trail, with no history copy, in the same unit.
+   * With visibleWithinMs, the versions (stamped just before the call) must
+   * be visible within that long of it (commit-stamp.ts): a commit that cannot
+   * be made visible in time is undone and refused with CommitDeadlineError,
+   * and one that completes later than that is stamped again, forward, in
+   * place. A store whose commits are visible in call order may ignore it.
    */
-  commit(writes: VersionWrite[]): Promise<void>;
+  commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void>;
   /** Audit retention: removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeAuditEventsBefore(instant: string, limit: number): Promise<number>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */

@@ -234,13 +234,14 @@ export class SearchParameterService {
 
   /**
    * Waits until every process must have learned the parameter (its write time
-   * plus two refresh intervals; the job's lease is renewed meanwhile), then
-   * reindexes what was written since the parameter was: a process that did
-   * not know it yet wrote those without its index field.
+   * plus two refresh intervals) and what they wrote before has settled (the
+   * store's settle horizon, settle.ts), renewing the lease, then reindexes
+   * what was written since the parameter was: a process that did not know it
+   * yet wrote those without its index field.
    */
   private async catchUp(run: JobRun<ReindexState>, sp: SearchParameter, state: ReindexState, types: string[], total: number): Promise<void> {
     const written = Date.parse(sp.meta?.lastUpdated ?? new Date().toISOString());
-    const settledAt = written + 2 * this.settings.refreshSeconds * 1000 + 1000;
+    const settledAt = written + 2 * this.settings.refreshSeconds * 1000 + Math.max(1000, this.repo.settleMs);
     while (Date.now() < settledAt) {
       if (run.stopping) throw new JobStopped();
       await sleep(Math.min(settledAt - Date.now(), 250));

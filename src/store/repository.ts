@@ -4,7 +4,17 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../base/references';
-import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
+import {
+  badRequest,
+  conflict,
+  gone,
+  notFound,
+  notSupported,
+  OperationOutcomeError,
+  preconditionFailed,
+  serviceUnavailable,
+  unprocessable,
+} from '../base/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
@@ -15,7 +25,9 @@ import { afterFilter, decodeCursor, encodeCursor, keyValues, reversed } from './
 import { fetchIncludes } from './search/include';
 import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './search/limits';
 import { KeyedLocks } from './keyed-lock';
-import { claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken } from './conditional-keys';
+import { claimTarget, claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, ConditionalKeyTaken, isPendingClaim, type KeyTicket } from './conditional-keys';
+import { CommitDeadlineError, StampClock, stampCommit } from './commit-stamp';
+import { commitDeadlineMs, DEFAULT_SETTLE_MS, isPoll, settledBy, settledUntil } from './settle';
 
 /** One set of conditional-write locks per store, shared by every Repository over it. */
 const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
@@ -27,6 +39,31 @@ function locksOf(store: StoragePort): KeyedLocks {
   }
   return locks;
 }
+
+/** One lastUpdated clock per store, shared by every Repository over it (commit-stamp.ts). */
+const stampClocks = new WeakMap<StoragePort, StampClock>();
+function clockOf(store: StoragePort): StampClock {
+  let clock = stampClocks.get(store);
+  if (!clock) {
+    clock = new StampClock();
+    stampClocks.set(store, clock);
+  }
+  return clock;
+}
+
+/**
+ * A write lost an optimistic-lock race: the resource was not at the version
+ * the write replaces (409, or 412 for the client's own If-Match). A
+ * conditional write that found that version by search searches again.
+ */
+export class LostRace extends OperationOutcomeError {
+  static of(text: string, clientIfMatch: boolean): LostRace {
+    return new LostRace((clientIfMatch ? preconditionFailed(text) : conflict(text)).outcome);
+  }
+}
+
+/** Attempts of a commit that missed its deadline, each stamped again, before it is answered 503. */
+const DEADLINE_ATTEMPTS = 3;
 
 export interface SearchResult {
   matches: StoredVersion[];
@@ -93,6 +130,12 @@ export interface RepositoryOptions {
   /** Told of every committed version, e.g. to drop caches of terminology that changed. */
   onCommit?: (versions: StoredVersion[]) => void;
   /**
+   * Where commits can become visible out of stamp order (several processes
+   * on one MongoDB): how long after its lastUpdated a version is certain to
+   * be visible (settle.ts). Polling answers only versions at least this old.
+   */
+  settleMs?: number;
+  /**
    * Told when resources that read values from a committed version (resolve()
    * parameters) could not be reindexed. The write itself stands; a reindex of
    * the parameter repairs them.
@@ -120,6 +163,8 @@ class UnitOfWork {
   /** Conditional-write keys this unit holds until it commits or fails (Repository.exclusive). */
   readonly heldKeys = new Set<string>();
   readonly releases: Array<() => void> = [];
+  /** The earliest lastUpdated each buffered version may get at commit: after the version it replaces. */
+  readonly floors = new Map<StoredVersion, string>();
   constructor(planned: ReadonlySet<string>) {
     this.plannedReferences = new Set(planned);
   }
@@ -143,6 +188,15 @@ export class Repository {
 
   get baseUrl(): string {
     return this.options.baseUrl;
+  }
+
+  /**
+   * How long after its lastUpdated a version is certain to be visible: none
+   * where commits are visible in stamp order (the embedded store), else the
+   * configured horizon (settle.ts).
+   */
+  get settleMs(): number {
+    return this.store.commitsInCallOrder ? 0 : (this.options.settleMs ?? DEFAULT_SETTLE_MS);
   }
 
   /**
@@ -176,7 +230,7 @@ export class Repository {
     try {
       const result = await fn(unitRepo);
       await unitRepo.runFollowUps();
-      if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch);
+      if (unit.writes.length > 0) await this.commit(unit.writes, ifMatch, unit.floors);
       return result;
     } finally {
       unit.releases.forEach((release) => release());
@@ -239,18 +293,34 @@ export class Repository {
     }
   }
 
-  private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
+  /**
+   * Stamps the versions' lastUpdated and hands them to the store at once
+   * (commit-stamp.ts): nothing may run in between, so that where the store
+   * commits in call order, stamp order is commit order. A commit that missed
+   * its deadline is stamped again and retried.
+   */
+  private async commit(writes: VersionWrite[], ifMatch: string | undefined, floors: ReadonlyMap<StoredVersion, string>): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
     const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
+    const settleMs = this.settleMs;
     try {
-      await this.store.commit(audit ? [...writes, audit.write] : writes);
+      for (let attempt = 1; ; attempt++) {
+        stampCommit(clockOf(this.store), writes, floors);
+        try {
+          await this.store.commit(audit ? [...writes, audit.write] : writes, settleMs > 0 ? commitDeadlineMs(settleMs) : undefined);
+          break;
+        } catch (err) {
+          if (!(err instanceof CommitDeadlineError)) throw err;
+          if (attempt >= DEADLINE_ATTEMPTS) throw serviceUnavailable('The store did not complete the write in time; nothing was written, send it again');
+        }
+      }
       audit?.done();
     } catch (err) {
       // A twin's conditional create holds the key: the caller searches again.
       if (err instanceof VersionConflictError && err.resourceType === CONDITIONAL_KEY_TYPE) throw new ConditionalKeyTaken();
       if (err instanceof VersionConflictError) {
         const text = `${err.resourceType}/${err.id} was changed by another request; read it again and retry`;
-        throw ifMatch ? preconditionFailed(text) : conflict(text);
+        throw LostRace.of(text, ifMatch !== undefined);
       }
       if (err instanceof TransactionsUnsupportedError) throw notSupported(err.message);
       throw err;
@@ -261,15 +331,32 @@ export class Repository {
   }
 
   /**
-   * Claims a conditional create's key for target ("Type/id") in this unit of
-   * work, or at once where there is no unit (conditional-keys.ts). Throws
-   * ConditionalKeyTaken when a twin holds it. Keys matter only where several
-   * processes share a store: the embedded store has one process per data
-   * directory, whose in-process lock (exclusive) already decides.
+   * Reads a conditional write's key before the search it guards
+   * (conditional-keys.ts); throws ConditionalKeyTaken while a twin is still
+   * writing the resource it claimed the key for. Keys matter only where
+   * several processes share a store: the embedded store has one process per
+   * data directory, whose in-process lock (exclusive) already decides, and
+   * gets no ticket.
    */
-  async claimConditionalKey(key: string, target: string): Promise<void> {
-    if (this.store.kind === 'embedded') return;
-    const write = claimWrite(key, target, await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key)));
+  async readConditionalKey(key: string): Promise<KeyTicket | undefined> {
+    if (this.store.kind === 'embedded') return undefined;
+    const previous = await this.readLatest(CONDITIONAL_KEY_TYPE, conditionalKeyId(key));
+    const target = previous && claimTarget(previous);
+    if (previous && target) {
+      const [type, id] = target.split('/');
+      if (isPendingClaim(previous, (await this.readLatest(type, id)) !== undefined)) throw new ConditionalKeyTaken();
+    }
+    return { key, previous };
+  }
+
+  /**
+   * Claims the key a ticket read for target ("Type/id") in this unit of
+   * work, or at once where there is no unit. Throws ConditionalKeyTaken when
+   * a twin claimed it since the ticket was read.
+   */
+  async claimConditionalKey(ticket: KeyTicket | undefined, target: string): Promise<void> {
+    if (!ticket) return;
+    const write = claimWrite(ticket, target);
     if (this.unit) {
       this.unit.writes.push(write);
       this.unit.latest.set(`${CONDITIONAL_KEY_TYPE}/${write.version.id}`, write.version);
@@ -314,7 +401,7 @@ export class Repository {
       const text =
         `Expected version ${options.ifMatch} of ${resource.resourceType}/${resource.id}, ` +
         `but the current version is ${previous ? previous.versionId : 'none'}`;
-      throw options.lockOnly ? conflict(text) : preconditionFailed(text);
+      throw LostRace.of(text, !options.lockOnly);
     }
     return this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
   }
@@ -324,10 +411,11 @@ export class Repository {
     const previous = await this.readLatest(resourceType, id);
     if (!previous) throw notFound(`${resourceType}/${id} is not known`);
     if (options.ifMatch !== undefined && previous.versionId !== options.ifMatch) {
-      throw preconditionFailed(`If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`);
+      const text = `If-Match expects version ${options.ifMatch}, but the current version is ${previous.versionId}`;
+      throw LostRace.of(text, !options.lockOnly);
     }
     if (previous.deleted) return undefined;
-    return (await this.write({ resourceType, id } as Resource, previous, options.ifMatch, true)).version;
+    return (await this.write({ resourceType, id } as Resource, previous, options.lockOnly ? undefined : options.ifMatch, true)).version;
   }
 
   /** Whether Type/id exists for a reference: stored and not deleted, or written by this transaction. */
@@ -346,6 +434,7 @@ export class Repository {
       return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted), new Set(), ifMatch);
     }
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
+    // Provisional, for the rules and validation; commit() stamps the final instant (commit-stamp.ts).
     const lastUpdated = nextInstant(previous?.lastUpdated);
     if (!deleted && rules) resource = rules.prepare(resource, before, lastUpdated);
     const { resourceType, id, meta, ...rest } = resource;
@@ -363,12 +452,14 @@ export class Repository {
       ...index,
     };
     const write: VersionWrite = { version, expectedVersionId: previous?.versionId };
+    // The final stamp is taken at commit, after the version this one replaces.
     if (this.unit) {
       this.unit.writes.push(write);
+      this.unit.floors.set(version, lastUpdated);
       this.unit.latest.set(`${version.resourceType}/${version.id}`, version);
       this.unit.changes.push({ version, previous: before });
     } else {
-      await this.commit([write], ifMatch);
+      await this.commit([write], ifMatch, new Map([[version, lastUpdated]]));
     }
     return { version, created: !previous || previous.deleted, issues };
   }
@@ -377,6 +468,8 @@ export class Repository {
     // Distances of the resources a chained near clause selected (HealthcareService?location.near=...).
     const chainedNear = new Map<string, number>();
     const compiled = await compileSearch(request, this.compileContext(lenient, chainedNear));
+    // A poll is answered only with what has settled (settle.ts); the count agrees with the page.
+    if (this.settleMs > 0 && isPoll(request) && compiled.filter !== NONE) compiled.filter = and([compiled.filter, settledBy(settledUntil(this.settleMs))]);
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
@@ -561,10 +654,13 @@ export class Repository {
     if (request.resourceType && request.id && !(await this.readLatest(request.resourceType, request.id))) {
       throw notFound(`${request.resourceType}/${request.id} is not known`);
     }
+    // History since an instant is a poll too: only what has settled (settle.ts).
+    const until = request.since && this.settleMs > 0 ? settledUntil(this.settleMs) : undefined;
     const versions = await this.store.readHistory({
       resourceType: request.resourceType,
       id: request.id,
       since: request.since,
+      until,
       offset: request.offset,
       limit: request.count,
     });

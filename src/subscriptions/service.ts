@@ -59,6 +59,8 @@ export class SubscriptionService {
   readonly sockets = new WebSocketHub();
   private readonly processId = randomUUID();
   private readonly feed: ChangeFeed;
+  /** How far before its cursor the feed reads again (SubscriptionOptions.settleMs). */
+  private readonly settleMs: number;
   private readonly cache: SubscriptionCache;
   private readonly matcher: Matcher;
   readonly delivery: Delivery;
@@ -81,7 +83,9 @@ export class SubscriptionService {
     private readonly logger: Logger
   ) {
     this.records = new RecordStore(repo, store);
-    this.feed = new ChangeFeed(store, options.settleMs);
+    // Never less than the store's settle horizon: within it, commits may become visible out of stamp order.
+    this.settleMs = Math.max(options.settleMs, repo.settleMs);
+    this.feed = new ChangeFeed(store, this.settleMs);
     this.cache = new SubscriptionCache(repo, this.records);
     this.matcher = new Matcher(store, this.records, hooks.visibleTo);
     this.delivery = new Delivery(store, this.records, hooks.visibleTo, hooks.audit, options);
@@ -179,7 +183,7 @@ export class SubscriptionService {
     this.cache.forget();
     this.holding = true;
     this.cursor = this.feedState?.cursor ?? new Date(now).toISOString();
-    this.recheckUntil = new Date(now + this.options.settleMs).toISOString();
+    this.recheckUntil = new Date(now + this.settleMs).toISOString();
   }
 
   /** One round as the feed's holder: handshakes, matching, rest-hook delivery. */

@@ -15,6 +15,16 @@ import type { StoreTarget } from './stores';
 
 export const BASE_URL = 'http://fhir.test/fhir';
 
+/**
+ * WRITE_SETTLE_MS for tests that poll (docs/storage.md, "Polling"): the
+ * default, which a test database on a loaded machine needs to commit within
+ * half of it.
+ */
+export const TEST_SETTLE_MS = 4000;
+
+/** Waits until everything written so far has settled, so that a poll answers it on every store. */
+export const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, TEST_SETTLE_MS + 100));
+
 export interface TestServer {
   app: App;
   store: StoragePort;

@@ -6,7 +6,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/f
 import { randomUUID } from 'node:crypto';
 import type { FhirContext } from '../context';
 import { conditionalCreateKey } from '../interactions/create';
-import { findConditionalMatch, queryFromString } from '../interactions/conditional';
+import { conditionalKey, findConditionalMatch, queryFromString } from '../interactions/conditional';
 import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest, FhirResult } from '../request';
 import { entryToRequest, resultToEntry } from './entry-request';
@@ -50,11 +50,16 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
     }
   });
 
-  // Conditional creates search and then create: hold their criteria until the transaction commits.
+  // Conditional writes search and then write: hold their criteria until the transaction commits
+  // (taken here, all at once and in order, so that two transactions cannot wait on each other).
   const conditionalKeys = await Promise.all(
-    prepared
-      .filter(({ request }) => request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
-      .map(({ request }) => conditionalCreateKey(ctx, request.segments[0], request.ifNoneExist as string))
+    prepared.flatMap(({ request }) => {
+      const [resourceType] = request.segments;
+      if (request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
+        return [conditionalCreateKey(ctx, resourceType, request.ifNoneExist)];
+      if ((request.method === 'PUT' || request.method === 'DELETE') && request.segments.length === 1) return [conditionalKey(ctx, resourceType, request.query)];
+      return [];
+    })
   );
   return ctx.repo.exclusive(conditionalKeys, () => applyTransaction(entries, prepared, ctx));
 }

@@ -28,6 +28,21 @@ export async function withCallerRestriction(ctx: FhirContext, resourceType: stri
   return combined;
 }
 
+/**
+ * The key of conditional writes with these criteria (store/conditional-keys.ts):
+ * the type, the criteria (parameters in a stable order) and what the caller
+ * may see of the type, since a match hidden from the caller is no match for
+ * them. A conditional create and a conditional update with the same criteria
+ * share it.
+ */
+export async function conditionalKey(ctx: FhirContext, resourceType: string, query: QueryParams): Promise<string> {
+  const params = Object.entries(query)
+    .flatMap(([name, values]) => values.map((value) => `${name}=${value}`))
+    .sort();
+  const restriction = await ctx.access.restriction(resourceType);
+  return `${resourceType}?${params.join('&')}${restriction ? `#${JSON.stringify(restriction)}` : ''}`;
+}
+
 /** Resources matching the criteria that the caller may see: none, one, or a 412 for several. */
 export async function findConditionalMatch(ctx: FhirContext, resourceType: string, query: QueryParams, what: string): Promise<StoredVersion | undefined> {
   if (Object.keys(query).length === 0) throw badRequest(`${what} needs search criteria`);

@@ -2,7 +2,9 @@
 // soft: history keeps every version and a later read answers 410 Gone.
 import type { FhirHandler } from '../context';
 import { allOk } from '../../base/outcomes';
-import { findConditionalMatch } from './conditional';
+import type { FhirResult } from '../request';
+import { conditionalKey, findConditionalMatch } from './conditional';
+import { underConditionalKey, writeFound } from './conditional-write';
 import { checkId, parseIfMatch } from './resource-body';
 
 export const deleteResource: FhirHandler = async (request, ctx) => {
@@ -14,8 +16,12 @@ export const deleteResource: FhirHandler = async (request, ctx) => {
 
 export const conditionalDelete: FhirHandler = async (request, ctx) => {
   const [resourceType] = request.segments;
-  const match = await findConditionalMatch(ctx, resourceType, request.query, 'Conditional delete');
-  if (!match) return [allOk(`No ${resourceType} matched; nothing was deleted`)];
-  await ctx.repo.delete(resourceType, match.id);
-  return [allOk(`Deleted ${resourceType}/${match.id}`)];
+  // Under the criteria's key (conditional-write.ts), and deleting exactly the version found: a resource
+  // changed meanwhile may no longer match, so a lost race searches again rather than delete it blindly.
+  return underConditionalKey(ctx, await conditionalKey(ctx, resourceType, request.query), async () => {
+    const match = await findConditionalMatch(ctx, resourceType, request.query, 'Conditional delete');
+    if (!match) return [allOk(`No ${resourceType} matched; nothing was deleted`)] as FhirResult;
+    await writeFound(() => ctx.repo.delete(resourceType, match.id, { ifMatch: match.versionId, lockOnly: true }));
+    return [allOk(`Deleted ${resourceType}/${match.id}`)] as FhirResult;
+  });
 };

@@ -95,6 +95,8 @@ const CURRENT_JOIN = 'current_resource c JOIN resource_version v ON v.type = c.t
 export class EmbeddedStore implements StoragePort {
   readonly kind = 'embedded';
   readonly supportsTransactions = true;
+  /** One commit queue in one process: commits are visible in the order commit() was called, so no deadline applies. */
+  readonly commitsInCallOrder = true;
   private db: DatabaseSync | undefined;
   private unlock: (() => void) | undefined;
   private readonly statements = new Map<string, StatementSync>();
@@ -180,6 +182,10 @@ export class EmbeddedStore implements StoragePort {
     if (query.since) {
       where.push('last_updated > ?');
       params.push(query.since);
+    }
+    if (query.until) {
+      where.push('last_updated <= ?');
+      params.push(query.until);
     }
     const sql =
       'SELECT type, id, vid, last_updated, deleted, resource FROM resource_version' +

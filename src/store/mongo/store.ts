@@ -17,6 +17,7 @@ import {
   type VersionWrite,
 } from '../port';
 import type { Filter } from '../search/filter';
+import { CommitDeadlineError, restamp } from '../commit-stamp';
 import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
@@ -39,6 +40,10 @@ const DUPLICATE_KEY = 11000;
 const WRITE_CONFLICT = 112;
 /** Attempts of a commit that lost a write conflict before it is answered as a lost race (409/412). */
 const WRITE_CONFLICT_ATTEMPTS = 5;
+/** Stampings of a commit that completed late, each one forward; a database this slow for longer needs a larger WRITE_SETTLE_MS. */
+const RESTAMP_ATTEMPTS = 3;
+/** A version in history but not current, younger than this, may still be in its writer's hands: not rolled forward. */
+const ORPHAN_GRACE_MS = 60_000;
 
 function isWriteConflict(err: unknown): boolean {
   return err instanceof MongoServerError && (err.code === WRITE_CONFLICT || err.hasErrorLabel('TransientTransactionError'));
@@ -70,6 +75,8 @@ export interface MongoStoreOptions {
 
 export class MongoStore implements StoragePort {
   readonly kind = 'mongodb';
+  /** Several processes commit at once: a commit must be visible by its deadline (commit-stamp.ts). */
+  readonly commitsInCallOrder = false;
   private transactions = false;
   /**
    * Versions of one resource written by this process go one at a time. Across
@@ -162,7 +169,7 @@ export class MongoStore implements StoragePort {
     const filter: Document = {};
     if (query.resourceType) filter.resourceType = { $eq: query.resourceType };
     if (query.id) filter.id = { $eq: query.id };
-    if (query.since) filter.lastUpdated = { $gt: query.since };
+    if (query.since || query.until) filter.lastUpdated = { ...(query.since ? { $gt: query.since } : {}), ...(query.until ? { $lte: query.until } : {}) };
     // An AuditEvent's one version is the log entry itself.
     const collection = query.resourceType === AUDIT_TYPE ? this.current(AUDIT_TYPE) : this.history();
     const docs = await collection.find(filter).sort({ lastUpdated: -1, _id: -1 }).skip(query.offset).limit(query.limit).toArray();
@@ -191,19 +198,43 @@ export class MongoStore implements StoragePort {
    * MongoDB-compatible services report WriteConflict (112) without the label.
    * A conflict that outlasts the retries is a lost race, not a server error.
    */
-  async commit(writes: VersionWrite[]): Promise<void> {
+  async commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void> {
+    const deadline = visibleWithinMs === undefined ? undefined : Date.now() + visibleWithinMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commitOnce(writes);
+        await this.commitOnce(writes, deadline);
+        break;
       } catch (err) {
         if (!isWriteConflict(err)) throw err;
         if (attempt >= WRITE_CONFLICT_ATTEMPTS) throw new VersionConflictError(writes[0].version.resourceType, writes[0].version.id);
         await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10));
       }
     }
+    if (deadline !== undefined && visibleWithinMs !== undefined) await this.restampIfLate(writes, deadline, visibleWithinMs);
   }
 
-  private async commitOnce(writes: VersionWrite[]): Promise<void> {
+  /**
+   * Every write was sent before its deadline, but one that completed after it
+   * may have become visible after it too, when a poller had already passed
+   * its stamp. Such versions are stamped again, forward, in place (history
+   * copy and current document, same version), until a stamping completes in
+   * time: they are then never missed by a poller, at worst seen twice.
+   */
+  private async restampIfLate(writes: VersionWrite[], deadline: number, visibleWithinMs: number): Promise<void> {
+    const versions = writes.map((w) => w.version).filter((v) => v.resourceType !== AUDIT_TYPE);
+    for (let due = deadline, n = 0; Date.now() > due && versions.length > 0 && n < RESTAMP_ATTEMPTS; n++) {
+      const instant = new Date(Math.max(Date.now(), ...versions.map((v) => Date.parse(v.lastUpdated) + 1))).toISOString();
+      due = Date.now() + visibleWithinMs;
+      for (const version of versions) {
+        restamp(version, instant);
+        await this.history().replaceOne({ _id: `${version.resourceType}/${version.id}/${version.versionId}` }, version);
+        // Only while it is still the current version: a later one carries its own stamp.
+        await this.current(version.resourceType).replaceOne({ _id: version.id, versionId: version.versionId }, this.currentDoc(version));
+      }
+    }
+  }
+
+  private async commitOnce(writes: VersionWrite[], deadline: number | undefined): Promise<void> {
     if (writes.length > 1 && !this.transactions) {
       throw new TransactionsUnsupportedError('This MongoDB deployment does not support transactions');
     }
@@ -211,7 +242,7 @@ export class MongoStore implements StoragePort {
       const { version } = writes[0];
       const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
       try {
-        await this.writeVersion(writes[0]);
+        await this.writeVersion(writes[0], undefined, deadline);
       } finally {
         release();
       }
@@ -221,6 +252,9 @@ export class MongoStore implements StoragePort {
     try {
       await session.withTransaction(async () => {
         for (const write of writes) await this.writeVersion(write, session);
+        // Too late to commit: abort, so that nothing becomes visible after the deadline. (Not maxCommitTimeMS:
+        // a commit that runs out of it may still have been applied, and the caller would stamp it again.)
+        if (deadline !== undefined && Date.now() >= deadline) throw new CommitDeadlineError();
       });
     } catch (err) {
       // A version orphaned in history (a crash of a write made without a transaction) cannot be
@@ -245,19 +279,26 @@ export class MongoStore implements StoragePort {
    * only; the next writer to collide with it rolls the current document
    * forward to it (rollForward), so nothing is lost or left stuck.
    */
-  private async writeVersion({ version, expectedVersionId }: VersionWrite, session?: ClientSession): Promise<void> {
+  private async writeVersion({ version, expectedVersionId }: VersionWrite, session?: ClientSession, deadline?: number): Promise<void> {
     const { resourceType, id, versionId } = version;
     if (resourceType === AUDIT_TYPE) {
       if (expectedVersionId !== undefined || version.deleted) throw new VersionConflictError(resourceType, id);
       await this.current(AUDIT_TYPE).insertOne(this.currentDoc(version), { session });
       return;
     }
+    // Without a transaction each of the two writes becomes visible by itself: each must start before the deadline.
+    if (deadline !== undefined && Date.now() >= deadline) throw new CommitDeadlineError();
+    const historyId = `${resourceType}/${id}/${versionId}`;
     try {
-      await this.history().insertOne({ _id: `${resourceType}/${id}/${versionId}`, ...version }, { session });
+      await this.history().insertOne({ _id: historyId, ...version }, { session });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       if (!session) await this.rollForward(resourceType, id, versionId);
       throw new VersionConflictError(resourceType, id);
+    }
+    if (deadline !== undefined && Date.now() >= deadline) {
+      await this.history().deleteOne({ _id: historyId });
+      throw new CommitDeadlineError();
     }
     await this.advanceCurrent(version, expectedVersionId, session);
   }
@@ -284,10 +325,14 @@ export class MongoStore implements StoragePort {
     throw new VersionConflictError(version.resourceType, version.id);
   }
 
-  /** Completes a version that reached history but not the current document. */
+  /**
+   * Completes a version that reached history but not the current document.
+   * A recent one is left to its writer, which may still complete it or, past
+   * its deadline, take it back (commit-stamp.ts).
+   */
   private async rollForward(resourceType: string, id: string, versionId: string): Promise<void> {
     const orphan = strip(await this.history().findOne({ _id: `${resourceType}/${id}/${versionId}` }));
-    if (!orphan) return;
+    if (!orphan || Date.now() - Date.parse(orphan.lastUpdated) < ORPHAN_GRACE_MS) return;
     const previous = Number(versionId) - 1;
     await this.advanceCurrent(orphan, previous > 0 ? String(previous) : undefined);
   }
