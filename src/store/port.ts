@@ -86,6 +86,20 @@ export interface IndexUpdate {
   sort: Record<string, string | number>;
 }
 
+/**
+ * A change to who may see a stored resource (its access grants, access-index.ts),
+ * made without a new version: grants follow from other resources (a patient's
+ * from the Tasks and referrals about them), so writing one of those changes the
+ * grants of resources the write does not otherwise touch. Applied to whatever
+ * version is current; a deleted or unknown resource is left alone.
+ */
+export interface AccessChange {
+  resourceType: string;
+  id: string;
+  add: string[];
+  remove: string[];
+}
+
 /** The store cannot serve now (closed, unreachable, its disk refused a write): 503, try again later. */
 export class StoreUnavailableError extends Error {}
 
@@ -109,8 +123,11 @@ export interface StoragePort {
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is
    * appended to the audit trail, with no history copy, in the same unit.
+   * Access changes follow the writes in the same unit (where the store has
+   * transactions; otherwise right after them), each applied atomically to its
+   * resource so that concurrent additions never undo each other.
    */
-  commit(writes: VersionWrite[]): Promise<void>;
+  commit(writes: VersionWrite[], access?: AccessChange[]): Promise<void>;
   /** Audit retention: removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeAuditEventsBefore(instant: string, limit: number): Promise<number>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */

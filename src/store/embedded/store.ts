@@ -15,6 +15,7 @@ import type { Filter } from '../search/filter';
 import {
   StoreUnavailableError,
   VersionConflictError,
+  type AccessChange,
   type HistoryQuery,
   type IndexFields,
   type IndexUpdate,
@@ -31,6 +32,7 @@ import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './s
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer } from './checkpointer';
+import { applyAccessChange, grantsOf, withGrants } from '../access-index';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -231,15 +233,16 @@ export class EmbeddedStore implements StoragePort {
     return row.n;
   }
 
-  async commit(writes: VersionWrite[]): Promise<void> {
+  async commit(writes: VersionWrite[], access: AccessChange[] = []): Promise<void> {
     this.requireDb();
-    if (writes.length === 0) return;
+    if (writes.length === 0 && access.length === 0) return;
     // Field numbers interned by a write that is then undone are forgotten with it.
     const interned: string[] = [];
     await this.groupCommit
       .run(() => {
         try {
           for (const write of writes) this.writeVersion(write, interned);
+          for (const change of access) this.applyAccessChange(change, interned);
         } catch (err) {
           interned.forEach((key) => this.fieldIds.delete(key));
           throw err;
@@ -297,6 +300,20 @@ export class EmbeddedStore implements StoragePort {
     }
     const before = current && current.deleted === 0 ? indexRows(JSON.parse(current.idx) as IndexFields) : new Map<string, IndexRow>();
     this.replaceIndexRows('search_value', resourceType, rid, before, indexRows(idx), interned);
+  }
+
+  /** New grants for the current version, read and written inside the group transaction, so concurrent changes compose. */
+  private applyAccessChange(change: AccessChange, interned: string[]): void {
+    const current = this.statement('SELECT rid, vid, deleted, idx FROM current_resource WHERE type = ? AND id = ?').get(change.resourceType, change.id) as
+      CurrentRow | undefined;
+    if (!current || current.deleted === 1) return;
+    const idx = JSON.parse(current.idx) as IndexFields;
+    const before = grantsOf({ idx });
+    const after = applyAccessChange(before, change);
+    if (after.length === before.length && after.every((g, i) => g === before[i])) return;
+    const next = withGrants(idx, after);
+    this.statement('UPDATE current_resource SET idx = ? WHERE rid = ?').run(JSON.stringify(next), current.rid);
+    this.replaceIndexRows('search_value', change.resourceType, current.rid, indexRows(idx), indexRows(next), interned);
   }
 
   /** Moves a row's index values from one set of index fields to another, touching only what changed. */

@@ -8,6 +8,7 @@ import { MongoClient, MongoServerError, type ClientSession, type Collection, typ
 import {
   TransactionsUnsupportedError,
   VersionConflictError,
+  type AccessChange,
   type HistoryQuery,
   type IndexUpdate,
   type StoragePort,
@@ -20,6 +21,7 @@ import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
+import { ACCESS_FIELD } from '../access-index';
 
 const HISTORY = 'history';
 /** AuditEvents are an append-only log: their own collection, written once, with no history copy. */
@@ -185,10 +187,10 @@ export class MongoStore implements StoragePort {
    * MongoDB-compatible services report WriteConflict (112) without the label.
    * A conflict that outlasts the retries is a lost race, not a server error.
    */
-  async commit(writes: VersionWrite[]): Promise<void> {
+  async commit(writes: VersionWrite[], access: AccessChange[] = []): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commitOnce(writes);
+        return await this.commitOnce(writes, access);
       } catch (err) {
         if (!isWriteConflict(err)) throw err;
         if (attempt >= WRITE_CONFLICT_ATTEMPTS) throw new VersionConflictError(writes[0].version.resourceType, writes[0].version.id);
@@ -197,24 +199,29 @@ export class MongoStore implements StoragePort {
     }
   }
 
-  private async commitOnce(writes: VersionWrite[]): Promise<void> {
+  private async commitOnce(writes: VersionWrite[], access: AccessChange[]): Promise<void> {
     if (writes.length > 1 && !this.transactions) {
       throw new TransactionsUnsupportedError('This MongoDB deployment does not support transactions');
     }
     if (!this.transactions) {
-      const { version } = writes[0];
-      const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
-      try {
-        await this.writeVersion(writes[0]);
-      } finally {
-        release();
+      if (writes.length === 1) {
+        const { version } = writes[0];
+        const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
+        try {
+          await this.writeVersion(writes[0]);
+        } finally {
+          release();
+        }
       }
+      // Without transactions the grants the write brings follow it; each change is atomic on its document.
+      for (const change of access) await this.applyAccessChange(change);
       return;
     }
     const session = this.client.startSession();
     try {
       await session.withTransaction(async () => {
         for (const write of writes) await this.writeVersion(write, session);
+        for (const change of access) await this.applyAccessChange(change, session);
       });
     } catch (err) {
       // A version orphaned in history (a crash of a write made without a transaction) cannot be
@@ -276,6 +283,17 @@ export class MongoStore implements StoragePort {
     // Otherwise the expected version was stale: take the history copy back out.
     await this.history().deleteOne({ _id: `${version.resourceType}/${version.id}/${version.versionId}` }, { session });
     throw new VersionConflictError(version.resourceType, version.id);
+  }
+
+  /**
+   * Grants added and removed in place on the current document: $pull then
+   * $addToSet, each atomic, so grants added by concurrent writers all stay.
+   */
+  private async applyAccessChange(change: AccessChange, session?: ClientSession): Promise<void> {
+    const collection = this.current(change.resourceType);
+    const filter = { _id: change.id, deleted: false };
+    if (change.remove.length > 0) await collection.updateOne(filter, { $pull: { [ACCESS_FIELD]: { $in: change.remove } } } as Document, { session });
+    if (change.add.length > 0) await collection.updateOne(filter, { $addToSet: { [ACCESS_FIELD]: { $each: change.add } } } as Document, { session });
   }
 
   /** Completes a version that reached history but not the current document. */
