@@ -27,6 +27,7 @@ import { publishOperationDefinitions } from './fhir/operations/definitions';
 import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
+import { AccessGrants } from './auth/access-grants';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './base/outcomes';
@@ -119,6 +120,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
+    access: new AccessGrants(store, config.baseUrl),
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;

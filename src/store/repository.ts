@@ -7,6 +7,7 @@ import type { ReferenceResolver } from '../base/references';
 import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
+import type { AccessIndexer } from './access-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
 import { byDistance } from './search/near';
@@ -102,6 +103,8 @@ export interface RepositoryOptions {
    * the parameter repairs them.
    */
   onIndexError?: (err: unknown) => void;
+  /** Decides who may see what each commit writes, and what else it gives access to (access-index.ts). */
+  access?: AccessIndexer;
 }
 
 export interface WriteResult {
@@ -241,7 +244,9 @@ export class Repository {
     // The request's AuditEvent commits with its first write where the store can do both at once.
     const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
     try {
-      await this.store.commit(audit ? [...writes, audit.write] : writes);
+      // Grants are planned from the store as it is now, and committed with the writes that cause them.
+      const access = (await this.options.access?.plan(writes.map((w) => w.version))) ?? [];
+      await this.store.commit(audit ? [...writes, audit.write] : writes, access);
       audit?.done();
     } catch (err) {
       // A twin's conditional create holds the key: the caller searches again.
@@ -371,10 +376,12 @@ export class Repository {
     return { version, created: !previous || previous.deleted, issues };
   }
 
-  async search(request: SearchRequest, lenient = false): Promise<SearchResult> {
+  /** restriction: a filter every match must also pass (the caller's access), kept out of the request and its page links. */
+  async search(request: SearchRequest, lenient = false, restriction?: Filter): Promise<SearchResult> {
     // Distances of the resources a chained near clause selected (HealthcareService?location.near=...).
     const chainedNear = new Map<string, number>();
     const compiled = await compileSearch(request, this.compileContext(lenient, chainedNear));
+    if (restriction) compiled.filter = and([compiled.filter, restriction]);
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
     const result: SearchResult = { matches: [], included: [], ignored: compiled.ignored, warnings: [] };
     if (request.summary === 'count') {
@@ -468,11 +475,11 @@ export class Repository {
   }
 
   /** The first `limit` current resources a query selects, without a total: the server's own look-ups. */
-  async find(resourceType: string, query: QueryParams, limit: number): Promise<StoredVersion[]> {
+  async find(resourceType: string, query: QueryParams, limit: number, restriction?: Filter): Promise<StoredVersion[]> {
     const request = parseSearchParams(resourceType, query, { defaultCount: limit, maxCount: limit });
     request.count = limit;
     request.total = 'none';
-    return (await this.search(request)).matches;
+    return (await this.search(request, false, restriction)).matches;
   }
 
   /**
