@@ -28,6 +28,7 @@ import { importJobsIdle } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
 import { AccessGrants } from './auth/access-grants';
+import { ensureAccessGrants } from './auth/access-backfill';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './base/outcomes';
@@ -154,6 +155,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   };
   await storeShippedResources(repo, conformance);
   await publishOperationDefinitions(repo);
+  // Data stored before access grants existed gets them before any caller is served.
+  await ensureAccessGrants(repo, logger);
   await parameterService.start();
   late.searchParameters = parameterService;
   const bulkExports = new ExportService(

@@ -14,7 +14,7 @@ import { grantsOf, setGrants, type AccessIndexer } from '../store/access-index';
 import { indexField } from '../store/indexer';
 import type { AccessChange, StoragePort, StoredVersion } from '../store/port';
 import { DERIVATIONS, derivedRoles, forRole, hasGrants, inheritedRoles, OWN_GRANTS, patientRecordTypes, type GrantRole } from './access-rules';
-import { GrantView, keyOf, refsOf, sameSet, storedPages } from './grant-view';
+import { Changes, GrantView, keyOf, refsOf, sameSet, storedPages } from './grant-view';
 
 export class AccessGrants implements AccessIndexer {
   constructor(
@@ -33,28 +33,6 @@ interface DerivedEntry {
   adds: Set<string>;
   /** The part's sources changed in a way an addition cannot express: recompute it from all of them. */
   rescan: boolean;
-}
-
-/** Access changes to stored resources, merged per resource. */
-class Changes {
-  private readonly byKey = new Map<string, { add: Set<string>; remove: Set<string> }>();
-
-  record(key: string, before: string[], after: string[]): void {
-    const add = after.filter((g) => !before.includes(g));
-    const remove = before.filter((g) => !after.includes(g));
-    if (add.length === 0 && remove.length === 0) return;
-    const change = this.byKey.get(key) ?? { add: new Set(), remove: new Set() };
-    add.forEach((g) => change.add.add(g));
-    remove.forEach((g) => change.remove.add(g));
-    this.byKey.set(key, change);
-  }
-
-  list(): AccessChange[] {
-    return [...this.byKey].map(([key, c]) => {
-      const [resourceType, id] = key.split('/');
-      return { resourceType, id, add: [...c.add].sort(), remove: [...c.remove].sort() };
-    });
-  }
 }
 
 class CommitPlan {

@@ -16,7 +16,9 @@
 //
 // One source per (type, role) lets each part be recomputed on its own.
 import { getResourceTypeNames } from '../base/definitions';
+import { grantedTo } from '../store/access-index';
 import { getIndexedParameters } from '../store/indexer';
+import type { Filter } from '../store/search/filter';
 import type { Role } from './roles';
 
 /** The roles kept to their organisation's data. */
@@ -76,3 +78,20 @@ export const hasGrants = (resourceType: string): boolean =>
 
 /** The grants of a list for one role. */
 export const forRole = (grants: Iterable<string>, role: GrantRole): string[] => [...grants].filter((g) => g.startsWith(`${role}|`));
+
+/** Types a community provider sees only through its Tasks; the other roles' grants cover every record about a patient. */
+const COMMUNITY_PROVIDER_TYPES = new Set(['Task', 'ServiceRequest']);
+
+/**
+ * What keeps a role at an organisation to its own data of a type: one
+ * equality on the grants, or undefined where the role sees all of the type
+ * (the directory, definitions). Records about patients that carry no grant
+ * for the role (the audit trail) are simply not found.
+ */
+export function organisationRestriction(role: GrantRole, ods: string, resourceType: string): Filter | undefined {
+  const patientData = resourceType === 'Patient' || resourceType === 'Task' || getIndexedParameters(resourceType).has('patient');
+  if (role === 'community-provider' ? !COMMUNITY_PROVIDER_TYPES.has(resourceType) : !patientData) return undefined;
+  return grantedTo(role, ods);
+}
+
+export const isGrantRole = (role: string | undefined): role is GrantRole => (GRANT_ROLES as readonly string[]).includes(role ?? '');

