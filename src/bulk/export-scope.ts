@@ -45,7 +45,11 @@ export const DEFINITIONAL_TYPES = new Set([
 /** The server's own job records (export, reindex, the access grants build) are never exported. */
 const JOB_RECORDS: Filter = {
   kind: 'not',
-  filter: { kind: 'in', field: indexField('code'), values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`, `${JOB_CODE_SYSTEM}|access-grants`] },
+  filter: {
+    kind: 'in',
+    field: indexField('code'),
+    values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`, `${JOB_CODE_SYSTEM}|access-grants`],
+  },
 };
 
 /** Splits a _typeFilter value "Type?a=1&b=2" into its type and query. */
