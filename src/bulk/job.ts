@@ -3,7 +3,7 @@
 // reindex job (store/reindex.ts). Any server process can then answer its
 // status, serve its files, take it over when the process running it dies
 // (the lease), and clean it up when it expires.
-import type { GrantRole } from '../auth/access-rules';
+import type { Filter } from '../store/search/filter';
 import type { Basic, Extension } from '@medplum/fhirtypes';
 import { PROJECT_BASE } from '../base/project';
 
@@ -27,8 +27,8 @@ export interface ExportParameters {
   typeFilters: Record<string, string[]>;
   /** The commissioner view: minimised, with pseudonymous patients (bulk/commissioner-view.ts). */
   commissioner?: string;
-  /** A referrer, link worker or community provider exports what their organisation may see, and nothing else. */
-  organisation?: { role: GrantRole; ods: string };
+  /** Per type, what keeps the export to what its client may see (a referrer's, link worker's or community provider's own data). */
+  restrictions?: Record<string, Filter>;
 }
 
 /** One output file: a resource type's NDJSON, written as numbered chunks. */

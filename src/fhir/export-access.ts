@@ -6,10 +6,10 @@
 // get, and all they get.
 import type { Access } from './access';
 import { forbidden } from '../base/outcomes';
-import { isGrantRole } from '../auth/access-rules';
+import type { Filter } from '../store/search/filter';
 import type { ExportParameters } from '../bulk/job';
 
-export function authorizeExport(access: Access, parameters: ExportParameters): ExportParameters {
+export async function authorizeExport(access: Access, parameters: ExportParameters): Promise<ExportParameters> {
   const { caller } = access;
   if (parameters.commissioner !== undefined) {
     // Minimised output: the commissioner role, or a client allowed to search Tasks across the system.
@@ -18,8 +18,13 @@ export function authorizeExport(access: Access, parameters: ExportParameters): E
     return parameters;
   }
   if (caller.role === 'commissioner') throw forbidden('Access denied: commissioners receive the minimised commissioner export only');
-  for (const type of parameters.types) access.require(type, 's');
-  return isGrantRole(caller.role) ? { ...parameters, organisation: { role: caller.role, ods: access.organisationCode() } } : parameters;
+  const restrictions: Record<string, Filter> = {};
+  for (const type of parameters.types) {
+    access.require(type, 's');
+    const restriction = await access.restriction(type);
+    if (restriction) restrictions[type] = restriction;
+  }
+  return Object.keys(restrictions).length > 0 ? { ...parameters, restrictions } : parameters;
 }
 
 /** Activity reports carry counts, not patients: commissioners, and clients that may read MeasureReports. */
