@@ -5,6 +5,7 @@
 // organisation's data stays out of every path: read, search, _include and
 // _revinclude, history, Patient/$everything and bulk export. On every store.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { ACCESS_GRANTS_RECORD_ID, ensureAccessGrants } from '../src/auth/access-backfill';
 import { defaultScopes, type Role } from '../src/auth/roles';
 import { bulkClient } from './support/bulk';
 import { NHS_NUMBER_SYSTEM, organization, patient, referral, task } from './support/resources';
@@ -71,7 +72,18 @@ describe.each(storeTargets)('access grants follow the data [$name]', (target) =>
     const tQ = await create(
       task(`ServiceRequest/${srQ.id}`, `Patient/${q.id}`, `Organization/${gp.id}`, { owner: { reference: `HealthcareService/${service2.id}` } })
     );
-    Object.assign(id, { gp: gp.id, role1: role1.id, service2: service2.id, p: p.id, q: q.id, srP: srP.id, srQ: srQ.id, cpP: cpP.id, obsP: obsP.id });
+    Object.assign(id, {
+      gp: gp.id,
+      org2: org2.id,
+      role1: role1.id,
+      service2: service2.id,
+      p: p.id,
+      q: q.id,
+      srP: srP.id,
+      srQ: srQ.id,
+      cpP: cpP.id,
+      obsP: obsP.id,
+    });
     Object.assign(id, { cpQ: cpQ.id, obsQ: obsQ.id, tQ: tQ.id });
     const claims = (role: Role, ods: string) => ({ sub: `${role}-${ods}`, sp_role: role, scope: defaultScopes(role), ods_code: ods });
     tokens.s1 = await tokenFor(claims('link-worker', 'S10001'));
@@ -189,5 +201,62 @@ describe.each(storeTargets)('access grants follow the data [$name]', (target) =>
     expect((await s2(fill('Patient/{p}'))).status).toBe(404);
     expect((await s2(fill('CarePlan/{cpP}'))).status).toBe(404);
     expect(refs((await s2('Patient')).body)).toEqual([`Patient/${id.q}`]);
+  });
+
+  /** A PUT of the resource as read, changed by fn: If-Match its version. */
+  async function change(path: string, fn: (resource: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+    const read = await server.api.get(`/fhir/${path}`);
+    const res = await server.api.put(`/fhir/${path}`).set('Content-Type', FHIR_JSON).set('If-Match', read.headers.etag).send(fn(read.body));
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  test('an organisation’s ODS code, and the organisation a service belongs to, reach the Tasks that name them', async () => {
+    const org3 = await create({ resourceType: 'Organization', active: true, name: 'Befrienders, east' } as Resource);
+    const service3 = await create({
+      resourceType: 'HealthcareService',
+      identifier: [{ system: 'https://directory.example.org/id', value: 'east' }],
+      active: true,
+      name: 'East',
+      providedBy: { reference: `Organization/${org3.id}` },
+    } as Resource);
+    const r = await create(patient({ identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9000000025' }] }));
+    const srR = await create(plainReferral(`Patient/${r.id}`, `Organization/${id.gp}`));
+    const tR = await create(
+      task(`ServiceRequest/${srR.id}`, `Patient/${r.id}`, `Organization/${id.gp}`, { owner: { reference: `HealthcareService/${service3.id}` } })
+    );
+    tokens.s3 = await tokenFor({ sub: 'link-worker-S30003', sp_role: 'link-worker', scope: defaultScopes('link-worker'), ods_code: 'S30003' });
+    const s3 = as('s3');
+    expect((await s3(`Patient/${r.id}`)).status).toBe(404);
+    // The organisation gets its ODS code: its service's Task, and the Task's patient, become its link workers'.
+    await change(`Organization/${org3.id}`, (o) => ({ ...o, identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'S30003' }] }));
+    expect((await s3(`Task/${tR.id}`)).status).toBe(200);
+    expect((await s3(`Patient/${r.id}`)).status).toBe(200);
+    // The service moves to organisation 2: the grants move with it.
+    await change(`HealthcareService/${service3.id}`, (hs) => ({ ...hs, providedBy: { reference: `Organization/${id.org2}` } }));
+    expect((await s3(`Patient/${r.id}`)).status).toBe(404);
+    expect((await s2(`Patient/${r.id}`)).status).toBe(200);
+    expect((await s2(`Task/${tR.id}`)).status).toBe(200);
+  });
+
+  test('grants missing from stored data (an upgrade) are rebuilt at start, once', async () => {
+    expect((await server.api.get(`/fhir/Basic/${ACCESS_GRANTS_RECORD_ID}`)).status).toBe(200);
+    const mine = [`Patient/${id.q}`, `CarePlan/${id.cpQ}`, `Observation/${id.obsQ}`, `Task/${id.tQ}`, `ServiceRequest/${id.srQ}`];
+    // Stored as an earlier release left them: without grants.
+    const stripped = [];
+    for (const ref of mine) {
+      const [resourceType, rid] = ref.split('/');
+      const current = await server.store.readCurrent(resourceType, rid);
+      stripped.push({ resourceType, id: rid, add: [], remove: (current?.idx._access as string[] | undefined) ?? [] });
+    }
+    await server.store.commit([], stripped);
+    for (const ref of mine) expect((await s2(ref)).status).toBe(404);
+    // A start with the record in place changes nothing; without it, every grant is rebuilt.
+    await ensureAccessGrants(server.app.fhir.repo, server.app.logger);
+    expect((await s2(`Patient/${id.q}`)).status).toBe(404);
+    expect((await server.api.delete(`/fhir/Basic/${ACCESS_GRANTS_RECORD_ID}`)).status).toBe(200);
+    await ensureAccessGrants(server.app.fhir.repo, server.app.logger);
+    for (const ref of mine) expect((await s2(ref)).status).toBe(200);
+    expect(refs((await s2('CarePlan')).body)).toEqual([`CarePlan/${id.cpQ}`]);
+    expect((await server.api.get(`/fhir/Basic/${ACCESS_GRANTS_RECORD_ID}`)).status).toBe(200);
   });
 });

@@ -10,11 +10,13 @@
 // reassigned, moved to another patient, deleted) is recomputed from all its
 // sources, which are bounded by one patient's or one referral's records,
 // never by an organisation's caseload.
-import { grantsOf, setGrants, type AccessIndexer } from '../store/access-index';
+import { grantsOf, setGrants, type AccessIndexer, type AccessPlan } from '../store/access-index';
 import { indexField } from '../store/indexer';
 import type { AccessChange, StoragePort, StoredVersion } from '../store/port';
 import { DERIVATIONS, derivedRoles, forRole, hasGrants, inheritedRoles, OWN_GRANTS, patientRecordTypes, type GrantRole } from './access-rules';
 import { Changes, GrantView, keyOf, refsOf, sameSet, storedPages } from './grant-view';
+import { regrantNaming } from './grant-rebuild';
+import { OrganisationCodes } from './organisation-ods';
 
 export class AccessGrants implements AccessIndexer {
   constructor(
@@ -22,12 +24,41 @@ export class AccessGrants implements AccessIndexer {
     private readonly baseUrl: string
   ) {}
 
-  async plan(versions: StoredVersion[]): Promise<AccessChange[]> {
+  async plan(versions: StoredVersion[]): Promise<AccessPlan> {
     const involved = versions.filter((v) => hasGrants(v.resourceType) || DERIVATIONS.some((d) => d.sourceType === v.resourceType));
-    if (involved.length === 0) return [];
-    return new CommitPlan(this.store, this.baseUrl, involved).run();
+    const changes = involved.length > 0 ? await new CommitPlan(this.store, this.baseUrl, involved).run() : [];
+    const renamed = await this.organisationsRecoded(versions.filter((v) => ORGANISATION_TYPES.has(v.resourceType)));
+    if (renamed.length === 0) return { changes };
+    return { changes, afterCommit: async () => void (await regrantNaming(this.store, this.baseUrl, renamed)) };
+  }
+
+  /**
+   * The organisations, services and roles whose ODS codes this commit
+   * changes (an Organization's identifier, the Organization a service or role
+   * belongs to), with the services and roles of a changed Organization.
+   */
+  private async organisationsRecoded(versions: StoredVersion[]): Promise<string[]> {
+    if (versions.length === 0) return [];
+    const view = new GrantView(this.store, this.baseUrl, new Map(versions.map((v) => [keyOf(v), v])));
+    const before = new OrganisationCodes((type, id) => view.committed(type, id), this.baseUrl);
+    const recoded = new Set<string>();
+    for (const v of versions) {
+      const key = keyOf(v);
+      const previous = await view.committed(v.resourceType, v.id);
+      if (!previous || previous.deleted || sameSet(await before.of(key), await view.codes.of(key))) continue;
+      recoded.add(key);
+      if (v.resourceType !== 'Organization') continue;
+      for (const type of ['HealthcareService', 'PractitionerRole']) {
+        for await (const rows of storedPages(this.store, type, { kind: 'eq', field: indexField('organization'), value: key }))
+          rows.forEach((r) => recoded.add(keyOf(r)));
+      }
+    }
+    return [...recoded];
   }
 }
+
+/** The types whose ODS code (access-rules.ts, organisation-ods.ts) grants follow. */
+const ORGANISATION_TYPES = new Set(['Organization', 'HealthcareService', 'PractitionerRole']);
 
 interface DerivedEntry {
   adds: Set<string>;

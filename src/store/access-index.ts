@@ -45,11 +45,18 @@ export function applyAccessChange(grants: string[], change: Pick<AccessChange, '
   return [...new Set([...grants.filter((g) => !removed.has(g)), ...change.add])].sort();
 }
 
+/** The access side of a commit: changes committed with its writes, and work too large for it. */
+export interface AccessPlan {
+  changes: AccessChange[];
+  /** Runs once the writes are committed (grants of everything naming an organisation whose ODS code changed). */
+  afterCommit?: () => Promise<void>;
+}
+
 /**
  * Decides the grants of the versions a commit writes and the access changes
  * they cause to stored resources. Given the versions in write order; sets
  * their grants in place, before they are stored.
  */
 export interface AccessIndexer {
-  plan(versions: StoredVersion[]): Promise<AccessChange[]>;
+  plan(versions: StoredVersion[]): Promise<AccessPlan>;
 }

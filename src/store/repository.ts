@@ -7,7 +7,7 @@ import type { ReferenceResolver } from '../base/references';
 import { badRequest, conflict, gone, notFound, notSupported, OperationOutcomeError, preconditionFailed, unprocessable } from '../base/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
-import type { AccessIndexer } from './access-index';
+import type { AccessIndexer, AccessPlan } from './access-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
 import { byDistance } from './search/near';
@@ -243,10 +243,11 @@ export class Repository {
   private async commit(writes: VersionWrite[], ifMatch?: string): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
     const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
+    let access: AccessPlan | undefined;
     try {
       // Grants are planned from the store as it is now, and committed with the writes that cause them.
-      const access = (await this.options.access?.plan(writes.map((w) => w.version))) ?? [];
-      await this.store.commit(audit ? [...writes, audit.write] : writes, access);
+      access = await this.options.access?.plan(writes.map((w) => w.version));
+      await this.store.commit(audit ? [...writes, audit.write] : writes, access?.changes);
       audit?.done();
     } catch (err) {
       // A twin's conditional create holds the key: the caller searches again.
@@ -261,6 +262,7 @@ export class Repository {
     const versions = writes.map((w) => w.version);
     this.options.onCommit?.(versions);
     await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
+    await access?.afterCommit?.().catch((err: unknown) => this.options.onIndexError?.(err));
   }
 
   /**
