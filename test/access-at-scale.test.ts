@@ -14,6 +14,8 @@ const TASKS = 6000;
 const PATIENTS = 120;
 const OTHER_PATIENTS = 3;
 const BATCH = 300;
+/** Batches sent at once where each entry is its own commit (a store without transactions). */
+const PARALLEL_BATCHES = 4;
 /** Test NHS numbers with a valid check digit (DOMAIN.md); patients may share one here. */
 const NHS_NUMBERS = ['9434765919', '9476719931', '9990000018', '9990000026'];
 
@@ -30,22 +32,31 @@ describe.each(storeTargets)('access with 6,000 Tasks for one service [$name]', (
     return res.body;
   }
 
-  /** Creates the resources through Bundles (transactions where the store has them: one commit each); returns their ids in order. */
+  /**
+   * Creates the resources through Bundles of a few hundred entries: a
+   * transaction each where the store has them (one commit), otherwise batches,
+   * several at once; returns their ids in order.
+   */
   async function createAll(resources: Resource[]): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < resources.length; i += BATCH) {
-      const entry: BundleEntry[] = resources.slice(i, i + BATCH).map((resource) => ({ resource, request: { method: 'POST', url: resource.resourceType } }));
+    const transactions = server.store.supportsTransactions;
+    const chunks: Resource[][] = [];
+    for (let i = 0; i < resources.length; i += BATCH) chunks.push(resources.slice(i, i + BATCH));
+    const ids: string[][] = [];
+    const post = async (n: number): Promise<void> => {
+      const entry: BundleEntry[] = chunks[n].map((resource) => ({ resource, request: { method: 'POST', url: resource.resourceType } }));
       const res = await server.api
         .post('/fhir')
         .set('Content-Type', FHIR_JSON)
-        .send({ resourceType: 'Bundle', type: server.store.supportsTransactions ? 'transaction' : 'batch', entry });
+        .send({ resourceType: 'Bundle', type: transactions ? 'transaction' : 'batch', entry });
       if (res.status !== 200) throw new Error(`Bundle: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
-      for (const e of (res.body as Bundle).entry ?? []) {
+      ids[n] = ((res.body as Bundle).entry ?? []).map((e) => {
         if (!e.response?.status.startsWith('201')) throw new Error(`Bundle entry: ${JSON.stringify(e.response)}`);
-        ids.push((e.response.location as string).split('/')[1]);
-      }
-    }
-    return ids;
+        return (e.response.location as string).split('/')[1];
+      });
+    };
+    const parallel = transactions ? 1 : PARALLEL_BATCHES;
+    for (let n = 0; n < chunks.length; n += parallel) await Promise.all(chunks.slice(n, n + parallel).map((_, k) => post(n + k)));
+    return ids.flat();
   }
 
   beforeAll(async () => {

@@ -57,6 +57,14 @@ export class AccessGrants implements AccessIndexer {
   }
 }
 
+/** Record types swept at once for a patient whose grants changed (a query each). */
+const SWEEP_PARALLEL = 8;
+
+const splitKey = (key: string): [string, string] => {
+  const at = key.indexOf('/');
+  return [key.slice(0, at), key.slice(at + 1)];
+};
+
 /** The types whose ODS code (access-rules.ts, organisation-ods.ts) grants follow. */
 const ORGANISATION_TYPES = new Set(['Organization', 'HealthcareService', 'PractitionerRole']);
 
@@ -85,7 +93,15 @@ class CommitPlan {
   }
 
   async run(): Promise<AccessChange[]> {
+    // Every read the plan needs first, side by side: each is a round trip to the store.
+    await Promise.all(
+      [...this.view.pending.values()].map(async (v) => {
+        await this.view.before(v);
+        for (const { roles } of OWN_GRANTS[v.resourceType] ?? []) for (const role of roles) await this.view.ownGrants(v, role);
+      })
+    );
     await this.collectDerivedEntries();
+    await Promise.all([...this.derivedEntries.keys()].map((target) => this.view.read(...splitKey(target))));
     await this.computeDerivedParts();
     for (const [key, v] of this.view.pending) if (!v.deleted && hasGrants(v.resourceType)) await this.setWrittenGrants(key, v);
     for (const patient of this.changedPatients) await this.sweepRecordsOf(patient);
@@ -107,7 +123,7 @@ class CommitPlan {
         if (v.resourceType !== d.sourceType) continue;
         const now = await this.view.ownGrants(v, d.role);
         const targets = refsOf(v, d.via, d.targetType);
-        const previous = await this.view.committed(v.resourceType, v.id);
+        const previous = await this.view.before(v);
         const before = previous && !previous.deleted ? forRole(grantsOf(previous), d.role) : [];
         const targetsBefore = refsOf(previous, d.via, d.targetType);
         if (!previous || previous.deleted || (sameSet(now, before) && sameSet(targets, targetsBefore))) {
@@ -125,12 +141,12 @@ class CommitPlan {
 
   private async computeDerivedParts(): Promise<void> {
     for (const [target, roles] of this.derivedEntries) {
-      const [type, id] = target.split('/');
+      const [type, id] = splitKey(target);
       const current = await this.view.read(type, id);
       if (!current || current.deleted) continue;
-      const committed = await this.view.committed(type, id);
-      const written = this.view.pending.has(target);
-      const stored = grantsOf(written ? committed : current);
+      const written = this.view.pending.get(target);
+      const committed = written ? await this.view.before(written) : current;
+      const stored = grantsOf(committed);
       const parts = new Map<GrantRole, string[]>();
       for (const [role, entry] of roles) {
         const d = DERIVATIONS.find((x) => x.targetType === type && x.role === role);
@@ -169,15 +185,18 @@ class CommitPlan {
     for (const version of this.versionsOf.get(key) ?? []) if (!version.deleted) setGrants(version, grants);
   }
 
-  /** Every stored record about a patient whose grants changed takes the new ones. */
+  /** Every stored record about a patient whose grants changed takes the new ones: the types a few at a time. */
   private async sweepRecordsOf(patient: string): Promise<void> {
-    for (const type of patientRecordTypes()) {
-      for await (const rows of storedPages(this.view.store, type, { kind: 'eq', field: indexField('patient'), value: patient })) {
-        for (const row of rows) {
-          const key = keyOf(row);
-          if (this.view.pending.has(key)) continue;
-          for (const role of inheritedRoles(type)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
-        }
+    const types = patientRecordTypes();
+    for (let i = 0; i < types.length; i += SWEEP_PARALLEL) await Promise.all(types.slice(i, i + SWEEP_PARALLEL).map((type) => this.sweepType(patient, type)));
+  }
+
+  private async sweepType(patient: string, type: string): Promise<void> {
+    for await (const rows of storedPages(this.view.store, type, { kind: 'eq', field: indexField('patient'), value: patient })) {
+      for (const row of rows) {
+        const key = keyOf(row);
+        if (this.view.pending.has(key)) continue;
+        for (const role of inheritedRoles(type)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
       }
     }
   }

@@ -86,6 +86,11 @@ export class GrantView {
     return version;
   }
 
+  /** The current version before a version about to be written: none for a first version, without asking the store. */
+  before(version: StoredVersion): Promise<StoredVersion | undefined> {
+    return version.versionId === '1' ? Promise.resolve(undefined) : this.committed(version.resourceType, version.id);
+  }
+
   /** The current version once the pending writes are made. */
   async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
     return this.pending.get(`${resourceType}/${id}`) ?? this.committed(resourceType, id);

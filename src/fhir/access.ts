@@ -75,7 +75,7 @@ export class Access {
   }
 
   /** The caller's ODS code: roles kept to their organisation's data cannot do without it. */
-  organisationCode(): string {
+  private organisationCode(): string {
     const ods = this.caller.organization;
     if (!ods) throw forbidden(`Access denied: a ${this.caller.role} token must name its organisation (ods_code claim)`);
     return ods;

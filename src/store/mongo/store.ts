@@ -4,7 +4,7 @@
 // MongoDB transactions, which need a replica set or sharded cluster; on a
 // deployment without them (a standalone server, FerretDB) such commits are
 // refused rather than applied in part.
-import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, MongoServerError, type AnyBulkWriteOperation, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
 import {
   TransactionsUnsupportedError,
   VersionConflictError,
@@ -214,14 +214,14 @@ export class MongoStore implements StoragePort {
         }
       }
       // Without transactions the grants the write brings follow it; each change is atomic on its document.
-      for (const change of access) await this.applyAccessChange(change);
+      await this.applyAccessChanges(access);
       return;
     }
     const session = this.client.startSession();
     try {
       await session.withTransaction(async () => {
         for (const write of writes) await this.writeVersion(write, session);
-        for (const change of access) await this.applyAccessChange(change, session);
+        await this.applyAccessChanges(access, session);
       });
     } catch (err) {
       // A version orphaned in history (a crash of a write made without a transaction) cannot be
@@ -286,14 +286,24 @@ export class MongoStore implements StoragePort {
   }
 
   /**
-   * Grants added and removed in place on the current document: $pull then
-   * $addToSet, each atomic, so grants added by concurrent writers all stay.
+   * Grants added and removed in place on the current documents: $pull then
+   * $addToSet, each atomic on its document, so grants added by concurrent
+   * writers all stay; one bulk write per type and kind of change.
    */
-  private async applyAccessChange(change: AccessChange, session?: ClientSession): Promise<void> {
-    const collection = this.current(change.resourceType);
-    const filter = { _id: change.id, deleted: false };
-    if (change.remove.length > 0) await collection.updateOne(filter, { $pull: { [ACCESS_FIELD]: { $in: change.remove } } } as Document, { session });
-    if (change.add.length > 0) await collection.updateOne(filter, { $addToSet: { [ACCESS_FIELD]: { $each: change.add } } } as Document, { session });
+  private async applyAccessChanges(changes: AccessChange[], session?: ClientSession): Promise<void> {
+    const byType = new Map<string, AccessChange[]>();
+    for (const c of changes) byType.set(c.resourceType, [...(byType.get(c.resourceType) ?? []), c]);
+    for (const [type, list] of byType) {
+      const filter = (c: AccessChange) => ({ _id: c.id, deleted: false });
+      const pulls = list
+        .filter((c) => c.remove.length > 0)
+        .map((c) => ({ updateOne: { filter: filter(c), update: { $pull: { [ACCESS_FIELD]: { $in: c.remove } } } } }));
+      const adds = list
+        .filter((c) => c.add.length > 0)
+        .map((c) => ({ updateOne: { filter: filter(c), update: { $addToSet: { [ACCESS_FIELD]: { $each: c.add } } } } }));
+      for (const ops of [pulls, adds])
+        if (ops.length > 0) await this.current(type).bulkWrite(ops as AnyBulkWriteOperation<StoredDoc>[], { ordered: false, session });
+    }
   }
 
   /** Completes a version that reached history but not the current document. */
