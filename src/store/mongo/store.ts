@@ -286,9 +286,10 @@ export class MongoStore implements StoragePort {
   }
 
   /**
-   * Grants added and removed in place on the current documents: $pull then
-   * $addToSet, each atomic on its document, so grants added by concurrent
-   * writers all stay; one bulk write per type and kind of change.
+   * Grants added and removed in place on the current documents: $pullAll
+   * then $addToSet, each atomic on its document, so grants added by
+   * concurrent writers all stay; one bulk write per type and kind of change.
+   * ($pullAll rather than $pull with $in, which FerretDB 1.24 ignores.)
    */
   private async applyAccessChanges(changes: AccessChange[], session?: ClientSession): Promise<void> {
     const byType = new Map<string, AccessChange[]>();
@@ -297,7 +298,7 @@ export class MongoStore implements StoragePort {
       const filter = (c: AccessChange) => ({ _id: c.id, deleted: false });
       const pulls = list
         .filter((c) => c.remove.length > 0)
-        .map((c) => ({ updateOne: { filter: filter(c), update: { $pull: { [ACCESS_FIELD]: { $in: c.remove } } } } }));
+        .map((c) => ({ updateOne: { filter: filter(c), update: { $pullAll: { [ACCESS_FIELD]: c.remove } } } }));
       const adds = list
         .filter((c) => c.add.length > 0)
         .map((c) => ({ updateOne: { filter: filter(c), update: { $addToSet: { [ACCESS_FIELD]: { $each: c.add } } } } }));
