@@ -16,6 +16,8 @@ const OTHER_PATIENTS = 3;
 const BATCH = 300;
 /** Batches sent at once where each entry is its own commit (a store without transactions). */
 const PARALLEL_BATCHES = 4;
+/** Without transactions each Task is a commit of its own: on a busy FerretDB the seeding alone takes over a quarter of an hour. */
+const SEEDING_TIMEOUT_MS = 1_800_000;
 /** Test NHS numbers with a valid check digit (DOMAIN.md); patients may share one here. */
 const NHS_NUMBERS = ['9434765919', '9476719931', '9990000018', '9990000026'];
 
@@ -104,7 +106,7 @@ describe.each(storeTargets)('access with 6,000 Tasks for one service [$name]', (
     const claims = (ods: string) => ({ sub: `link-worker-${ods}`, sp_role: 'link-worker', scope: defaultScopes('link-worker'), ods_code: ods });
     linkWorker = await tokenFor(claims('S10001'));
     otherLinkWorker = await tokenFor(claims('S20002'));
-  }, 900_000);
+  }, SEEDING_TIMEOUT_MS);
   afterAll(async () => {
     await server.stop();
   });
