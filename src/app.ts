@@ -28,6 +28,8 @@ import { publishOperationDefinitions } from './fhir/operations/definitions';
 import { DirectoryImports } from './directory/import-job';
 import { searchParametersChanged } from './fhir/capabilities';
 import { SearchParameterService } from './store/reindex';
+import { AccessGrants } from './auth/access-grants';
+import { ensureAccessGrants } from './auth/access-backfill';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from './fhir/context';
 import { outcome } from './base/outcomes';
@@ -122,6 +124,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),
     searchLimits: config.searchLimits,
+    access: new AccessGrants(store, config.baseUrl),
   });
   const terminology = new TerminologyService(firstOf(storeSource(repo), coreSource()));
   late.terminology = terminology;
@@ -158,6 +161,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   };
   await storeShippedResources(repo, conformance);
   await publishOperationDefinitions(repo);
+  // Data stored before access grants existed gets them before any caller is served.
+  await ensureAccessGrants(repo, logger);
   await parameterService.start();
   late.searchParameters = parameterService;
   const bulkExports = new ExportService(

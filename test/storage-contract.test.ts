@@ -181,12 +181,12 @@ describe.each(storeTargets)('storage contract [$name]', (target) => {
 
   // Where commits are visible in call order (embedded) no deadline applies; elsewhere a late commit must leave nothing.
   (target.name === 'mongodb' ? test : test.skip)('a commit that cannot be sent within its visibility window is refused and leaves nothing behind', async () => {
-    const late = store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], 0);
+    const late = store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], { visibleWithinMs: 0 });
     await expect(late).rejects.toBeInstanceOf(CommitDeadlineError);
     expect(await store.readCurrent('Basic', 'late')).toBeUndefined();
     expect(await store.readHistory({ resourceType: 'Basic', id: 'late', offset: 0, limit: 10 })).toEqual([]);
     // Stamped again and handed over in time, it commits.
-    await store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], 60_000);
+    await store.commit([{ version: version('late', '1', new Date().toISOString()), expectedVersionId: undefined }], { visibleWithinMs: 60_000 });
     expect((await store.readCurrent('Basic', 'late'))?.versionId).toBe('1');
   });
 

@@ -41,10 +41,14 @@ export const DEFINITIONAL_TYPES = new Set([
   'ValueSet',
 ]);
 
-/** Job records that earlier releases kept as Basic resources (export, reindex) are never exported. */
+/** Job records that earlier releases kept as Basic resources (export, reindex), and the record of the access grants build, are never exported. */
 const JOB_RECORDS: Filter = {
   kind: 'not',
-  filter: { kind: 'in', field: indexField('code'), values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`] },
+  filter: {
+    kind: 'in',
+    field: indexField('code'),
+    values: [`${JOB_CODE_SYSTEM}|${JOB_CODE}`, `${JOB_CODE_SYSTEM}|reindex-job`, `${JOB_CODE_SYSTEM}|access-grants`],
+  },
 };
 
 /** Splits a _typeFilter value "Type?a=1&b=2" into its type and query. */
@@ -72,6 +76,9 @@ export async function compileScope(repo: Repository, job: Pick<ExportState, 'par
     if (parameters.since) parts.push({ kind: 'cmp', field: 'lastUpdated', op: 'gt', value: parameters.since });
     if (type === 'Basic') parts.push(JOB_RECORDS);
     if (parameters.level !== 'system') parts.push(compartmentFilter(type, members));
+    // The client's own data only: the filter its searches of the type are kept to.
+    const restriction = parameters.restrictions?.[type];
+    if (restriction) parts.push(restriction);
     const typeFilters = parameters.typeFilters[type] ?? [];
     if (typeFilters.length > 0) {
       const compiled: Filter[] = [];

@@ -3,6 +3,7 @@
 // process can answer its status, serve its files, take it over when the
 // process running it dies (the lease), and clean it up when it expires.
 // Its progress counts resources exported, of those it counted at its start.
+import type { Filter } from '../store/search/filter';
 import { PROJECT_BASE } from '../base/project';
 import type { Job } from '../store/jobs/job';
 
@@ -27,6 +28,8 @@ export interface ExportParameters {
   typeFilters: Record<string, string[]>;
   /** The commissioner view: minimised, with pseudonymous patients (bulk/commissioner-view.ts). */
   commissioner?: string;
+  /** Per type, what keeps the export to what its client may see (a referrer's, link worker's or community provider's own data). */
+  restrictions?: Record<string, Filter>;
 }
 
 /** One output file: a resource type's NDJSON, written as numbered chunks. */

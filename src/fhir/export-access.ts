@@ -1,12 +1,15 @@
-// Who may export what (security): a full export needs search permission on
-// every type it writes and sees everything of them, so roles kept to their own
-// organisation's data cannot make one. The commissioner view (minimised and
-// pseudonymous) is what commissioners get, and all they get.
+// Who may export what (security): an export needs search permission on every
+// type it writes, and holds what a search by the same caller would find: all
+// of it for a system client, their organisation's own data for a referrer,
+// link worker or community provider (the grants their searches are kept to).
+// The commissioner view (minimised and pseudonymous) is what commissioners
+// get, and all they get.
 import type { Access } from './access';
 import { forbidden } from '../base/outcomes';
+import type { Filter } from '../store/search/filter';
 import type { ExportParameters } from '../bulk/job';
 
-export function authorizeExport(access: Access, parameters: ExportParameters): ExportParameters {
+export async function authorizeExport(access: Access, parameters: ExportParameters): Promise<ExportParameters> {
   const { caller } = access;
   if (parameters.commissioner !== undefined) {
     // Minimised output: the commissioner role, or a client allowed to search Tasks across the system.
@@ -15,11 +18,13 @@ export function authorizeExport(access: Access, parameters: ExportParameters): E
     return parameters;
   }
   if (caller.role === 'commissioner') throw forbidden('Access denied: commissioners receive the minimised commissioner export only');
-  const restricted = ['referrer', 'link-worker', 'community-provider'];
-  if (caller.role && restricted.includes(caller.role))
-    throw forbidden(`Access denied: a ${caller.role} sees their own organisation's records only, which a bulk export cannot keep to`);
-  for (const type of parameters.types) access.require(type, 's');
-  return parameters;
+  const restrictions: Record<string, Filter> = {};
+  for (const type of parameters.types) {
+    access.require(type, 's');
+    const restriction = await access.restriction(type);
+    if (restriction) restrictions[type] = restriction;
+  }
+  return Object.keys(restrictions).length > 0 ? { ...parameters, restrictions } : parameters;
 }
 
 /** Activity reports carry counts, not patients: commissioners, and clients that may read MeasureReports. */

@@ -63,7 +63,7 @@ export function bulkRoutes(base: FhirContext, bulkExports: ExportService, bodyLi
     if (accept && !/application\/(fhir\+)?json|\*\/\*/.test(accept)) throw badRequest(`Accept ${accept} is not supported; use application/fhir+json`);
     const query = req.method === 'POST' ? { ...queryOf(req), ...queryOfParameters(req.body) } : queryOf(req);
     const access = ctxOf(res).access;
-    const parameters = authorizeExport(access, await parseKickOff(ctx.repo, { ...level, query: forCaller(access, query), lenient: prefer.lenient }));
+    const parameters = await authorizeExport(access, await parseKickOff(ctx.repo, { ...level, query: forCaller(access, query), lenient: prefer.lenient }));
     const job = await bulkExports.kickOff(parameters, `${ctx.baseUrl}${req.url}`, requesterOf(req, res));
     await audited(req, res, 202, undefined, () => {
       res.setHeader('Content-Location', statusUrl(job));

@@ -105,6 +105,28 @@ export interface JobRecord {
   data: string;
 }
 
+/**
+ * A change to who may see a stored resource (its access grants, access-index.ts),
+ * made without a new version: grants follow from other resources (a patient's
+ * from the Tasks and referrals about them), so writing one of those changes the
+ * grants of resources the write does not otherwise touch. Applied to whatever
+ * version is current; a deleted or unknown resource is left alone.
+ */
+export interface AccessChange {
+  resourceType: string;
+  id: string;
+  add: string[];
+  remove: string[];
+}
+
+/** What a commit carries besides its versions. */
+export interface CommitOptions {
+  /** The deadline of visibility, for stores whose commits may become visible out of call order. */
+  visibleWithinMs?: number;
+  /** Grant changes of resources the commit does not otherwise write. */
+  access?: AccessChange[];
+}
+
 /** The store cannot serve now (closed, unreachable, its disk refused a write): 503, try again later. */
 export class StoreUnavailableError extends Error {}
 
@@ -139,8 +161,11 @@ export interface StoragePort {
    * be made visible in time is undone and refused with CommitDeadlineError,
    * and one that completes later than that is stamped again, forward, in
    * place. A store whose commits are visible in call order may ignore it.
+   * Access changes follow the writes in the same unit (where the store has
+   * transactions; otherwise right after them), each applied atomically to its
+   * resource so that concurrent additions never undo each other.
    */
-  commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void>;
+  commit(writes: VersionWrite[], options?: CommitOptions): Promise<void>;
   /** Audit retention: removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeAuditEventsBefore(instant: string, limit: number): Promise<number>;
   /** Replaces index fields of current versions; a version no longer current is left alone. */

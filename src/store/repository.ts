@@ -17,6 +17,7 @@ import {
 } from '../base/outcomes';
 import { parseSearchParams, type QueryParams, type SearchClause, type SearchRequest } from '../base/search-request';
 import { indexWithReferences, refreshDependents } from './resolved-index';
+import type { AccessIndexer, AccessPlan } from './access-index';
 import { TransactionsUnsupportedError, VersionConflictError, type SortKey, type StoragePort, type StoredVersion, type VersionWrite } from './port';
 import { compileSearch, type NearPoint, type TokenTerminology } from './search/compile';
 import { byDistance } from './search/near';
@@ -143,6 +144,8 @@ export interface RepositoryOptions {
   onIndexError?: (err: unknown) => void;
   /** Bounds of chains, includes and near searches (DEFAULT_SEARCH_LIMITS when absent). */
   searchLimits?: SearchLimits;
+  /** Decides who may see what each commit writes, and what else it gives access to (access-index.ts). */
+  access?: AccessIndexer;
 }
 
 export interface WriteResult {
@@ -303,11 +306,17 @@ export class Repository {
     // The request's AuditEvent commits with its first write where the store can do both at once.
     const audit = this.store.supportsTransactions ? this.options.auditWrite?.(writes) : undefined;
     const settleMs = this.settleMs;
+    let access: AccessPlan | undefined;
     try {
+      // Grants are planned from the store as it is now, and committed with the writes that cause them.
+      access = await this.options.access?.plan(writes.map((w) => w.version));
       for (let attempt = 1; ; attempt++) {
         stampCommit(clockOf(this.store), writes, floors);
         try {
-          await this.store.commit(audit ? [...writes, audit.write] : writes, settleMs > 0 ? commitDeadlineMs(settleMs) : undefined);
+          await this.store.commit(audit ? [...writes, audit.write] : writes, {
+            visibleWithinMs: settleMs > 0 ? commitDeadlineMs(settleMs) : undefined,
+            access: access?.changes,
+          });
           break;
         } catch (err) {
           if (!(err instanceof CommitDeadlineError)) throw err;
@@ -328,6 +337,7 @@ export class Repository {
     const versions = writes.map((w) => w.version);
     this.options.onCommit?.(versions);
     await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
+    await access?.afterCommit?.().catch((err: unknown) => this.options.onIndexError?.(err));
   }
 
   /**
@@ -464,10 +474,12 @@ export class Repository {
     return { version, created: !previous || previous.deleted, issues };
   }
 
-  async search(request: SearchRequest, lenient = false): Promise<SearchResult> {
+  /** restriction: a filter every match must also pass (the caller's access), kept out of the request and its page links. */
+  async search(request: SearchRequest, lenient = false, restriction?: Filter): Promise<SearchResult> {
     // Distances of the resources a chained near clause selected (HealthcareService?location.near=...).
     const chainedNear = new Map<string, number>();
     const compiled = await compileSearch(request, this.compileContext(lenient, chainedNear));
+    if (restriction) compiled.filter = and([compiled.filter, restriction]);
     // A poll is answered only with what has settled (settle.ts); the count agrees with the page.
     if (this.settleMs > 0 && isPoll(request) && compiled.filter !== NONE) compiled.filter = and([compiled.filter, settledBy(settledUntil(this.settleMs))]);
     const query = { resourceType: request.resourceType, filter: compiled.filter, sort: compiled.sort };
@@ -563,11 +575,11 @@ export class Repository {
   }
 
   /** The first `limit` current resources a query selects, without a total: the server's own look-ups. */
-  async find(resourceType: string, query: QueryParams, limit: number): Promise<StoredVersion[]> {
+  async find(resourceType: string, query: QueryParams, limit: number, restriction?: Filter): Promise<StoredVersion[]> {
     const request = parseSearchParams(resourceType, query, { defaultCount: limit, maxCount: limit });
     request.count = limit;
     request.total = 'none';
-    return (await this.search(request)).matches;
+    return (await this.search(request, false, restriction)).matches;
   }
 
   /**

@@ -6,6 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { computeIndex, indexField, referencesToResolve, resolveDependents, type IndexResult } from './indexer';
 import type { StoragePort, StoredVersion } from './port';
+import { keepGrants } from './access-index';
 
 export type VersionReader = (resourceType: string, id: string) => Promise<StoredVersion | undefined>;
 
@@ -25,7 +26,7 @@ export async function reindexVersions(store: StoragePort, baseUrl: string, rows:
   const updates = [];
   for (const row of rows) {
     const index = await indexWithReferences(row.resource as Resource, baseUrl, (type, id) => store.readCurrent(type, id));
-    updates.push({ resourceType: row.resourceType, id: row.id, versionId: row.versionId, ...index });
+    updates.push({ resourceType: row.resourceType, id: row.id, versionId: row.versionId, idx: keepGrants(index.idx, row.idx), sort: index.sort });
   }
   await store.updateIndexes(updates);
 }

@@ -2,7 +2,7 @@
 // as a commissioner's system would do them (export.html).
 import type { Resource } from '@medplum/fhirtypes';
 import request from 'supertest';
-import { tokenFor } from './server';
+import { tokenFor, type TokenClaims } from './server';
 
 export const PREFER_ASYNC = 'respond-async';
 
@@ -26,11 +26,13 @@ export interface BulkClient {
 /** The path of a URL the server gave (its base is the test BASE_URL, not where it listens). */
 export const pathOf = (url: string): string => new URL(url).pathname;
 
-export function bulkClient(url: string): BulkClient {
+/** claims: what the client's tokens carry besides their subject (a role and its organisation, say). */
+export function bulkClient(url: string, claims: Omit<TokenClaims, 'sub'> = {}): BulkClient {
   const api = () => request(url);
   // A client is its token's subject (and, where authentication is off, its X-Client-Id).
   const tokens = new Map<string, Promise<string>>();
-  const tokenOf = (clientId = 'test-client') => tokens.get(clientId) ?? (tokens.set(clientId, tokenFor({ sub: clientId })).get(clientId) as Promise<string>);
+  const tokenOf = (clientId = 'test-client') =>
+    tokens.get(clientId) ?? (tokens.set(clientId, tokenFor({ sub: clientId, ...claims })).get(clientId) as Promise<string>);
   const withClient = async <T extends request.Test>(req: T, clientId?: string): Promise<T> => {
     req.set('Authorization', `Bearer ${await tokenOf(clientId)}`);
     return (clientId ? req.set('X-Client-Id', clientId) : req) as T;

@@ -2,10 +2,10 @@
 // systems: checks no FHIRPath invariant in a profile can express.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { walkResource } from './walk';
+import { NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM } from '../../base/identifier-systems';
 
-export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
-export const ODS_ORGANIZATION_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
-export const ODS_SITE_SYSTEM = 'https://fhir.nhs.uk/Id/ods-site-code';
+export { NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM };
+
 const NHS_SYSTEMS = new Set([NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM, ODS_SITE_SYSTEM, 'https://fhir.nhs.uk/Id/sds-role-profile-id']);
 
 /**

@@ -19,15 +19,6 @@ import { parseQueryString } from '../search/query-string';
 
 export const queryFromString = (text: string): QueryParams => parseQueryString(text);
 
-/** The criteria and the caller's restriction, both required (repeated parameters are ANDed). */
-export async function withCallerRestriction(ctx: FhirContext, resourceType: string, query: QueryParams): Promise<QueryParams> {
-  const restriction = await ctx.access.restriction(resourceType);
-  if (!restriction) return query;
-  const combined: QueryParams = { ...query };
-  for (const [key, values] of Object.entries(restriction)) combined[key] = [...(Object.hasOwn(combined, key) ? combined[key] : []), ...values];
-  return combined;
-}
-
 /**
  * The key of conditional writes with these criteria (store/conditional-keys.ts):
  * the type, the criteria (parameters in a stable order) and what the caller
@@ -46,7 +37,8 @@ export async function conditionalKey(ctx: FhirContext, resourceType: string, que
 /** Resources matching the criteria that the caller may see: none, one, or a 412 for several. */
 export async function findConditionalMatch(ctx: FhirContext, resourceType: string, query: QueryParams, what: string): Promise<StoredVersion | undefined> {
   if (Object.keys(query).length === 0) throw badRequest(`${what} needs search criteria`);
-  const matches = await ctx.repo.find(resourceType, await withCallerRestriction(ctx, resourceType, query), 2);
+  // The criteria and the caller's restriction, both required.
+  const matches = await ctx.repo.find(resourceType, query, 2, await ctx.access.restriction(resourceType));
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${resourceType}`);
   return matches[0];
 }

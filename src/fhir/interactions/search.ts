@@ -27,10 +27,8 @@ export const searchType: FhirHandler = async (request, ctx) => {
   const [resourceType] = request.segments;
   const query = request.segments[1] === '_search' ? mergeFormBody(request.query, request.body) : request.query;
   const search = parseSearchParams(resourceType, query, { defaultCount: ctx.defaultPageSize, maxCount: ctx.maxPageSize });
-  // The caller's own data only (access.ts): clauses added here stay out of the page links.
-  const restriction = await ctx.access.restriction(resourceType);
-  if (restriction) search.clauses.push(...parseSearchParams(resourceType, restriction, { defaultCount: 1, maxCount: 1 }).clauses);
-  const result = await ctx.repo.search(search, request.lenient);
+  // The caller's own data only (access.ts): a filter beside the request, so it stays out of the page links.
+  const result = await ctx.repo.search(search, request.lenient, await ctx.access.restriction(resourceType));
   result.included = await ctx.access.visible(result.included);
 
   const selfQuery = Object.fromEntries(Object.entries(query).filter(([key]) => !result.ignored.includes(key)));

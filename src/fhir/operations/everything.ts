@@ -109,7 +109,7 @@ async function compartmentParts(ctx: FhirContext, request: EverythingRequest): P
     }
     const common: Filter[] = [];
     const restriction = await ctx.access.restriction(type);
-    if (restriction) common.push(await ctx.repo.compileFilter(type, restriction));
+    if (restriction) common.push(restriction);
     if (request.since) common.push(await ctx.repo.compileFilter(type, { _lastUpdated: [`ge${request.since}`] }));
     const membership = await Promise.all((patientCompartment().get(type) ?? []).map((p) => ctx.repo.compileFilter(type, { [p]: [patient] })));
     // The patient comes first, as the subject of the compartment.

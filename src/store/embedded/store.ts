@@ -14,6 +14,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import {
   StoreUnavailableError,
+  type CommitOptions,
   type HistoryQuery,
   type IndexUpdate,
   type JobRecord,
@@ -240,12 +241,14 @@ export class EmbeddedStore implements StoragePort {
     return this.writer.send(op);
   }
 
-  async commit(writes: VersionWrite[]): Promise<void> {
-    if (writes.length === 0) {
+  /** One process, one writer thread taking commits first in, first out: commits are visible in call order, so no deadline applies. */
+  async commit(writes: VersionWrite[], options: CommitOptions = {}): Promise<void> {
+    const access = options.access ?? [];
+    if (writes.length === 0 && access.length === 0) {
       this.requireDb();
       return;
     }
-    await this.change({ kind: 'commit', writes: writes.map(encodeWrite) });
+    await this.change({ kind: 'commit', writes: writes.map(encodeWrite), access });
   }
 
   async updateIndexes(updates: IndexUpdate[]): Promise<void> {

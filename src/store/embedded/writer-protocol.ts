@@ -2,11 +2,11 @@
 // (writer-client.ts, writer-thread.ts), and how errors cross between them:
 // a worker thread's messages carry data, not classes, so a lost race and an
 // unavailable store are named here and made into their classes again.
-import { StoreUnavailableError, VersionConflictError } from '../port';
+import { StoreUnavailableError, VersionConflictError, type AccessChange } from '../port';
 import type { EncodedIndexUpdate, EncodedWrite } from './writer';
 
 export type WriterOp =
-  | { kind: 'commit'; writes: EncodedWrite[] }
+  | { kind: 'commit'; writes: EncodedWrite[]; access: AccessChange[] }
   | { kind: 'updateIndexes'; updates: EncodedIndexUpdate[] }
   | { kind: 'removeAuditEventsBefore'; instant: string; limit: number }
   | { kind: 'writeExportChunk'; job: string; file: string; seq: number; text: string }

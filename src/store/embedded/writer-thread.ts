@@ -23,6 +23,7 @@ function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
   switch (op.kind) {
     case 'commit':
       for (const write of op.writes) writer.writeVersion(write, interned);
+      for (const change of op.access) writer.applyAccessChange(change, interned);
       return undefined;
     case 'updateIndexes':
       for (const update of op.updates) writer.applyIndexUpdate(update, interned);

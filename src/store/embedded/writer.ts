@@ -7,7 +7,8 @@
 // Versions arrive encoded (encodeWrite): their JSON is made on the serving
 // thread, where the objects are, so that only strings cross to this thread.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { VersionConflictError, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
+import { VersionConflictError, type AccessChange, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
+import { applyAccessChange, grantsOf, withGrants } from '../access-index';
 import { indexRows, type IndexRow } from './index-rows';
 import { AUDIT_TYPE } from './audit-log';
 import { deleteJobRecord, writeJobRecord } from './job-records';
@@ -178,6 +179,19 @@ export class SqliteWriter {
     if (!current || String(current.vid) !== update.versionId || current.deleted === 1) return;
     this.statement('UPDATE current_resource SET idx = ?, sort = ? WHERE rid = ?').run(update.idx, update.sort, current.rid);
     this.replaceIndexRows('search_value', update.type, current.rid, rowsOf(current.idx), rowsOf(update.idx), interned);
+  }
+
+  /** New grants for the current version, read and written inside the group transaction, so concurrent changes compose. */
+  applyAccessChange(change: AccessChange, interned: Array<[string, number]>): void {
+    const current = this.currentRow(change.resourceType, change.id);
+    if (!current || current.deleted === 1) return;
+    const idx = JSON.parse(current.idx) as IndexFields;
+    const before = grantsOf({ idx });
+    const after = applyAccessChange(before, change);
+    if (after.length === before.length && after.every((g, i) => g === before[i])) return;
+    const next = JSON.stringify(withGrants(idx, after));
+    this.statement('UPDATE current_resource SET idx = ? WHERE rid = ?').run(next, current.rid);
+    this.replaceIndexRows('search_value', change.resourceType, current.rid, indexRows(idx), rowsOf(next), interned);
   }
 
   /** Removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */

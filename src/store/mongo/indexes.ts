@@ -8,6 +8,7 @@
 //   near (Location.position)        -> 2dsphere on geo.near (geo.ts); idx.near.lat + idx.near.lng where
 //                                      the deployment has no geospatial indexes (FerretDB)
 //   _sort on a parameter            -> sort.<code>
+//   access grants (access-index.ts) -> idx._access, and idx.patient to reach a patient's records
 // A collection holds at most 64 indexes and each one costs every write, so
 // the server creates the ones the social prescribing queries need (below),
 // at start; others follow the same pattern when a deployment needs them.
@@ -36,6 +37,32 @@ export const TYPE_INDEXES: Record<string, IndexSpecification[]> = {
   StructureDefinition: [{ 'idx.url': 1 }],
 };
 
+/**
+ * Where organisations' access grants are searched (access-index.ts): a caller
+ * kept to their own data searches these types by grant, and a grant given to a
+ * patient reaches their records by idx.patient. Other types of the patient
+ * compartment work the same way, unindexed.
+ */
+const ACCESS_INDEXED = [
+  'Patient',
+  'Task',
+  'ServiceRequest',
+  'CarePlan',
+  'Goal',
+  'Observation',
+  'Consent',
+  'QuestionnaireResponse',
+  'Condition',
+  'Appointment',
+  'Encounter',
+  'EpisodeOfCare',
+];
+
 export function indexesFor(resourceType: string): IndexSpecification[] {
-  return [...COMMON_INDEXES, ...(TYPE_INDEXES[resourceType] ?? [])];
+  const access: IndexSpecification[] = !ACCESS_INDEXED.includes(resourceType)
+    ? []
+    : resourceType === 'Patient'
+      ? [{ 'idx._access': 1 }]
+      : [{ 'idx._access': 1 }, { 'idx.patient': 1 }];
+  return [...COMMON_INDEXES, ...(TYPE_INDEXES[resourceType] ?? []), ...access];
 }

@@ -4,10 +4,12 @@
 // MongoDB transactions, which need a replica set or sharded cluster; on a
 // deployment without them (a standalone server, FerretDB) such commits are
 // refused rather than applied in part.
-import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, MongoServerError, type AnyBulkWriteOperation, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
 import {
   TransactionsUnsupportedError,
   VersionConflictError,
+  type AccessChange,
+  type CommitOptions,
   type HistoryQuery,
   type IndexUpdate,
   type JobRecord,
@@ -23,6 +25,7 @@ import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 import { MongoJobRecords } from './job-records';
+import { ACCESS_FIELD } from '../access-index';
 
 const HISTORY = 'history';
 /** AuditEvents are an append-only log: their own collection, written once, with no history copy. */
@@ -198,11 +201,12 @@ export class MongoStore implements StoragePort {
    * MongoDB-compatible services report WriteConflict (112) without the label.
    * A conflict that outlasts the retries is a lost race, not a server error.
    */
-  async commit(writes: VersionWrite[], visibleWithinMs?: number): Promise<void> {
+  async commit(writes: VersionWrite[], options: CommitOptions = {}): Promise<void> {
+    const { visibleWithinMs, access = [] } = options;
     const deadline = visibleWithinMs === undefined ? undefined : Date.now() + visibleWithinMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.commitOnce(writes, deadline);
+        await this.commitOnce(writes, deadline, access);
         break;
       } catch (err) {
         if (!isWriteConflict(err)) throw err;
@@ -234,24 +238,29 @@ export class MongoStore implements StoragePort {
     }
   }
 
-  private async commitOnce(writes: VersionWrite[], deadline: number | undefined): Promise<void> {
+  private async commitOnce(writes: VersionWrite[], deadline: number | undefined, access: AccessChange[]): Promise<void> {
     if (writes.length > 1 && !this.transactions) {
       throw new TransactionsUnsupportedError('This MongoDB deployment does not support transactions');
     }
     if (!this.transactions) {
-      const { version } = writes[0];
-      const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
-      try {
-        await this.writeVersion(writes[0], undefined, deadline);
-      } finally {
-        release();
+      if (writes.length === 1) {
+        const { version } = writes[0];
+        const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
+        try {
+          await this.writeVersion(writes[0], undefined, deadline);
+        } finally {
+          release();
+        }
       }
+      // Without transactions the grants the write brings follow it; each change is atomic on its document.
+      await this.applyAccessChanges(access);
       return;
     }
     const session = this.client.startSession();
     try {
       await session.withTransaction(async () => {
         for (const write of writes) await this.writeVersion(write, session);
+        await this.applyAccessChanges(access, session);
         // Too late to commit: abort, so that nothing becomes visible after the deadline. (Not maxCommitTimeMS:
         // a commit that runs out of it may still have been applied, and the caller would stamp it again.)
         if (deadline !== undefined && Date.now() >= deadline) throw new CommitDeadlineError();
@@ -323,6 +332,28 @@ export class MongoStore implements StoragePort {
     // Otherwise the expected version was stale: take the history copy back out.
     await this.history().deleteOne({ _id: `${version.resourceType}/${version.id}/${version.versionId}` }, { session });
     throw new VersionConflictError(version.resourceType, version.id);
+  }
+
+  /**
+   * Grants added and removed in place on the current documents: $pullAll
+   * then $addToSet, each atomic on its document, so grants added by
+   * concurrent writers all stay; one bulk write per type and kind of change.
+   * ($pullAll rather than $pull with $in, which FerretDB 1.24 ignores.)
+   */
+  private async applyAccessChanges(changes: AccessChange[], session?: ClientSession): Promise<void> {
+    const byType = new Map<string, AccessChange[]>();
+    for (const c of changes) byType.set(c.resourceType, [...(byType.get(c.resourceType) ?? []), c]);
+    for (const [type, list] of byType) {
+      const filter = (c: AccessChange) => ({ _id: c.id, deleted: false });
+      const pulls = list
+        .filter((c) => c.remove.length > 0)
+        .map((c) => ({ updateOne: { filter: filter(c), update: { $pullAll: { [ACCESS_FIELD]: c.remove } } } }));
+      const adds = list
+        .filter((c) => c.add.length > 0)
+        .map((c) => ({ updateOne: { filter: filter(c), update: { $addToSet: { [ACCESS_FIELD]: { $each: c.add } } } } }));
+      for (const ops of [pulls, adds])
+        if (ops.length > 0) await this.current(type).bulkWrite(ops as AnyBulkWriteOperation<StoredDoc>[], { ordered: false, session });
+    }
   }
 
   /**
