@@ -4,7 +4,7 @@
 // service imported once. (Two processes on one MongoDB: multi-process.test.ts.)
 import fs from 'node:fs';
 import { ORUK_SERVICE_ID } from '../src/directory/map';
-import { orukPage, orukService } from './support/oruk';
+import { kickOffImport } from './support/oruk';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
 import { tempDir } from './support/stores';
 
@@ -27,14 +27,7 @@ describe('directory import across a restart on the embedded store', () => {
 
   test('an import interrupted by kill -9 is taken over after the restart and completes, each service once', async () => {
     const first = await start();
-    const kickOff = await fetch(`${first.url}/fhir/$import-directory?deactivate=false`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-      body: JSON.stringify(orukPage(Array.from({ length: SERVICES }, () => orukService()))),
-    });
-    expect(kickOff.status).toBe(202);
-    const location = new URL(kickOff.headers.get('content-location') as string);
-    const statusPath = `${location.pathname}${location.search}`;
+    const statusPath = await kickOffImport(first.url, SERVICES);
 
     // Wait until the job is visibly part-way through, then kill the server.
     let progress = '';

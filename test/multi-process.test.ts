@@ -12,7 +12,7 @@ import { ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from '../src/
 import { MongoStore } from '../src/store/mongo/store';
 import { bulkClient, pathOf } from './support/bulk';
 import { loadHistory } from './support/history';
-import { orukPage, orukService } from './support/oruk';
+import { kickOffImport } from './support/oruk';
 import { freePort, spawnServer, waitUntilReady, type ServerProcess } from './support/process';
 import { storeTargets, uniqueDatabaseUri } from './support/stores';
 import { favouriteActivityParameter, patientWithActivity } from './support/favourite-activity';
@@ -296,14 +296,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const SERVICES = 120;
     const env = { DIRECTORY_IMPORT_BATCH: '5', DIRECTORY_IMPORT_LEASE_SECONDS: '2' };
     const [a, b] = [await start(uri, env), await start(uri, env)];
-    const kickOff = await fetch(`${a.url}/fhir/$import-directory?deactivate=false`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-      body: JSON.stringify(orukPage(Array.from({ length: SERVICES }, () => orukService()))),
-    });
-    expect(kickOff.status).toBe(202);
-    const location = new URL(kickOff.headers.get('content-location') as string);
-    const statusPath = `${location.pathname}${location.search}`;
+    const statusPath = await kickOffImport(a.url, SERVICES);
     let progress = '';
     await until('the import to be part-way through on the first process', async () => {
       progress = (await fetch(`${b.url}${statusPath}`)).headers.get('x-progress') ?? '';

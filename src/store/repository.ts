@@ -30,27 +30,23 @@ import { claimTarget, claimWrite, conditionalKeyId, CONDITIONAL_KEY_TYPE, Condit
 import { CommitDeadlineError, StampClock, stampCommit } from './commit-stamp';
 import { commitDeadlineMs, DEFAULT_SETTLE_MS, isPoll, settledBy, settledUntil } from './settle';
 
-/** One set of conditional-write locks per store, shared by every Repository over it. */
-const conditionalLocks = new WeakMap<StoragePort, KeyedLocks>();
-function locksOf(store: StoragePort): KeyedLocks {
-  let locks = conditionalLocks.get(store);
-  if (!locks) {
-    locks = new KeyedLocks();
-    conditionalLocks.set(store, locks);
-  }
-  return locks;
+/** One value per store, shared by every Repository over it. */
+function perStore<T>(make: () => T): (store: StoragePort) => T {
+  const byStore = new WeakMap<StoragePort, T>();
+  return (store) => {
+    let value = byStore.get(store);
+    if (!value) {
+      value = make();
+      byStore.set(store, value);
+    }
+    return value;
+  };
 }
 
-/** One lastUpdated clock per store, shared by every Repository over it (commit-stamp.ts). */
-const stampClocks = new WeakMap<StoragePort, StampClock>();
-function clockOf(store: StoragePort): StampClock {
-  let clock = stampClocks.get(store);
-  if (!clock) {
-    clock = new StampClock();
-    stampClocks.set(store, clock);
-  }
-  return clock;
-}
+/** The conditional-write locks of a store. */
+const locksOf = perStore(() => new KeyedLocks());
+/** The lastUpdated clock of a store (commit-stamp.ts). */
+const clockOf = perStore(() => new StampClock());
 
 /**
  * A write lost an optimistic-lock race: the resource was not at the version

@@ -43,3 +43,15 @@ export function orukPage(contents: unknown[], page = 1, totalPages = 1): Record<
     contents,
   };
 }
+
+/** Starts an asynchronous $import-directory of this many new services; returns the job's status path. */
+export async function kickOffImport(baseUrl: string, services: number): Promise<string> {
+  const kickOff = await fetch(`${baseUrl}/fhir/$import-directory?deactivate=false`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+    body: JSON.stringify(orukPage(Array.from({ length: services }, () => orukService()))),
+  });
+  if (kickOff.status !== 202) throw new Error(`$import-directory kick-off answered ${kickOff.status}`);
+  const location = new URL(kickOff.headers.get('content-location') as string);
+  return `${location.pathname}${location.search}`;
+}
