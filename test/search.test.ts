@@ -1,7 +1,7 @@
 // Search through HTTP on every store: parameter types, chaining, paging,
 // sorting, _include/_revinclude, _summary=count, unknown parameters and
 // hostile values that must stay data.
-import { FHIR_JSON, startServer, BASE_URL, type TestServer } from './support/server';
+import { FHIR_JSON, startServer, BASE_URL, settled, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { organization, patient, referral, task, NHS_NUMBER_SYSTEM } from './support/resources';
 
@@ -205,6 +205,8 @@ describe.each(storeTargets)('search [$name]', (target) => {
     });
 
     test('_lastUpdated selects by the time of the last write', async () => {
+      // A _lastUpdated search answers what has settled (docs/storage.md, "Polling").
+      await settled();
       const before = new Date(Date.now() - 60000).toISOString();
       expect(matchIds(await search(`/fhir/Task?_lastUpdated=gt${before}`)).sort()).toEqual([ids.taskAda, ids.taskBob].sort());
       expect(matchIds(await search('/fhir/Task?_lastUpdated=lt2000-01-01'))).toEqual([]);
