@@ -122,8 +122,8 @@ export function openConnection(file: string, cacheMiB: number): DatabaseSync {
 }
 
 /** Opens the database, creating its tables on first use. */
-export function openDatabase(file: string, options: DatabaseOptions): DatabaseSync {
-  const db = openConnection(file, options.cacheMiB);
+export function openDatabase(file: string, cacheMiB: number): DatabaseSync {
+  const db = openConnection(file, cacheMiB);
   db.exec(SCHEMA);
   // Refreshes the planner's statistics where they are missing or stale, reading
   // a bounded sample of each index so that start time does not grow with the data.

@@ -119,7 +119,7 @@ export class EmbeddedStore implements StoragePort {
     const file = path.join(this.dataDir, DATABASE_FILE);
     const cacheMiB = this.options.cacheMiB ?? 64;
     try {
-      this.db = openDatabase(file, { synchronous: this.options.synchronous ?? 'FULL', cacheMiB });
+      this.db = openDatabase(file, cacheMiB);
       // Before the writer thread exists, this connection is the only writer.
       await importLegacyLog(this.dataDir, this.db, new SqliteWriter(this.db), this.options.log ?? (() => undefined));
       const log = this.options.log ?? (() => undefined);
