@@ -57,9 +57,6 @@ export class AccessGrants implements AccessIndexer {
   }
 }
 
-/** Record types swept at once for a patient whose grants changed (a query each). */
-const SWEEP_PARALLEL = 8;
-
 const splitKey = (key: string): [string, string] => {
   const at = key.indexOf('/');
   return [key.slice(0, at), key.slice(at + 1)];
@@ -185,10 +182,14 @@ class CommitPlan {
     for (const version of this.versionsOf.get(key) ?? []) if (!version.deleted) setGrants(version, grants);
   }
 
-  /** Every stored record about a patient whose grants changed takes the new ones: the types a few at a time. */
+  /**
+   * Every stored record about a patient whose grants changed takes the new
+   * ones. A patient has records of a few of the many record types: the store
+   * says which first, so that only those are searched.
+   */
   private async sweepRecordsOf(patient: string): Promise<void> {
-    const types = patientRecordTypes();
-    for (let i = 0; i < types.length; i += SWEEP_PARALLEL) await Promise.all(types.slice(i, i + SWEEP_PARALLEL).map((type) => this.sweepType(patient, type)));
+    const types = await this.view.store.typesHolding(patientRecordTypes(), indexField('patient'), patient);
+    await Promise.all(types.map((type) => this.sweepType(patient, type)));
   }
 
   private async sweepType(patient: string, type: string): Promise<void> {

@@ -153,6 +153,11 @@ export interface StoragePort {
   search(query: StoreQuery): Promise<StoredVersion[]>;
   count(resourceType: string, filter: Filter): Promise<number>;
   /**
+   * The types, of those given, with a current resource whose index field
+   * holds the value: asks once what one search per type would find out.
+   */
+  typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]>;
+  /**
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is
    * appended to the audit trail, with no history copy, in the same unit.

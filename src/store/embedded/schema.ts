@@ -14,6 +14,7 @@
 // - audit_event + audit_value: the audit trail, append-only, with the index
 //   values of the few fields audit search needs (audit-log.ts).
 import { DatabaseSync } from 'node:sqlite';
+import { ANALYSIS_LIMIT } from './planner-statistics';
 
 export const DATABASE_FILE = 'fhir.sqlite';
 
@@ -118,6 +119,8 @@ export function openConnection(file: string, cacheMiB: number): DatabaseSync {
   // Once a checkpoint has copied the log into the database, the log file is cut back to this size:
   // otherwise it keeps the size of its largest burst for good.
   db.exec(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
+  // Any analysis on this connection (planner-statistics.ts) reads a bounded sample of each index.
+  db.exec(`PRAGMA analysis_limit = ${ANALYSIS_LIMIT}`);
   return db;
 }
 
@@ -127,7 +130,6 @@ export function openDatabase(file: string, cacheMiB: number): DatabaseSync {
   db.exec(SCHEMA);
   // Refreshes the planner's statistics where they are missing or stale, reading
   // a bounded sample of each index so that start time does not grow with the data.
-  db.exec('PRAGMA analysis_limit = 1000');
   db.exec('PRAGMA optimize = 0x10002');
   return db;
 }

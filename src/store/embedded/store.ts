@@ -24,7 +24,8 @@ import {
   type VersionWrite,
 } from '../port';
 import { lockDataDirectory } from './lock';
-import { DATABASE_FILE, openDatabase, type DatabaseOptions } from './schema';
+import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
+import { statisticsFingerprint } from './planner-statistics';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
@@ -52,6 +53,9 @@ interface VersionRow {
 
 /** Compiled statements kept per distinct search SQL; searches come in few shapes. */
 const STATEMENT_CACHE = 500;
+
+/** How often the serving connection looks whether the planner's statistics changed (planner-statistics.ts). */
+const STATISTICS_CHECK_MS = 5_000;
 
 /**
  * A stored version from its row. Its JSON columns are parsed only when asked
@@ -104,6 +108,8 @@ export class EmbeddedStore implements StoragePort {
   /** "type\u0000field" -> fid, for the index fields searches have named. */
   private readonly fieldIds = new Map<string, number>();
   private writer: WriterClient | undefined;
+  private statisticsSeen = '';
+  private statisticsCheck: NodeJS.Timeout | undefined;
   private checkpointer: Checkpointer | undefined;
   /** AuditEvents: an append-only log beside the versioned resources. */
   private readonly auditLog = new AuditLog(this);
@@ -127,12 +133,37 @@ export class EmbeddedStore implements StoragePort {
       this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL' }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
+      this.statisticsSeen = statisticsFingerprint(this.db);
+      this.statisticsCheck = setInterval(() => {
+        try {
+          this.followStatistics(file, cacheMiB);
+        } catch (err) {
+          log(`Reopening the embedded store's connection for new planner statistics failed (it runs again): ${(err as Error).message}`);
+        }
+      }, STATISTICS_CHECK_MS).unref();
     } catch (err) {
       this.db?.close();
       this.db = undefined;
       this.unlock();
       throw err;
     }
+  }
+
+  /**
+   * Opens the serving connection again when the writer thread has refreshed
+   * the planner's statistics (planner-statistics.ts): this connection loaded
+   * the ones it was opened with. Every call to the store prepares and runs
+   * its statements at once, so none is in use across the swap.
+   */
+  private followStatistics(file: string, cacheMiB: number): void {
+    if (!this.db) return;
+    const fingerprint = statisticsFingerprint(this.db);
+    if (fingerprint === this.statisticsSeen) return;
+    const previous = this.db;
+    this.db = openConnection(file, cacheMiB);
+    this.statisticsSeen = fingerprint;
+    this.statements.clear();
+    previous.close();
   }
 
   private requireDb(): DatabaseSync {
@@ -235,6 +266,18 @@ export class EmbeddedStore implements StoragePort {
     return row.n;
   }
 
+  async typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]> {
+    if (resourceTypes.length === 0) return [];
+    // One statement: search_field is small (one row per type and field), and each of its rows is one probe of search_value.
+    // CROSS JOIN fixes that order whatever the planner's statistics say (planner-statistics.ts).
+    const sql =
+      'SELECT DISTINCT f.type FROM search_field f CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? ' +
+      'CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 WHERE f.field = ?';
+    const rows = this.statement(sql).all(value, field) as { type: string }[];
+    const wanted = new Set(resourceTypes);
+    return rows.map((r) => r.type).filter((type) => wanted.has(type));
+  }
+
   private change(op: WriterOp): Promise<unknown> {
     this.requireDb();
     if (!this.writer) throw new StoreUnavailableError('The embedded store is closed');
@@ -299,6 +342,7 @@ export class EmbeddedStore implements StoragePort {
 
   async close(): Promise<void> {
     if (!this.db) return;
+    clearInterval(this.statisticsCheck);
     const db = this.db;
     // Changes already sent finish (committed and synced) before the writer's connection goes.
     await this.writer?.close();

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './schema';
 import { GroupCommit } from './group-commit';
 import { SqliteWriter } from './writer';
+import { StatisticsRefresh } from './planner-statistics';
 import type { WriterOp, WriterOptions, WriterRequest } from './writer-protocol';
 
 const options = workerData as WriterOptions;
@@ -18,6 +19,7 @@ const db = openConnection(options.file, options.cacheMiB);
 // Checkpoints run on a thread of their own (checkpointer.ts), never inside a commit here.
 db.exec('PRAGMA wal_autocheckpoint = 0');
 const writer = new SqliteWriter(db);
+const statistics = new StatisticsRefresh(db);
 
 function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
   switch (op.kind) {
@@ -56,6 +58,8 @@ function flush(): void {
   const batch = queue;
   queue = [];
   if (batch.length > 0) port?.postMessage(groupCommit.run(batch));
+  // After the answers are sent: the requests that waited for this batch do not wait for it.
+  statistics.refreshIfDue();
 }
 
 port.on('message', (message: WriterRequest[] | 'close') => {

@@ -195,6 +195,16 @@ export class MongoStore implements StoragePort {
     return this.current(resourceType).countDocuments(this.query(filter));
   }
 
+  async typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]> {
+    // A collection per type: one query each, side by side, each stopping at its first match.
+    const found = await Promise.all(
+      resourceTypes.map(async (type) =>
+        (await this.current(type).findOne(this.query({ kind: 'eq', field, value }), { projection: { _id: 1 } })) ? type : undefined
+      )
+    );
+    return found.filter((type): type is string => type !== undefined);
+  }
+
   /**
    * Commits, retrying a write conflict a few times: MongoDB's withTransaction
    * retries only errors labelled TransientTransactionError, and some
