@@ -5,16 +5,16 @@
 // are recorded too. It is written before the response is sent, and a request
 // whose audit cannot be written fails (fhir-routes.ts), so nothing is served
 // unrecorded. The stores keep AuditEvents as an append-only log, not as
-// versioned resources (no history copy; indexed only for audit search:
-// store/indexer.ts), searchable by admins; the API never lets anyone change
+// versioned resources (no history copy; indexed only for audit search,
+// from the event itself: audit-index.ts), searchable by admins; the API never lets anyone change
 // or delete them (fhir/authorize.ts), and only the retention sweep removes
 // them (retention.ts).
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth/caller';
 import { ODS_ORGANIZATION_SYSTEM } from '../conformance/checks/nhs-number';
-import { computeIndex } from '../store/indexer';
 import type { StoragePort, StoredVersion } from '../store/port';
+import { auditIndexOf } from './audit-index';
 
 export interface AuditRecord {
   caller?: Caller;
@@ -129,7 +129,7 @@ export class AuditTrail {
     const now = new Date().toISOString();
     const id = randomUUID();
     const resource = { ...auditEventOf(record, now, this.serverName), id, meta: { versionId: '1', lastUpdated: now } };
-    return { resourceType: 'AuditEvent', id, versionId: '1', lastUpdated: now, deleted: false, resource, ...computeIndex(resource, this.baseUrl) };
+    return { resourceType: 'AuditEvent', id, versionId: '1', lastUpdated: now, deleted: false, resource, ...auditIndexOf(resource, this.baseUrl) };
   }
 
   /** Whether an AuditEvent can commit in one unit with a write (request-audit.ts). */

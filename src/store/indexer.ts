@@ -216,38 +216,47 @@ export function computeIndex(resource: Resource, baseUrl: string, resolved: Reso
         })
       : input;
     const values = from.length === 0 ? [] : evalFhirPathTyped(param.expression, from);
-    if (values.length === 0) continue;
-    switch (param.type) {
-      case 'token':
-        indexTokens(param.code, values, idx, sort);
-        break;
-      case 'string':
-        indexStrings(param.code, values, idx, sort);
-        break;
-      case 'reference':
-        indexReferences(param.code, values, idx, sort, baseUrl);
-        break;
-      case 'date':
-        indexDates(param.code, values, idx, sort);
-        break;
-      case 'uri':
-        putStrings(idx, sort, param.code, values.map((v) => v.value).filter(isString));
-        break;
-      case 'number':
-        indexNumbers(param.code, values, idx, sort);
-        break;
-      case 'quantity':
-        indexQuantities(param.code, values, idx, sort);
-        break;
-      case 'special':
-        indexPositions(param.code, values, idx);
-        break;
-      case 'composite':
-        indexComposite(param, values, idx);
-        break;
-    }
+    indexValues(param, values, idx, sort, baseUrl);
   }
   return { idx, sort };
+}
+
+/**
+ * Adds one parameter's values, as its expression selects them, to the index
+ * fields and sort keys. Exported for index fields built without evaluating
+ * the expression, where the values are known (audit-index.ts).
+ */
+export function indexValues(param: IndexedParameter, values: TypedValue[], idx: IndexFields, sort: Record<string, string | number>, baseUrl: string): void {
+  if (values.length === 0) return;
+  switch (param.type) {
+    case 'token':
+      indexTokens(param.code, values, idx, sort);
+      break;
+    case 'string':
+      indexStrings(param.code, values, idx, sort);
+      break;
+    case 'reference':
+      indexReferences(param.code, values, idx, sort, baseUrl);
+      break;
+    case 'date':
+      indexDates(param.code, values, idx, sort);
+      break;
+    case 'uri':
+      putStrings(idx, sort, param.code, values.map((v) => v.value).filter(isString));
+      break;
+    case 'number':
+      indexNumbers(param.code, values, idx, sort);
+      break;
+    case 'quantity':
+      indexQuantities(param.code, values, idx, sort);
+      break;
+    case 'special':
+      indexPositions(param.code, values, idx);
+      break;
+    case 'composite':
+      indexComposite(param, values, idx);
+      break;
+  }
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
