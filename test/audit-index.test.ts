@@ -12,7 +12,14 @@ import { computeIndex } from '../src/store/indexer';
 
 const BASE = 'http://fhir.test/fhir';
 
-const linkWorker: Caller = { subject: 'lw-1', issuer: 'https://login.example.org', clientId: 'case-system', scopes: [], role: 'link-worker', organization: 'S10001' };
+const linkWorker: Caller = {
+  subject: 'lw-1',
+  issuer: 'https://login.example.org',
+  clientId: 'case-system',
+  scopes: [],
+  role: 'link-worker',
+  organization: 'S10001',
+};
 const system: Caller = { subject: 'gp-system', issuer: 'local', scopes: [] };
 
 const records: Array<[string, AuditRecord]> = [
