@@ -11,6 +11,7 @@ import { findOperation, operationLevel } from './operations/registry';
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../base/outcomes';
 import type { FhirRequest } from './request';
 import { isResourceId } from '../base/ids';
+import type { StoredVersion } from '../store/port';
 
 /** The audit trail is written by the server only (security: AuditEvents cannot be changed through the API). */
 const APPEND_ONLY = new Set(['AuditEvent']);
@@ -66,16 +67,19 @@ export async function authorize(request: FhirRequest, ctx: FhirContext): Promise
       if (existing && !existing.deleted && !(await access.canSee(existing))) throw notFound(`${type}/${id} is not known`);
       return;
     }
-    await requireVisible(ctx, type, id);
+    const current = await requireVisible(ctx, type, id);
+    if (current && segments.length === 2 && method === 'GET') request.checkedCurrent = current;
   }
 }
 
-async function requireVisible(ctx: FhirContext, type: string, id: string): Promise<void> {
-  if (ctx.access.caller.unrestricted || !isResourceId(id)) return;
+/** The current version, when it had to be read to check it is the caller's to see. */
+async function requireVisible(ctx: FhirContext, type: string, id: string): Promise<StoredVersion | undefined> {
+  if (ctx.access.caller.unrestricted || !isResourceId(id)) return undefined;
   const current = await ctx.repo.readLatest(type, id);
   // Unknown or deleted: the interaction answers 404 or 410 itself.
-  if (!current || current.deleted) return;
+  if (!current || current.deleted) return undefined;
   if (!(await ctx.access.canSee(current))) throw notFound(`${type}/${id} is not known`);
+  return current;
 }
 
 function checkBundleSize(request: FhirRequest, ctx: FhirContext): void {

@@ -3,6 +3,7 @@
 // so that batch and transaction entries take exactly the same path.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { QueryParams } from '../base/search-request';
+import type { StoredVersion } from '../store/port';
 
 export type FhirMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -24,6 +25,11 @@ export interface FhirRequest {
   requestId?: string;
   /** Set by a transaction for a create whose id was assigned up front (urn:uuid rewriting). */
   assignedId?: string;
+  /**
+   * The current version authorize() read to see that the caller may see the
+   * resource: the read interaction answers with it instead of reading it again.
+   */
+  checkedCurrent?: StoredVersion;
 }
 
 /**

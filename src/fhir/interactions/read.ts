@@ -6,7 +6,8 @@ import { checkId } from './resource-body';
 export const readResource: FhirHandler = async (request, ctx) => {
   const [resourceType, id] = request.segments;
   checkId(id);
-  return [allOk(), (await ctx.repo.read(resourceType, id)).resource];
+  const current = request.checkedCurrent ?? (await ctx.repo.read(resourceType, id));
+  return [allOk(), current.resource];
 };
 
 export const vreadResource: FhirHandler = async (request, ctx) => {
