@@ -185,20 +185,13 @@ class CommitPlan {
   /**
    * Every stored record about a patient whose grants changed takes the new
    * ones. A patient has records of a few of the many record types: the store
-   * says which first, so that only those are searched.
+   * finds them in one look-up, with their index fields, where the grants are.
    */
   private async sweepRecordsOf(patient: string): Promise<void> {
-    const types = await this.view.store.typesHolding(patientRecordTypes(), indexField('patient'), patient);
-    await Promise.all(types.map((type) => this.sweepType(patient, type)));
-  }
-
-  private async sweepType(patient: string, type: string): Promise<void> {
-    for await (const rows of storedPages(this.view.store, type, { kind: 'eq', field: indexField('patient'), value: patient })) {
-      for (const row of rows) {
-        const key = keyOf(row);
-        if (this.view.pending.has(key)) continue;
-        for (const role of inheritedRoles(type)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
-      }
+    for (const row of await this.view.store.indexesHolding(patientRecordTypes(), indexField('patient'), patient)) {
+      const key = keyOf(row);
+      if (this.view.pending.has(key)) continue;
+      for (const role of inheritedRoles(row.resourceType)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
     }
   }
 }

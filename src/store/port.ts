@@ -153,10 +153,12 @@ export interface StoragePort {
   search(query: StoreQuery): Promise<StoredVersion[]>;
   count(resourceType: string, filter: Filter): Promise<number>;
   /**
-   * The types, of those given, with a current resource whose index field
-   * holds the value: asks once what one search per type would find out.
+   * The current versions, of the types given, whose index field holds the
+   * value, without their resource (index fields only): asks once what one
+   * search per type would find out, for look-ups bounded by one resource's
+   * records (a patient's).
    */
-  typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]>;
+  indexesHolding(resourceTypes: string[], field: string, value: string): Promise<StoredVersion[]>;
   /**
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is

@@ -271,16 +271,16 @@ export class EmbeddedStore implements StoragePort {
     return row.n;
   }
 
-  async typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]> {
+  async indexesHolding(resourceTypes: string[], field: string, value: string): Promise<StoredVersion[]> {
     if (resourceTypes.length === 0) return [];
     // One statement: search_field is small (one row per type and field), and each of its rows is one probe of search_value.
     // CROSS JOIN fixes that order whatever the planner's statistics say (planner-statistics.ts).
     const sql =
-      'SELECT DISTINCT f.type FROM search_field f CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? ' +
-      'CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 WHERE f.field = ?';
-    const rows = this.statement(sql).all(value, field) as { type: string }[];
+      'SELECT c.type, c.id, c.vid, c.last_updated, c.deleted, c.idx, c.sort, NULL AS resource FROM search_field f ' +
+      'CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 WHERE f.field = ?';
     const wanted = new Set(resourceTypes);
-    return rows.map((r) => r.type).filter((type) => wanted.has(type));
+    const rows = (this.statement(sql).all(value, field) as unknown as VersionRow[]).filter((row) => wanted.has(row.type));
+    return rows.map(toVersion);
   }
 
   private change(op: WriterOp): Promise<unknown> {

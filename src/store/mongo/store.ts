@@ -195,14 +195,16 @@ export class MongoStore implements StoragePort {
     return this.current(resourceType).countDocuments(this.query(filter));
   }
 
-  async typesHolding(resourceTypes: string[], field: string, value: string): Promise<string[]> {
-    // A collection per type: one query each, side by side, each stopping at its first match.
+  async indexesHolding(resourceTypes: string[], field: string, value: string): Promise<StoredVersion[]> {
+    // A collection per type: one query each, side by side.
     const found = await Promise.all(
-      resourceTypes.map(async (type) =>
-        (await this.current(type).findOne(this.query({ kind: 'eq', field, value }), { projection: { _id: 1 } })) ? type : undefined
+      resourceTypes.map((type) =>
+        this.current(type)
+          .find(this.query({ kind: 'eq', field, value }), { projection: { resource: 0 } })
+          .toArray()
       )
     );
-    return found.filter((type): type is string => type !== undefined);
+    return found.flat().map((d) => strip(d) as StoredVersion);
   }
 
   /**
