@@ -199,7 +199,8 @@ export async function createApp(config: Config, store: StoragePort = createStore
   app.get('/readyz', async (_req, res) => {
     try {
       await store.ping();
-      res.json({ status: 'ready', store: store.kind });
+      // The validation threads are not needed to be ready (the serving thread validates until they are): reported, not required.
+      res.json({ status: 'ready', store: store.kind, validationThreads: validationThreads?.status ?? { threads: 0, ready: 0 } });
     } catch {
       res.status(503).json({ status: 'unavailable', store: store.kind });
     }

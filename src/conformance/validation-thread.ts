@@ -6,11 +6,11 @@ import { parentPort } from 'node:worker_threads';
 import type { Resource } from '@medplum/fhirtypes';
 import { ConformanceRegistry } from './registry';
 import { structureIssues } from './structure';
-import { READY } from './validation-thread-messages';
+import { READY, type StructureOp } from './validation-thread-messages';
 
 interface StructureRequest {
   seq: number;
-  op: { resource: Resource; profileUrl?: string };
+  op: StructureOp;
 }
 
 const port = parentPort;
@@ -20,7 +20,7 @@ const registry = ConformanceRegistry.load();
 port.on('message', (requests: StructureRequest[]) => {
   const replies = requests.map(({ seq, op: { resource, profileUrl } }) => {
     try {
-      return { seq, value: structureIssues(resource, profileUrl ? registry.getProfile(profileUrl) : undefined) };
+      return { seq, value: structureIssues(JSON.parse(resource) as Resource, profileUrl ? registry.getProfile(profileUrl) : undefined) };
     } catch (err) {
       return { seq, error: err instanceof Error ? err.message : String(err) };
     }

@@ -10,12 +10,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { workerScript } from '../base/worker-script';
 import { WorkerChannel } from '../base/worker-channel';
 import type { StructureValidator } from './pipeline';
-import { READY } from './validation-thread-messages';
-
-interface StructureOp {
-  resource: Resource;
-  profileUrl?: string;
-}
+import { READY, type StructureOp } from './validation-thread-messages';
 
 interface Thread {
   channel: WorkerChannel<StructureOp, string>;
@@ -59,6 +54,11 @@ export class ValidationThreads {
     this.startTimer.unref();
   }
 
+  /** The threads configured, and those that have loaded the definitions and validate now. */
+  get status(): { threads: number; ready: number } {
+    return { threads: this.threads.length, ready: this.threads.filter((t) => t.ready).length };
+  }
+
   private start(): void {
     this.started = true;
     this.threads.forEach((t) => t.channel.warm());
@@ -72,7 +72,7 @@ export class ValidationThreads {
       return this.here(resource, profileUrl);
     }
     const least = ready.reduce((a, b) => (b.channel.load < a.channel.load ? b : a));
-    return (await least.channel.send({ resource, profileUrl })) as OperationOutcomeIssue[];
+    return (await least.channel.send({ resource: JSON.stringify(resource), profileUrl })) as OperationOutcomeIssue[];
   };
 
   async close(): Promise<void> {
