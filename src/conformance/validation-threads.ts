@@ -6,7 +6,7 @@
 // and the first requests after a restart; until one is ready, the serving
 // thread validates itself, so no write ever waits for a thread.
 import { Worker } from 'node:worker_threads';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { workerScript } from '../base/worker-script';
 import { WorkerChannel } from '../base/worker-channel';
 import type { StructureValidator } from './pipeline';
