@@ -1,14 +1,19 @@
 // Mutual exclusion by key within this process, for check-then-write
 // interactions that no optimistic lock covers: a conditional create searches
 // for a match and creates only if there is none, so two at once would both
-// create. Holders of a key run one after another; keys are taken in sorted
-// order so two holders of several keys cannot wait on each other.
+// create; and, where a commit must be visible by a deadline after its stamp,
+// for the commits of one resource (repository.ts commit). Holders of a key
+// run one after another; keys are taken in sorted order so two holders of
+// several keys cannot wait on each other.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { conflict } from '../base/outcomes';
 
 const WAIT_MS = 15_000;
 
 export class KeyedLocks {
+  /** busyText: what a request is told (409) when it has waited too long for a key. */
+  constructor(private readonly busyText = 'Another request is writing the same conditional resource; try again') {}
+
   private readonly tails = new Map<string, Promise<void>>();
   /** Keys held by the current async context, so a nested request for one of them goes straight on. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -50,7 +55,7 @@ export class KeyedLocks {
       await Promise.race([
         previous,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(conflict('Another request is writing the same conditional resource; try again')), WAIT_MS);
+          timer = setTimeout(() => reject(conflict(this.busyText)), WAIT_MS);
         }),
       ]);
     } catch (err) {

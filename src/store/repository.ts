@@ -45,6 +45,8 @@ function perStore<T>(make: () => T): (store: StoragePort) => T {
 
 /** The conditional-write locks of a store. */
 const locksOf = perStore(() => new KeyedLocks());
+/** The commit locks of a store, one key per resource written (commit()). */
+const commitLocksOf = perStore(() => new KeyedLocks('Too many requests are writing this resource at once; try again'));
 /** The lastUpdated clock of a store (commit-stamp.ts). */
 const clockOf = perStore(() => new StampClock());
 
@@ -297,6 +299,19 @@ export class Repository {
    * (commit-stamp.ts): nothing may run in between, so that where the store
    * commits in call order, stamp order is commit order. A commit that missed
    * its deadline is stamped again and retried.
+   *
+   * Where a commit must instead be visible by a deadline after its stamp
+   * (MongoDB), it first takes its turn behind the other commits of the same
+   * resources in this process, and is stamped only then: time spent waiting
+   * in this process, before anything is sent, cannot let the version become
+   * visible out of stamp order, so it must not count against the deadline
+   * (50 clients updating one resource would otherwise queue past it and be
+   * refused 503). Holding the turn also keeps two writes of one resource in
+   * this process from racing: FerretDB was seen to let two concurrent inserts
+   * of one history _id both succeed under such contention (mongo/store.ts).
+   * Where commits are visible in call order (the embedded store) there is no
+   * deadline, and the store's one queue already orders them; a turn there
+   * would only keep the writer from grouping commits of one resource.
    */
   private async commit(writes: VersionWrite[], ifMatch: string | undefined, floors: ReadonlyMap<StoredVersion, string>): Promise<void> {
     // The request's AuditEvent commits with its first write where the store can do both at once.
@@ -306,18 +321,23 @@ export class Repository {
     try {
       // Grants are planned from the store as it is now, and committed with the writes that cause them.
       access = await this.options.access?.plan(writes.map((w) => w.version));
-      for (let attempt = 1; ; attempt++) {
-        stampCommit(clockOf(this.store), writes, floors);
-        try {
-          await this.store.commit(audit ? [...writes, audit.write] : writes, {
-            visibleWithinMs: settleMs > 0 ? commitDeadlineMs(settleMs) : undefined,
-            access: access?.changes,
-          });
-          break;
-        } catch (err) {
-          if (!(err instanceof CommitDeadlineError)) throw err;
-          if (attempt >= DEADLINE_ATTEMPTS) throw serviceUnavailable('The store did not complete the write in time; nothing was written, send it again');
+      const turn = this.store.commitsInCallOrder ? undefined : await commitLocksOf(this.store).acquire(writes.map((w) => resourceKey(w.version)));
+      try {
+        for (let attempt = 1; ; attempt++) {
+          stampCommit(clockOf(this.store), writes, floors);
+          try {
+            await this.store.commit(audit ? [...writes, audit.write] : writes, {
+              visibleWithinMs: settleMs > 0 ? commitDeadlineMs(settleMs) : undefined,
+              access: access?.changes,
+            });
+            break;
+          } catch (err) {
+            if (!(err instanceof CommitDeadlineError)) throw err;
+            if (attempt >= DEADLINE_ATTEMPTS) throw serviceUnavailable('The store did not complete the write in time; nothing was written, send it again');
+          }
         }
+      } finally {
+        turn?.release();
       }
       audit?.done();
     } catch (err) {
@@ -688,6 +708,9 @@ function nearChainField(request: SearchRequest, distances: Map<string, number>):
   if (distances.size === 0 || request.sort.length > 0) return undefined;
   return request.clauses.find((c) => c.chain.length === 2 && c.chain[1].code === 'near')?.chain[0].code;
 }
+
+/** The key of a version's resource among the commit locks. */
+const resourceKey = (version: StoredVersion): string => `${version.resourceType}/${version.id}`;
 
 /** Now, but always after the previous version, so history order is version order. */
 function nextInstant(previous: string | undefined): string {

@@ -20,7 +20,6 @@ import {
 } from '../port';
 import type { Filter } from '../search/filter';
 import { CommitDeadlineError, restamp } from '../commit-stamp';
-import { KeyedLocks } from '../keyed-lock';
 import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
@@ -81,14 +80,6 @@ export class MongoStore implements StoragePort {
   /** Several processes commit at once: a commit must be visible by its deadline (commit-stamp.ts). */
   readonly commitsInCallOrder = false;
   private transactions = false;
-  /**
-   * Versions of one resource written by this process go one at a time. Across
-   * processes the unique history _id decides a race; FerretDB was seen to let
-   * two concurrent inserts of one history _id both succeed under heavy
-   * contention (50 clients), so within a process the lock keeps that from
-   * mattering. It costs nothing where writes do not collide.
-   */
-  private readonly resourceLocks = new KeyedLocks();
   /** Whether this deployment has 2dsphere indexes, so current documents carry GeoJSON (geo.ts). */
   private geo = false;
   private readonly client: MongoClient;
@@ -255,15 +246,7 @@ export class MongoStore implements StoragePort {
       throw new TransactionsUnsupportedError('This MongoDB deployment does not support transactions');
     }
     if (!this.transactions) {
-      if (writes.length === 1) {
-        const { version } = writes[0];
-        const { release } = await this.resourceLocks.acquire([`${version.resourceType}/${version.id}`]);
-        try {
-          await this.writeVersion(writes[0], undefined, deadline);
-        } finally {
-          release();
-        }
-      }
+      if (writes.length === 1) await this.writeVersion(writes[0], undefined, deadline);
       // Without transactions the grants the write brings follow it; each change is atomic on its document.
       await this.applyAccessChanges(access);
       return;
@@ -295,10 +278,14 @@ export class MongoStore implements StoragePort {
    * sequential and history's _id (Type/id/versionId) is unique, so exactly one
    * writer can create version n+1, and only that writer then moves the current
    * document from n to n+1. A unique index decides the race, which holds even
-   * where a conditional replace is not atomic (FerretDB). Outside a
-   * transaction, a crash between the two writes leaves version n+1 in history
-   * only; the next writer to collide with it rolls the current document
-   * forward to it (rollForward), so nothing is lost or left stuck.
+   * where a conditional replace is not atomic (FerretDB). FerretDB was seen to
+   * let two concurrent inserts of one history _id both succeed under heavy
+   * contention (50 clients), so within a process the repository hands over
+   * the commits of one resource one at a time (repository.ts commit); across
+   * processes the index decides. Outside a transaction, a crash between the
+   * two writes leaves version n+1 in history only; the next writer to collide
+   * with it rolls the current document forward to it (rollForward), so
+   * nothing is lost or left stuck.
    */
   private async writeVersion({ version, expectedVersionId }: VersionWrite, session?: ClientSession, deadline?: number): Promise<void> {
     const { resourceType, id, versionId } = version;
