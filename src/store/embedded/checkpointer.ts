@@ -2,21 +2,47 @@
 // checkpoints inside the COMMIT that fills the log past a threshold, which
 // would copy pages into the database and sync both files on the thread that
 // serves requests. Here a worker thread with a connection of its own runs a
-// PASSIVE checkpoint every interval instead (a checkpoint never blocks the
-// writer or readers in WAL mode), and the serving connection's automatic
-// checkpoints are turned off.
+// PASSIVE checkpoint every interval instead (it never blocks the writer or
+// readers), and the other connections' automatic checkpoints are turned off.
+//
+// A PASSIVE checkpoint copies the log into the database but never starts the
+// log again from its beginning: SQLite does that only when a commit begins
+// while the whole log is copied and no reader is reading from it, which under
+// steady reads and writes never happens. Measured: a log of 8.8 GB beside a
+// database of 345 MB after ten minutes of the bench. So once the log is
+// larger than a limit, a TRUNCATE checkpoint follows the PASSIVE one: with
+// nearly everything already copied, it waits only for the readers of the
+// moment and holds commits back for as long as copying the last few commits
+// takes, then empties the log, and the next commit writes it from its start.
+// The size is looked at ten times a second: under the bench's heaviest
+// writes the log grows some 60 MB a second.
 import { Worker } from 'node:worker_threads';
 
 // Plain JavaScript, run with eval: the worker needs no compiled file of its own.
 const SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
+const fs = require('node:fs');
 const db = new DatabaseSync(workerData.file);
 db.exec('PRAGMA busy_timeout = 5000');
+const logSize = () => {
+  try {
+    return fs.statSync(workerData.file + '-wal').size;
+  } catch {
+    return 0;
+  }
+};
 let reported = false;
-const checkpoint = () => {
+let sinceCheckpoint = 0;
+// The log's size is looked at every tick (a stat), a checkpoint made every intervalMs or as soon as the log is past the limit.
+const tick = () => {
+  sinceCheckpoint += TICK_MS;
+  const large = logSize() > workerData.logLimitBytes;
+  if (!large && sinceCheckpoint < workerData.intervalMs) return;
+  sinceCheckpoint = 0;
   try {
     db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    if (large) db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     reported = false;
   } catch (err) {
     // A full disk, a busy lock: the log keeps every commit, the next checkpoint tries again.
@@ -24,7 +50,8 @@ const checkpoint = () => {
     reported = true;
   }
 };
-const timer = setInterval(checkpoint, workerData.intervalMs);
+const TICK_MS = 100;
+const timer = setInterval(tick, TICK_MS);
 parentPort.on('message', (message) => {
   if (message !== 'close') return;
   clearInterval(timer);
@@ -33,12 +60,16 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/** The log is emptied once it passes this size; journal_size_limit (schema.ts) is the same. */
+export const LOG_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export class Checkpointer {
   private readonly worker: Worker;
   private readonly closed: Promise<void>;
 
-  constructor(file: string, onError: (message: string) => void, intervalMs = 1000) {
-    this.worker = new Worker(SOURCE, { eval: true, workerData: { file, intervalMs } });
+  /** logLimitBytes: the size of the log above which it is emptied. */
+  constructor(file: string, onError: (message: string) => void, intervalMs = 1000, logLimitBytes = LOG_LIMIT_BYTES) {
+    this.worker = new Worker(SOURCE, { eval: true, workerData: { file, intervalMs, logLimitBytes } });
     this.closed = new Promise((resolve) => {
       this.worker.on('message', (message: { error?: string; closed?: boolean }) => {
         if (message.error) onError(message.error);

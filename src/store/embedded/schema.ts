@@ -15,6 +15,7 @@
 //   values of the few fields audit search needs (audit-log.ts).
 import { DatabaseSync } from 'node:sqlite';
 import { ANALYSIS_LIMIT } from './planner-statistics';
+import { LOG_LIMIT_BYTES } from './checkpointer';
 
 export const DATABASE_FILE = 'fhir.sqlite';
 
@@ -118,7 +119,7 @@ export function openConnection(file: string, cacheMiB: number): DatabaseSync {
   db.exec('PRAGMA temp_store = MEMORY');
   // Once a checkpoint has copied the log into the database, the log file is cut back to this size:
   // otherwise it keeps the size of its largest burst for good.
-  db.exec(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
+  db.exec(`PRAGMA journal_size_limit = ${LOG_LIMIT_BYTES}`);
   // Any analysis on this connection (planner-statistics.ts) reads a bounded sample of each index.
   db.exec(`PRAGMA analysis_limit = ${ANALYSIS_LIMIT}`);
   return db;

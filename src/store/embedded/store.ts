@@ -38,6 +38,8 @@ import { listJobRecords, readJobRecord } from './job-records';
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
   log?: (message: string) => void;
+  /** The size of the write-ahead log above which it is emptied (checkpointer.ts). */
+  logLimitBytes?: number;
 }
 
 interface VersionRow {
@@ -130,7 +132,12 @@ export class EmbeddedStore implements StoragePort {
       // Before the writer thread exists, this connection is the only writer.
       await importLegacyLog(this.dataDir, this.db, new SqliteWriter(this.db), this.options.log ?? (() => undefined));
       const log = this.options.log ?? (() => undefined);
-      this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`));
+      this.checkpointer = new Checkpointer(
+        file,
+        (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`),
+        undefined,
+        this.options.logLimitBytes
+      );
       this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL' }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
