@@ -65,6 +65,8 @@ describe('embedded store: the write-ahead log under steady traffic', () => {
     expect(largest).toBeLessThan(16 * LIMIT);
     const count = await server.api.get('/fhir/Patient?_summary=count');
     expect(count.body.total).toBe(written);
-    process.stdout.write(`[log size] ${written} creates with reads beside them: largest log ${(largest / 1024 / 1024).toFixed(1)} MiB (limit ${LIMIT / 1024 / 1024} MiB)\n`);
+    process.stdout.write(
+      `[log size] ${written} creates with reads beside them: largest log ${(largest / 1024 / 1024).toFixed(1)} MiB (limit ${LIMIT / 1024 / 1024} MiB)\n`
+    );
   }, 60_000);
 });
