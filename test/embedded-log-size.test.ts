@@ -3,7 +3,7 @@
 // starts it again from the beginning, and under steady traffic SQLite never
 // gets the moment to do so by itself: the log then grows with everything
 // ever written (8.8 GB beside a 345 MB database after ten minutes of the
-// bench). Here the store restarts the log past a limit, set low for the test.
+// bench). Here the store starts the log again past a limit, set low for the test.
 import fs from 'node:fs';
 import path from 'node:path';
 import { EmbeddedStore } from '../src/store/embedded/store';
@@ -60,8 +60,8 @@ describe('embedded store: the write-ahead log under steady traffic', () => {
     // Enough written that a log never started again would be far past the bound.
     const written = ids.length;
     expect(written).toBeGreaterThan(300);
-    // Past the limit, the log is emptied within a tenth of a second: what a tenth of a second of writes adds on top.
-    // (Never emptied, it reached 950 MiB in this test.)
+    // Past the limit, the log starts again within a tenth of a second: what a tenth of a second of writes adds on top.
+    // (Never started again, it reached 950 MiB in this test.)
     expect(largest).toBeLessThan(16 * LIMIT);
     const count = await server.api.get('/fhir/Patient?_summary=count');
     expect(count.body.total).toBe(written);

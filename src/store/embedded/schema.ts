@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS job_record (
 `;
 
 /** A connection with the store's settings, to a database whose tables exist (the writer thread's). */
-export function openConnection(file: string, cacheMiB: number): DatabaseSync {
+export function openConnection(file: string, cacheMiB: number, logLimitBytes = LOG_LIMIT_BYTES): DatabaseSync {
   const db = new DatabaseSync(file);
   // WAL: readers never wait for the writer, and a commit is one append to the log.
   db.exec('PRAGMA journal_mode = WAL');
@@ -119,7 +119,7 @@ export function openConnection(file: string, cacheMiB: number): DatabaseSync {
   db.exec('PRAGMA temp_store = MEMORY');
   // Once a checkpoint has copied the log into the database, the log file is cut back to this size:
   // otherwise it keeps the size of its largest burst for good.
-  db.exec(`PRAGMA journal_size_limit = ${LOG_LIMIT_BYTES}`);
+  db.exec(`PRAGMA journal_size_limit = ${Math.floor(logLimitBytes)}`);
   // Any analysis on this connection (planner-statistics.ts) reads a bounded sample of each index.
   db.exec(`PRAGMA analysis_limit = ${ANALYSIS_LIMIT}`);
   return db;

@@ -29,7 +29,7 @@ import { statisticsFingerprint } from './planner-statistics';
 import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
-import { Checkpointer } from './checkpointer';
+import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
 import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
 import type { WriterOp } from './writer-protocol';
@@ -38,7 +38,7 @@ import { listJobRecords, readJobRecord } from './job-records';
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
   log?: (message: string) => void;
-  /** The size of the write-ahead log above which it is emptied (checkpointer.ts). */
+  /** The size of the write-ahead log above which it starts again from its beginning, and its file is cut back to (checkpointer.ts). */
   logLimitBytes?: number;
 }
 
@@ -127,6 +127,7 @@ export class EmbeddedStore implements StoragePort {
     this.unlock = lockDataDirectory(this.dataDir);
     const file = path.join(this.dataDir, DATABASE_FILE);
     const cacheMiB = this.options.cacheMiB ?? 64;
+    const logLimitBytes = this.options.logLimitBytes ?? LOG_LIMIT_BYTES;
     try {
       this.db = openDatabase(file, cacheMiB);
       // Before the writer thread exists, this connection is the only writer.
@@ -136,9 +137,9 @@ export class EmbeddedStore implements StoragePort {
         file,
         (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`),
         undefined,
-        this.options.logLimitBytes
+        logLimitBytes
       );
-      this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL' }, (fields) =>
+      this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
       this.statisticsSeen = statisticsFingerprint(this.db);

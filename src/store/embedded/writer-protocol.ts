@@ -38,6 +38,8 @@ export interface WriterOptions {
   cacheMiB: number;
   /** Sync the write-ahead log before acknowledging (power-loss safety). */
   syncLog: boolean;
+  /** The size the log file is cut back to when it starts again (checkpointer.ts). */
+  logLimitBytes: number;
 }
 
 /** SQLite result codes that mean the disk or the database file, not the request: 503, try again. */

@@ -15,7 +15,7 @@ const options = workerData as WriterOptions;
 const port = parentPort;
 if (!port) throw new Error('writer-thread runs as a worker thread');
 
-const db = openConnection(options.file, options.cacheMiB);
+const db = openConnection(options.file, options.cacheMiB, options.logLimitBytes);
 // Checkpoints run on a thread of their own (checkpointer.ts), never inside a commit here.
 db.exec('PRAGMA wal_autocheckpoint = 0');
 const writer = new SqliteWriter(db);
