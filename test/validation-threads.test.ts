@@ -4,7 +4,7 @@
 // and /readyz says how many are ready. The same writes are sent before and
 // after, and must be answered alike.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { FHIR_JSON, startServer, type TestServer } from './support/server';
+import { createResource, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { organization, patient, referral } from './support/resources';
 
@@ -18,16 +18,23 @@ describe('validation threads', () => {
   let server: TestServer;
   let gp: string;
   let subject: string;
-  const post = (body: object) =>
-    server.api
-      .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
-      .set('Content-Type', FHIR_JSON)
-      .send(body);
+  const post = (body: object) => createResource(server, body);
   /** A referral without its requester (SPReferral requires one), and one with a value of the wrong JSON type. */
   const invalid = () => {
     const { requester, ...withoutRequester } = referral(subject, gp);
     void requester;
     return [withoutRequester, { ...referral(subject, gp), authoredOn: 20260101 }];
+  };
+
+  /** Each invalid write is refused: what the refusals say. */
+  const refusals = async () => {
+    const said = [];
+    for (const body of invalid()) {
+      const res = await post(body);
+      expect(res.status).toBe(422);
+      said.push(summary(res.body.issue));
+    }
+    return said;
   };
 
   beforeAll(async () => {
@@ -43,24 +50,14 @@ describe('validation threads', () => {
     const ready = async () => (await server.anonymous.get('/readyz')).body.validationThreads;
     expect(await ready()).toEqual({ threads: 1, ready: 0 });
 
-    const before = [];
-    for (const body of invalid()) {
-      const res = await post(body);
-      expect(res.status).toBe(422);
-      before.push(summary(res.body.issue));
-    }
+    const before = await refusals();
     expect((await post(referral(subject, gp))).status).toBe(201);
 
     const deadline = Date.now() + 60_000;
     while ((await ready()).ready < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
     expect(await ready()).toEqual({ threads: 1, ready: 1 });
 
-    const after = [];
-    for (const body of invalid()) {
-      const res = await post(body);
-      expect(res.status).toBe(422);
-      after.push(summary(res.body.issue));
-    }
+    const after = await refusals();
     expect(after).toEqual(before);
     expect(before.every((issues) => issues.some((i) => i.startsWith('error')))).toBe(true);
     expect((await post(referral(subject, gp))).status).toBe(201);

@@ -2,7 +2,7 @@
 // bindings, the checks no FHIRPath expresses, $validate, and the conformance
 // resources the server serves.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { FHIR_JSON, startServer, type TestServer } from './support/server';
+import { createResource, FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { NHS_NUMBER_SYSTEM, organization, patient, referral, task } from './support/resources';
 
@@ -16,11 +16,7 @@ describe('validation pipeline', () => {
   let server: TestServer;
   let gp: string;
   let subject: string;
-  const post = (body: object) =>
-    server.api
-      .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
-      .set('Content-Type', FHIR_JSON)
-      .send(body);
+  const post = (body: object) => createResource(server, body);
 
   beforeAll(async () => {
     server = await startServer(embedded);

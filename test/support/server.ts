@@ -94,3 +94,10 @@ export async function startServer(target: StoreTarget, env: Record<string, strin
 }
 
 export const FHIR_JSON = 'application/fhir+json';
+
+/** POSTs a resource to its type's endpoint (a create) on a test server. */
+export const createResource = (server: TestServer, body: object) =>
+  server.api
+    .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
+    .set('Content-Type', FHIR_JSON)
+    .send(body);
