@@ -83,11 +83,14 @@ export class ValidationPipeline {
   /** All issues found, errors and warnings alike; the caller decides what an error means. */
   async validate(resource: Resource, options: ValidateOptions = {}): Promise<OperationOutcomeIssue[]> {
     // A body of the wrong JSON shape is refused before the checks that read it as FHIR; the
-    // structure validator still runs (it reads any shape) so that every problem is listed.
+    // structure validator still runs so that every problem is listed. It reads most shapes, but
+    // not all: an object with its own valueOf where a primitive belongs makes it throw. The shape
+    // issues refuse the body whatever it finds, so its failure only leaves them alone.
     const shape = checkJsonShape(resource);
     if (shape.length > 0) {
       const located = new Set(shape.flatMap((i) => i.expression ?? []));
-      return [...shape, ...(await this.structure(resource)).filter((i) => !(i.expression ?? []).some((e) => located.has(e)))];
+      const structure = await this.structure(resource).catch((): OperationOutcomeIssue[] => []);
+      return [...shape, ...structure.filter((i) => !(i.expression ?? []).some((e) => located.has(e)))];
     }
     const issues: OperationOutcomeIssue[] = [];
     const profiles: StructureDefinition[] = [];

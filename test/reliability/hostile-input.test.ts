@@ -213,6 +213,14 @@ function bodyCases(): Case[] {
     );
   }
 
+  // Objects with their own valueOf, toString or toJSON where a primitive is expected (the fuzzing below found valueOf
+  // in a code: the structure validator called it and failed with a 500).
+  for (const key of ['valueOf', 'toString', 'toJSON']) {
+    post(`${key} in an object for a code`, `{"resourceType":"Observation","status":{"${key}":""},"code":{"text":"x"}}`, FHIR_JSON, 'Observation');
+    post(`${key} in objects for a code and a string`, `{"resourceType":"Patient","gender":{"${key}":1},"name":[{"family":{"${key}":""}}]}`);
+    post(`${key} in an object for a date`, `{"resourceType":"Patient","birthDate":{"${key}":"2020-01-01"}}`);
+  }
+
   // Bundles: oversized, duplicate ids and fullUrls, references to nowhere, wrong shapes.
   const entry = (i: number) => ({
     fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
