@@ -482,7 +482,7 @@ export class Repository {
     if (this.unit) {
       this.unit.writes.push(write);
       this.unit.floors.set(version, lastUpdated);
-      this.unit.latest.set(`${version.resourceType}/${version.id}`, version);
+      this.unit.latest.set(resourceKey(version), version);
       this.unit.changes.push({ version, previous: before });
     } else {
       await this.commit([write], ifMatch, new Map([[version, lastUpdated]]));
@@ -709,7 +709,7 @@ function nearChainField(request: SearchRequest, distances: Map<string, number>):
   return request.clauses.find((c) => c.chain.length === 2 && c.chain[1].code === 'near')?.chain[0].code;
 }
 
-/** The key of a version's resource among the commit locks. */
+/** A version's resource as "Type/id": the key of the commit locks and of the unit's latest versions. */
 const resourceKey = (version: StoredVersion): string => `${version.resourceType}/${version.id}`;
 
 /** Now, but always after the previous version, so history order is version order. */
