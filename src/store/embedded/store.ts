@@ -34,23 +34,15 @@ import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
 import type { WriterOp } from './writer-protocol';
 import { listJobRecords, readJobRecord } from './job-records';
+import { CurrentRowCache, rowKey, type VersionRow } from './current-row-cache';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
   log?: (message: string) => void;
   /** The size of the write-ahead log above which it starts again from its beginning, and its file is cut back to (checkpointer.ts). */
   logLimitBytes?: number;
-}
-
-interface VersionRow {
-  type: string;
-  id: string;
-  vid: number;
-  last_updated: string;
-  deleted: number;
-  resource: string | null;
-  idx?: string;
-  sort?: string;
+  /** Memory for recently read current versions on the serving thread (current-row-cache.ts), in MiB. */
+  rowCacheMiB?: number;
 }
 
 /** Compiled statements kept per distinct search SQL; searches come in few shapes. */
@@ -116,11 +108,14 @@ export class EmbeddedStore implements StoragePort {
   private checkpointer: Checkpointer | undefined;
   /** AuditEvents: an append-only log beside the versioned resources. */
   private readonly auditLog = new AuditLog(this);
+  private readonly currentRows: CurrentRowCache;
 
   constructor(
     private readonly dataDir: string,
     private readonly options: EmbeddedStoreOptions = {}
-  ) {}
+  ) {
+    this.currentRows = new CurrentRowCache((options.rowCacheMiB ?? 32) * 1024 * 1024);
+  }
 
   async start(): Promise<void> {
     fs.mkdirSync(this.dataDir, { recursive: true });
@@ -192,8 +187,13 @@ export class EmbeddedStore implements StoragePort {
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
     if (resourceType === AUDIT_TYPE) return this.auditLog.read(id);
+    const key = rowKey(resourceType, id);
+    const cached = this.currentRows.get(key);
+    if (cached) return toVersion(cached);
     const row = this.statement(`SELECT ${CURRENT_COLUMNS} FROM ${CURRENT_JOIN} WHERE c.type = ? AND c.id = ?`).get(resourceType, id) as VersionRow | undefined;
-    return row && toVersion(row);
+    if (!row) return undefined;
+    this.currentRows.set(key, row);
+    return toVersion(row);
   }
 
   async readVersion(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
@@ -304,7 +304,17 @@ export class EmbeddedStore implements StoragePort {
       this.requireDb();
       return;
     }
-    await this.change({ kind: 'commit', writes: writes.map(encodeWrite), access });
+    const keys = [...writes.map((w) => rowKey(w.version.resourceType, w.version.id)), ...access.map((a) => rowKey(a.resourceType, a.id))];
+    await this.changing(keys, { kind: 'commit', writes: writes.map(encodeWrite), access });
+  }
+
+  /** A change of current versions: their cached rows go once it is answered, whether it committed or not (current-row-cache.ts). */
+  private async changing(keys: string[], op: WriterOp): Promise<void> {
+    try {
+      await this.change(op);
+    } finally {
+      for (const key of keys) this.currentRows.drop(key);
+    }
   }
 
   async updateIndexes(updates: IndexUpdate[]): Promise<void> {
@@ -312,7 +322,10 @@ export class EmbeddedStore implements StoragePort {
       this.requireDb();
       return;
     }
-    await this.change({ kind: 'updateIndexes', updates: updates.map(encodeIndexUpdate) });
+    await this.changing(
+      updates.map((u) => rowKey(u.resourceType, u.id)),
+      { kind: 'updateIndexes', updates: updates.map(encodeIndexUpdate) }
+    );
   }
 
   async removeAuditEventsBefore(instant: string, limit: number): Promise<number> {
@@ -364,6 +377,7 @@ export class EmbeddedStore implements StoragePort {
     await this.checkpointer?.close();
     this.checkpointer = undefined;
     this.statements.clear();
+    this.currentRows.clear();
     try {
       db.exec('PRAGMA optimize');
     } catch {
