@@ -10,7 +10,7 @@
 // or delete them (fhir/authorize.ts), and only the retention sweep removes
 // them (retention.ts).
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../base/ids';
 import type { Caller } from '../auth/caller';
 import { ODS_ORGANIZATION_SYSTEM } from '../conformance/checks/nhs-number';
 import type { StoragePort, StoredVersion } from '../store/port';
@@ -127,7 +127,7 @@ export class AuditTrail {
   /** The stored version of one request's AuditEvent. */
   versionOf(record: AuditRecord): StoredVersion {
     const now = new Date().toISOString();
-    const id = randomUUID();
+    const id = newResourceId();
     const resource = { ...auditEventOf(record, now, this.serverName), id, meta: { versionId: '1', lastUpdated: now } };
     return { resourceType: 'AuditEvent', id, versionId: '1', lastUpdated: now, deleted: false, resource, ...auditIndexOf(resource, this.baseUrl) };
   }

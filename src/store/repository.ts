@@ -2,8 +2,8 @@
 // over a StoragePort. Every write passes validation here, so no interaction
 // (plain, conditional, patch, or inside a Bundle) can store an invalid resource.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { randomUUID } from 'node:crypto';
 import type { ReferenceResolver } from '../base/references';
+import { newResourceId } from '../base/ids';
 import {
   badRequest,
   conflict,
@@ -416,7 +416,7 @@ export class Repository {
   }
 
   async create(resource: Resource, assignedId?: string): Promise<WriteResult> {
-    const id = assignedId ?? randomUUID();
+    const id = assignedId ?? newResourceId();
     return this.write({ ...resource, id } as Resource, undefined);
   }
 

@@ -5,7 +5,7 @@
 // duplicate. A write that finds the ground moved under it (a twin holds the
 // key, or changed the match first) searches again, a few times.
 import type { Resource } from '@medplum/fhirtypes';
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../../base/ids';
 import { conflict } from '../../base/outcomes';
 import { ConditionalKeyTaken, type KeyTicket } from '../../store/conditional-keys';
 import { LostRace, type WriteResult } from '../../store/repository';
@@ -32,7 +32,7 @@ export async function underConditionalKey<T>(ctx: FhirContext, key: string, atte
 
 /** Creates the resource and claims its key: in one unit where the store has transactions, else the key first. */
 export async function createWithKey(ctx: FhirContext, resource: Resource, ticket: KeyTicket | undefined, assignedId?: string): Promise<WriteResult> {
-  const id = assignedId ?? randomUUID();
+  const id = assignedId ?? newResourceId();
   const target = `${resource.resourceType}/${id}`;
   if (ctx.repo.store.supportsTransactions || ctx.repo.inUnit) {
     return ctx.repo.transaction(async (unit) => {
