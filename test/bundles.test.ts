@@ -2,6 +2,7 @@
 // on a store without transactions (MongoDB standalone, FerretDB) they are
 // refused whole, and nothing is written.
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { conditionalCreateKey } from '../src/fhir/interactions/create';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets, withTransactions } from './support/stores';
 import { fixture, patient, NHS_NUMBER_SYSTEM } from './support/resources';
@@ -19,6 +20,54 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
 
   const postBundle = (bundle: Bundle) => server.api.post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
   const count = async (url: string) => (await server.api.get(`${url}${url.includes('?') ? '&' : '?'}_summary=count`)).body.total as number;
+
+  withTransactions(target)('a conditional create whose resource exists does not wait while another request holds its criteria', async () => {
+    const system = `urn:shared-practice:${Date.now()}`;
+    const practice = { resourceType: 'Organization', active: true, name: 'The practice', identifier: [{ system, value: 'P1' }] };
+    expect((await server.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).send(practice)).status).toBe(201);
+    // As a transaction creating a resource by these criteria holds them until it commits: here, until released.
+    const key = await conditionalCreateKey(server.app.fhir, 'Organization', `identifier=${system}|P1`);
+    let release!: () => void;
+    const holding = server.app.fhir.repo.exclusive([key], () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      // Every message of a GP names its practice this way: none may wait for another's commit.
+      const tx = await postBundle({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: practice, request: { method: 'POST', url: 'Organization', ifNoneExist: `identifier=${system}|P1` } } as BundleEntry,
+          { resource: patient({ name: [{ family: 'Waits-for-nobody' }] }), request: { method: 'POST', url: 'Patient' } } as BundleEntry,
+        ],
+      });
+      expect(tx.status).toBe(200);
+      expect(tx.body.entry[0].response.status).toMatch(/^200/);
+      const single = await server.api.post('/fhir/Organization').set('Content-Type', FHIR_JSON).set('If-None-Exist', `identifier=${system}|P1`).send(practice);
+      expect(single.status).toBe(200);
+    } finally {
+      release();
+      await holding;
+    }
+    expect(await count(`/fhir/Organization?identifier=${system}|P1`)).toBe(1);
+  });
+
+  withTransactions(target)('concurrent transactions that each create the same new resource by If-None-Exist create it once', async () => {
+    const system = `urn:new-practice:${Date.now()}`;
+    const practice = { resourceType: 'Organization', active: true, name: 'A new practice', identifier: [{ system, value: 'P2' }] };
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        postBundle({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { resource: practice, request: { method: 'POST', url: 'Organization', ifNoneExist: `identifier=${system}|P2` } } as BundleEntry,
+            { resource: patient({ name: [{ family: `Twin-${i}` }] }), request: { method: 'POST', url: 'Patient' } } as BundleEntry,
+          ],
+        })
+      )
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(await count(`/fhir/Organization?identifier=${system}|P2`)).toBe(1);
+  });
 
   test('a referral transaction (Patient + ServiceRequest + Task by urn:uuid) is stored with every reference rewritten', async () => {
     const bundle = fixture<Bundle>('bundles/referral-transaction.json');

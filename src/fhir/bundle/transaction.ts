@@ -3,11 +3,11 @@
 // references can be rewritten; entries then run through the same router as
 // plain requests, against a repository whose writes commit together.
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { randomUUID } from 'node:crypto';
+import { newResourceId } from '../../base/ids';
 import type { FhirContext } from '../context';
 import { conditionalCreateKey } from '../interactions/create';
 import { conditionalKey, findConditionalMatch, queryFromString } from '../interactions/conditional';
-import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
+import { allOk, badRequest, conflict, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest, FhirResult } from '../request';
 import { entryToRequest, resultToEntry } from './entry-request';
 import { parseConditionalReference, rewriteReferences } from './references';
@@ -52,20 +52,39 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
 
   // Conditional writes search and then write: hold their criteria until the transaction commits
   // (taken here, all at once and in order, so that two transactions cannot wait on each other).
-  const conditionalKeys = await Promise.all(
-    prepared.flatMap(({ request }) => {
+  const conditional = await Promise.all(
+    prepared.flatMap(({ request }): Array<Promise<{ key: string; create?: string }>> => {
       const [resourceType] = request.segments;
-      if (request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
-        return [conditionalCreateKey(ctx, resourceType, request.ifNoneExist)];
-      if ((request.method === 'PUT' || request.method === 'DELETE') && request.segments.length === 1) return [conditionalKey(ctx, resourceType, request.query)];
+      const ifNoneExist = request.ifNoneExist;
+      if (request.method === 'POST' && request.segments.length === 1 && ifNoneExist)
+        return [conditionalCreateKey(ctx, resourceType, ifNoneExist).then((key) => ({ key, create: `${resourceType}?${ifNoneExist}` }))];
+      if ((request.method === 'PUT' || request.method === 'DELETE') && request.segments.length === 1)
+        return [conditionalKey(ctx, resourceType, request.query).then((key) => ({ key }))];
       return [];
     })
   );
-  return ctx.repo.exclusive(conditionalKeys, () => applyTransaction(entries, prepared, ctx));
+  // A conditional create whose resource exists already writes nothing, and a twin finds the same resource:
+  // its criteria need not be held while the transaction runs. Held, the practice every message of a GP
+  // names (an Organization by ODS code) made all of that practice's messages wait in one line.
+  const existing = new Set<string>();
+  await Promise.all(
+    conditional.map(async ({ create }) => {
+      if (create && (await matchExists(ctx, create))) existing.add(create);
+    })
+  );
+  const held = conditional.filter(({ create }) => !create || !existing.has(create)).map(({ key }) => key);
+  return ctx.repo.exclusive(held, () => applyTransaction(entries, prepared, ctx, existing));
 }
 
-async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext): Promise<FhirResult> {
-  const resolved = await assignIds(entries, prepared, ctx);
+/** Whether "Type?criteria" matches one resource now; any doubt (an error, several matches) is left to the locked search. */
+async function matchExists(ctx: FhirContext, create: string): Promise<boolean> {
+  const at = create.indexOf('?');
+  const match = await findConditionalMatch(ctx, create.slice(0, at), queryFromString(create.slice(at + 1)), 'If-None-Exist').catch(() => undefined);
+  return match !== undefined;
+}
+
+async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, unheld: ReadonlySet<string>): Promise<FhirResult> {
+  const resolved = await assignIds(entries, prepared, ctx, unheld);
   for (const { index, request } of prepared) {
     if (request.method === 'PATCH') continue;
     try {
@@ -94,7 +113,13 @@ async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[
 /** fullUrl (and conditional-create criteria) -> "Type/id" after assignment. */
 type Resolutions = Map<string, string>;
 
-async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext): Promise<Resolutions> {
+/**
+ * unheld: conditional creates ("Type?criteria") whose match existed when the
+ * transaction began, so their criteria were not locked: one whose match is
+ * gone by now (deleted in between) is refused with 409 rather than created
+ * unlocked, where a twin could create it too.
+ */
+async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, unheld: ReadonlySet<string>): Promise<Resolutions> {
   const resolved: Resolutions = new Map();
   const targets = new Set<string>();
   for (const { index, request } of prepared) {
@@ -107,14 +132,17 @@ async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx:
         if (existing) {
           ref = `${resourceType}/${existing.id}`;
         } else {
-          request.assignedId = randomUUID();
+          if (unheld.has(`${resourceType}?${request.ifNoneExist}`)) {
+            throw conflict(`The ${resourceType} matching ${request.ifNoneExist} was removed while this transaction ran; send it again`);
+          }
+          request.assignedId = newResourceId();
           ref = `${resourceType}/${request.assignedId}`;
         }
         if (request.ifNoneExist) resolved.set(`${resourceType}?${request.ifNoneExist}`, ref);
       } else if (request.method === 'PUT' && request.segments.length === 1) {
         const match = await findConditionalMatch(ctx, resourceType, request.query, 'Conditional update');
         const body = request.body as Resource | undefined;
-        request.assignedId = match?.id ?? randomUUID();
+        request.assignedId = match?.id ?? newResourceId();
         ref = `${resourceType}/${match?.id ?? body?.id ?? request.assignedId}`;
       } else if ((request.method === 'PUT' || request.method === 'PATCH' || request.method === 'DELETE') && id) {
         ref = `${resourceType}/${id}`;

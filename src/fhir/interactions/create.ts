@@ -15,18 +15,23 @@ export const createResource: FhirHandler = async (request, ctx) => {
   if (ifNoneExist === undefined) return stored(await ctx.repo.create(resource, request.assignedId));
   // A conditional create searches and then creates: no twin may do the same in between, in this
   // process (the lock) or in another one on the same store (the key, conditional-keys.ts).
+  // A match found before taking the key is already the answer, and writes nothing that a twin could
+  // race: only a create waits for the key (in a transaction, until it commits), and searches again.
   const criteria = queryFromString(ifNoneExist);
+  const found = await findConditionalMatch(ctx, resourceType, criteria, 'If-None-Exist');
+  if (found) return matched(ctx, resourceType, found.resource);
   return underConditionalKey(ctx, await conditionalKey(ctx, resourceType, criteria), async (ticket) => {
     const existing = await findConditionalMatch(ctx, resourceType, criteria, 'If-None-Exist');
-    // Only a caller who may read the type is shown the match (the match is already one the caller may see).
-    if (existing)
-      return [
-        allOk('A resource matching If-None-Exist already exists; nothing was created'),
-        ctx.access.may(resourceType, 'r') ? existing.resource : undefined,
-      ] as FhirResult;
+    if (existing) return matched(ctx, resourceType, existing.resource);
     return stored(await createWithKey(ctx, resource, ticket, request.assignedId));
   });
 };
+
+/** Only a caller who may read the type is shown the match (the match is already one the caller may see). */
+const matched = (ctx: FhirContext, resourceType: string, existing: Resource | undefined): FhirResult => [
+  allOk('A resource matching If-None-Exist already exists; nothing was created'),
+  ctx.access.may(resourceType, 'r') ? existing : undefined,
+];
 
 const stored = ({ version, issues }: { version: { resource?: Resource }; issues: Parameters<typeof withIssues>[1] }): FhirResult => [
   withIssues(created(), issues),
