@@ -36,7 +36,10 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
         type: 'transaction',
         entry: [
           { resource: practice, request: { method: 'POST', url: 'Organization', ifNoneExist: `identifier=${system}|P1` } } as BundleEntry,
-          { resource: patient({ name: [{ family: 'Waits-for-nobody' }] }), request: { method: 'POST', url: 'Patient' } } as BundleEntry,
+          {
+            resource: patient({ identifier: [{ system: 'urn:bundle-tests', value: 'waits-for-nobody' }], name: [{ family: 'Waits-for-nobody' }] }),
+            request: { method: 'POST', url: 'Patient' },
+          } as BundleEntry,
         ],
       });
       expect(tx.status).toBe(200);
@@ -60,7 +63,10 @@ describe.each(storeTargets)('bundles [$name]', (target) => {
           type: 'transaction',
           entry: [
             { resource: practice, request: { method: 'POST', url: 'Organization', ifNoneExist: `identifier=${system}|P2` } } as BundleEntry,
-            { resource: patient({ name: [{ family: `Twin-${i}` }] }), request: { method: 'POST', url: 'Patient' } } as BundleEntry,
+            {
+              resource: patient({ identifier: [{ system: 'urn:bundle-tests', value: `twin-${i}` }], name: [{ family: `Twin-${i}` }] }),
+              request: { method: 'POST', url: 'Patient' },
+            } as BundleEntry,
           ],
         })
       )
