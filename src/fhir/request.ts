@@ -26,6 +26,12 @@ export interface FhirRequest {
   /** Set by a transaction for a create whose id was assigned up front (urn:uuid rewriting). */
   assignedId?: string;
   /**
+   * Set by a transaction for a conditional create whose If-None-Exist matched
+   * a resource when ids were assigned: the id of that resource, which the
+   * create answers with instead of searching again.
+   */
+  matchedId?: string;
+  /**
    * The current version authorize() read to see that the caller may see the
    * resource: the read interaction answers with it instead of reading it again.
    */

@@ -7,7 +7,7 @@ import { newResourceId } from '../../base/ids';
 import type { FhirContext } from '../context';
 import { conditionalCreateKey } from '../interactions/create';
 import { conditionalKey, findConditionalMatch, queryFromString } from '../interactions/conditional';
-import { allOk, badRequest, conflict, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
+import { allOk, badRequest, OperationOutcomeError, preconditionFailed, toOperationOutcome } from '../../base/outcomes';
 import type { FhirRequest, FhirResult } from '../request';
 import { entryToRequest, resultToEntry } from './entry-request';
 import { parseConditionalReference, rewriteReferences } from './references';
@@ -66,25 +66,29 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
   // A conditional create whose resource exists already writes nothing, and a twin finds the same resource:
   // its criteria need not be held while the transaction runs. Held, the practice every message of a GP
   // names (an Organization by ODS code) made all of that practice's messages wait in one line.
-  const existing = new Set<string>();
+  const matched = new Map<string, string>();
   await Promise.all(
     conditional.map(async ({ create }) => {
-      if (create && (await matchExists(ctx, create))) existing.add(create);
+      const id = create && (await matchOf(ctx, create));
+      if (create && id) matched.set(create, id);
     })
   );
-  const held = conditional.filter(({ create }) => !create || !existing.has(create)).map(({ key }) => key);
-  return ctx.repo.exclusive(held, () => applyTransaction(entries, prepared, ctx, existing));
+  const held = conditional.filter(({ create }) => !create || !matched.has(create)).map(({ key }) => key);
+  return ctx.repo.exclusive(held, () => applyTransaction(entries, prepared, ctx, matched));
 }
 
-/** Whether "Type?criteria" matches one resource now; any doubt (an error, several matches) is left to the locked search. */
-async function matchExists(ctx: FhirContext, create: string): Promise<boolean> {
+/** Conditional creates ("Type?criteria") whose criteria matched a resource before the transaction took its keys, with its id. */
+type Matches = ReadonlyMap<string, string>;
+
+/** The id of the one resource "Type?criteria" matches now; any doubt (an error, several matches) is left to the locked search. */
+async function matchOf(ctx: FhirContext, create: string): Promise<string | undefined> {
   const at = create.indexOf('?');
   const match = await findConditionalMatch(ctx, create.slice(0, at), queryFromString(create.slice(at + 1)), 'If-None-Exist').catch(() => undefined);
-  return match !== undefined;
+  return match?.id;
 }
 
-async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, unheld: ReadonlySet<string>): Promise<FhirResult> {
-  const resolved = await assignIds(entries, prepared, ctx, unheld);
+async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, matched: Matches): Promise<FhirResult> {
+  const resolved = await assignIds(entries, prepared, ctx, matched);
   for (const { index, request } of prepared) {
     if (request.method === 'PATCH') continue;
     try {
@@ -114,12 +118,12 @@ async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[
 type Resolutions = Map<string, string>;
 
 /**
- * unheld: conditional creates ("Type?criteria") whose match existed when the
- * transaction began, so their criteria were not locked: one whose match is
- * gone by now (deleted in between) is refused with 409 rather than created
- * unlocked, where a twin could create it too.
+ * matched: conditional creates whose match was found before the keys were
+ * taken (their criteria are not held): they are not searched again. The
+ * create of each conditional entry with a match answers with it by id
+ * (FhirRequest.matchedId), refusing with 409 if it is gone by then.
  */
-async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, unheld: ReadonlySet<string>): Promise<Resolutions> {
+async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, matched: Matches): Promise<Resolutions> {
   const resolved: Resolutions = new Map();
   const targets = new Set<string>();
   for (const { index, request } of prepared) {
@@ -128,13 +132,15 @@ async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx:
     let ref: string | undefined;
     try {
       if (request.method === 'POST' && request.segments.length === 1) {
-        const existing = request.ifNoneExist ? await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist), 'If-None-Exist') : undefined;
+        const ifNoneExist = request.ifNoneExist;
+        const existing = ifNoneExist
+          ? (matched.get(`${resourceType}?${ifNoneExist}`) ??
+            (await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist'))?.id)
+          : undefined;
         if (existing) {
-          ref = `${resourceType}/${existing.id}`;
+          request.matchedId = existing;
+          ref = `${resourceType}/${existing}`;
         } else {
-          if (unheld.has(`${resourceType}?${request.ifNoneExist}`)) {
-            throw conflict(`The ${resourceType} matching ${request.ifNoneExist} was removed while this transaction ran; send it again`);
-          }
           request.assignedId = newResourceId();
           ref = `${resourceType}/${request.assignedId}`;
         }

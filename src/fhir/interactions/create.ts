@@ -1,7 +1,7 @@
 // create and conditional create (http.html#create, #ccreate).
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext, FhirHandler } from '../context';
-import { allOk, created, withIssues } from '../../base/outcomes';
+import { allOk, conflict, created, withIssues } from '../../base/outcomes';
 import type { FhirResult } from '../request';
 import { conditionalKey, findConditionalMatch, queryFromString } from './conditional';
 import { createWithKey, underConditionalKey } from './conditional-write';
@@ -18,7 +18,9 @@ export const createResource: FhirHandler = async (request, ctx) => {
   // A match found before taking the key is already the answer, and writes nothing that a twin could
   // race: only a create waits for the key (in a transaction, until it commits), and searches again.
   const criteria = queryFromString(ifNoneExist);
-  const found = await findConditionalMatch(ctx, resourceType, criteria, 'If-None-Exist');
+  if (request.matchedId) return matched(ctx, resourceType, await stillThere(ctx, resourceType, request.matchedId, ifNoneExist));
+  // A transaction that found no match searched under the key, which it holds until it commits.
+  const found = request.assignedId ? undefined : await findConditionalMatch(ctx, resourceType, criteria, 'If-None-Exist');
   if (found) return matched(ctx, resourceType, found.resource);
   return underConditionalKey(ctx, await conditionalKey(ctx, resourceType, criteria), async (ticket) => {
     const existing = await findConditionalMatch(ctx, resourceType, criteria, 'If-None-Exist');
@@ -26,6 +28,13 @@ export const createResource: FhirHandler = async (request, ctx) => {
     return stored(await createWithKey(ctx, resource, ticket, request.assignedId));
   });
 };
+
+/** The resource a transaction's conditional create matched when its ids were assigned, unless it was deleted since. */
+async function stillThere(ctx: FhirContext, resourceType: string, id: string, ifNoneExist: string): Promise<Resource | undefined> {
+  const current = await ctx.repo.readLatest(resourceType, id);
+  if (!current || current.deleted) throw conflict(`The ${resourceType} matching ${ifNoneExist} was deleted while this transaction ran; send it again`);
+  return current.resource;
+}
 
 /** Only a caller who may read the type is shown the match (the match is already one the caller may see). */
 const matched = (ctx: FhirContext, resourceType: string, existing: Resource | undefined): FhirResult => [
