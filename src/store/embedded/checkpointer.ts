@@ -70,8 +70,19 @@ export class Checkpointer {
   private readonly worker: Worker;
   private readonly closed: Promise<void>;
 
-  /** logLimitBytes: the size of the log above which it starts again from its beginning. */
-  constructor(file: string, onError: (message: string) => void, intervalMs = 1000, logLimitBytes = LOG_LIMIT_BYTES) {
+  constructor(
+    file: string,
+    onError: (message: string) => void,
+    {
+      intervalMs = 1000,
+      logLimitBytes = LOG_LIMIT_BYTES,
+    }: {
+      /** How often a checkpoint copies the log into the database. */
+      intervalMs?: number;
+      /** The size of the log above which it starts again from its beginning. */
+      logLimitBytes?: number;
+    } = {}
+  ) {
     this.worker = new Worker(SOURCE, { eval: true, workerData: { file, intervalMs, logLimitBytes } });
     this.closed = new Promise((resolve) => {
       this.worker.on('message', (message: { error?: string; closed?: boolean }) => {

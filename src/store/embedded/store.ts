@@ -128,12 +128,9 @@ export class EmbeddedStore implements StoragePort {
       // Before the writer thread exists, this connection is the only writer.
       await importLegacyLog(this.dataDir, this.db, new SqliteWriter(this.db), this.options.log ?? (() => undefined));
       const log = this.options.log ?? (() => undefined);
-      this.checkpointer = new Checkpointer(
-        file,
-        (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`),
-        undefined,
-        logLimitBytes
-      );
+      this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`), {
+        logLimitBytes,
+      });
       this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
