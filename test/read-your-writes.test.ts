@@ -7,7 +7,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { patient } from './support/resources';
 import { createResource, FHIR_JSON, startServer, type TestServer } from './support/server';
-import { storeTargets } from './support/stores';
+import { storeTargets, withTransactions } from './support/stores';
 
 describe.each(storeTargets)('a read after an answered write sees it [$name]', (target) => {
   let server: TestServer;
@@ -17,6 +17,12 @@ describe.each(storeTargets)('a read after an answered write sees it [$name]', (t
   }, 60000);
   afterAll(async () => {
     await server.stop();
+  });
+
+  /** Readers still running when a test ends (one that failed midway): stopped before the next test. */
+  const readersRunning = new Set<() => Promise<number>>();
+  afterEach(async () => {
+    for (const stop of readersRunning) await stop();
   });
 
   /** Reads the resource over and over until stopped: the cache is filled between every write and its read-back. */
@@ -29,13 +35,14 @@ describe.each(storeTargets)('a read after an answered write sees it [$name]', (t
         reads++;
       }
     });
-    return {
-      stop: async () => {
-        running = false;
-        await Promise.all(readers);
-        return reads;
-      },
+    const stop = async (): Promise<number> => {
+      running = false;
+      readersRunning.delete(stop);
+      await Promise.all(readers);
+      return reads;
     };
+    readersRunning.add(stop);
+    return { stop };
   }
 
   test('updates, each read back at once while others read the same resource', async () => {
@@ -76,7 +83,7 @@ describe.each(storeTargets)('a read after an answered write sees it [$name]', (t
     expect((await server.api.get(path)).status).toBe(410);
   });
 
-  test('a transaction’s changes are read back at once; a failed transaction changes nothing that is read', async () => {
+  withTransactions(target)('a transaction’s changes are read back at once; a failed transaction changes nothing that is read', async () => {
     const a = (await createResource(server, patient({ name: [{ family: 'A-1' }] }))).body as Resource & { id: string };
     const b = (await createResource(server, patient({ name: [{ family: 'B-1' }] }))).body as Resource & { id: string };
     const readers = [keepReading(`/fhir/Patient/${a.id}`), keepReading(`/fhir/Patient/${b.id}`)];
