@@ -53,11 +53,10 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
   // Conditional writes search and then write: hold their criteria until the transaction commits
   // (taken here, all at once and in order, so that two transactions cannot wait on each other).
   const conditional = await Promise.all(
-    prepared.flatMap(({ request }): Array<Promise<{ key: string; create?: string }>> => {
+    prepared.flatMap(({ request }): Array<Promise<{ key: string; create?: FhirRequest }>> => {
       const [resourceType] = request.segments;
-      const ifNoneExist = request.ifNoneExist;
-      if (request.method === 'POST' && request.segments.length === 1 && ifNoneExist)
-        return [conditionalCreateKey(ctx, resourceType, ifNoneExist).then((key) => ({ key, create: `${resourceType}?${ifNoneExist}` }))];
+      if (request.method === 'POST' && request.segments.length === 1 && request.ifNoneExist)
+        return [conditionalCreateKey(ctx, resourceType, request.ifNoneExist).then((key) => ({ key, create: request }))];
       if ((request.method === 'PUT' || request.method === 'DELETE') && request.segments.length === 1)
         return [conditionalKey(ctx, resourceType, request.query).then((key) => ({ key }))];
       return [];
@@ -66,29 +65,24 @@ export async function processTransaction(bundle: Bundle, ctx: FhirContext): Prom
   // A conditional create whose resource exists already writes nothing, and a twin finds the same resource:
   // its criteria need not be held while the transaction runs. Held, the practice every message of a GP
   // names (an Organization by ODS code) made all of that practice's messages wait in one line.
-  const matched = new Map<string, string>();
   await Promise.all(
     conditional.map(async ({ create }) => {
-      const id = create && (await matchOf(ctx, create));
-      if (create && id) matched.set(create, id);
+      if (create) create.matchedId = await matchOf(ctx, create);
     })
   );
-  const held = conditional.filter(({ create }) => !create || !matched.has(create)).map(({ key }) => key);
-  return ctx.repo.exclusive(held, () => applyTransaction(entries, prepared, ctx, matched));
+  const held = conditional.filter(({ create }) => !create?.matchedId).map(({ key }) => key);
+  return ctx.repo.exclusive(held, () => applyTransaction(entries, prepared, ctx));
 }
 
-/** Conditional creates ("Type?criteria") whose criteria matched a resource before the transaction took its keys, with its id. */
-type Matches = ReadonlyMap<string, string>;
-
-/** The id of the one resource "Type?criteria" matches now; any doubt (an error, several matches) is left to the locked search. */
-async function matchOf(ctx: FhirContext, create: string): Promise<string | undefined> {
-  const at = create.indexOf('?');
-  const match = await findConditionalMatch(ctx, create.slice(0, at), queryFromString(create.slice(at + 1)), 'If-None-Exist').catch(() => undefined);
+/** The id of the one resource a conditional create's criteria match now; any doubt (an error, several matches) is left to the locked search. */
+async function matchOf(ctx: FhirContext, request: FhirRequest): Promise<string | undefined> {
+  const [resourceType] = request.segments;
+  const match = await findConditionalMatch(ctx, resourceType, queryFromString(request.ifNoneExist as string), 'If-None-Exist').catch(() => undefined);
   return match?.id;
 }
 
-async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, matched: Matches): Promise<FhirResult> {
-  const resolved = await assignIds(entries, prepared, ctx, matched);
+async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext): Promise<FhirResult> {
+  const resolved = await assignIds(entries, prepared, ctx);
   for (const { index, request } of prepared) {
     if (request.method === 'PATCH') continue;
     try {
@@ -118,12 +112,12 @@ async function applyTransaction(entries: BundleEntry[], prepared: PreparedEntry[
 type Resolutions = Map<string, string>;
 
 /**
- * matched: conditional creates whose match was found before the keys were
- * taken (their criteria are not held): they are not searched again. The
- * create of each conditional entry with a match answers with it by id
- * (FhirRequest.matchedId), refusing with 409 if it is gone by then.
+ * A conditional create whose match was found before the keys were taken
+ * (FhirRequest.matchedId; its criteria are not held) is not searched again.
+ * The create of each conditional entry with a match answers with it by id,
+ * refusing with 409 if it is gone by then.
  */
-async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext, matched: Matches): Promise<Resolutions> {
+async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx: FhirContext): Promise<Resolutions> {
   const resolved: Resolutions = new Map();
   const targets = new Set<string>();
   for (const { index, request } of prepared) {
@@ -134,8 +128,7 @@ async function assignIds(entries: BundleEntry[], prepared: PreparedEntry[], ctx:
       if (request.method === 'POST' && request.segments.length === 1) {
         const ifNoneExist = request.ifNoneExist;
         const existing = ifNoneExist
-          ? (matched.get(`${resourceType}?${ifNoneExist}`) ??
-            (await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist'))?.id)
+          ? (request.matchedId ?? (await findConditionalMatch(ctx, resourceType, queryFromString(ifNoneExist), 'If-None-Exist'))?.id)
           : undefined;
         if (existing) {
           request.matchedId = existing;
