@@ -9,7 +9,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
-import { filterToSql, orderToSql, type SqlParam } from './sql-filter';
+import { filterToSql, indexOnlyRids, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -51,8 +51,10 @@ export class AuditLog {
     return row && toVersion(row);
   }
 
+  private readonly context: FilterContext = { fieldId: (field) => this.host.fieldIdOf(AUDIT_TYPE, field), valueTable: 'audit_value' };
+
   private where(filter: Filter): { sql: string; params: SqlParam[] } {
-    return filterToSql(filter, { fieldId: (field) => this.host.fieldIdOf(AUDIT_TYPE, field), valueTable: 'audit_value' });
+    return filterToSql(filter, this.context);
   }
 
   search(query: StoreQuery): StoredVersion[] {
@@ -63,6 +65,9 @@ export class AuditLog {
   }
 
   count(filter: Filter): number {
+    // An event's value rows live and go with it (the retention sweep removes both).
+    const rids = indexOnlyRids(filter, this.context);
+    if (rids) return (this.host.statement(`SELECT count(*) AS n FROM (${rids.sql})`).get(...rids.params) as { n: number }).n;
     const where = this.where(filter);
     return (this.host.statement(`SELECT count(*) AS n FROM audit_event c WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
   }

@@ -189,6 +189,43 @@ function allOf(filters: Filter[], context: FilterContext): SqlFragment {
   return joinFragments([intersection, ...rest], 'AND');
 }
 
+/** The value look-ups of a filter that is nothing else (one look-up, or all of several, nested or not); undefined otherwise. */
+function valueLookupsOnly(filter: Filter): Array<Filter & { field: string }> | undefined {
+  if (isValueLookup(filter)) return [filter];
+  if (filter.kind !== 'and') return undefined;
+  const lookups: Array<Filter & { field: string }> = [];
+  for (const part of filter.filters) {
+    const inner = valueLookupsOnly(part);
+    if (!inner) return undefined;
+    lookups.push(...inner);
+  }
+  return lookups;
+}
+
+/**
+ * The rids a filter selects, each once, read from the value table alone, when
+ * the filter is only look-ups of index values; undefined otherwise. Nothing
+ * else needs checking: a field number belongs to one resource type, and a
+ * value row exists only while its resource's current version is live (a
+ * deletion removes them, writer.ts). Measured at a million resources, the
+ * count of a name prefix with 7,133 matches took 2 ms this way and about
+ * 10 ms through the rows themselves.
+ */
+export function indexOnlyRids(filter: Filter, context: FilterContext): SqlFragment | undefined {
+  const lookups = valueLookupsOnly(filter);
+  if (!lookups) return undefined;
+  const selects: SqlFragment[] = [];
+  for (const lookup of lookups) {
+    const rows = valueRows(lookup, context);
+    // A field no version ever had: nothing matches.
+    if (!rows) return { sql: 'SELECT NULL AS rid WHERE 0', params: [] };
+    selects.push(rows);
+  }
+  // INTERSECT keeps each rid once; one look-up of a field with many values per resource needs DISTINCT.
+  if (selects.length === 1) return { sql: selects[0].sql.replace(/^SELECT rid /, 'SELECT DISTINCT rid '), params: selects[0].params };
+  return { sql: selects.map((x) => x.sql).join(' INTERSECT '), params: selects.flatMap((x) => x.params) };
+}
+
 function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {
   if (parts.length === 1) return parts[0];
   return { sql: `(${parts.map((p) => p.sql).join(` ${op} `)})`, params: parts.flatMap((p) => p.params) };

@@ -26,7 +26,7 @@ import {
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
 import { statisticsFingerprint } from './planner-statistics';
-import { filterToSql, hasDrivingCondition, orderToSql, type SqlParam } from './sql-filter';
+import { filterToSql, hasDrivingCondition, indexOnlyRids, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
@@ -248,8 +248,12 @@ export class EmbeddedStore implements StoragePort {
     return row?.fid;
   }
 
+  private filterContext(resourceType: string): FilterContext {
+    return { fieldId: (field) => this.fieldIdOf(resourceType, field), valueTable: 'search_value' };
+  }
+
   private where(resourceType: string, filter: Filter): { sql: string; params: SqlParam[] } {
-    const condition = filterToSql(filter, { fieldId: (field) => this.fieldIdOf(resourceType, field), valueTable: 'search_value' });
+    const condition = filterToSql(filter, this.filterContext(resourceType));
     // The unary + keeps SQLite from walking the whole type by its index when the filter names its rows (hasDrivingCondition).
     const type = hasDrivingCondition(filter) ? '+c.type' : 'c.type';
     return { sql: `${type} = ? AND c.deleted = 0 AND ${condition.sql}`, params: [resourceType, ...condition.params] };
@@ -271,6 +275,8 @@ export class EmbeddedStore implements StoragePort {
 
   async count(resourceType: string, filter: Filter): Promise<number> {
     if (resourceType === AUDIT_TYPE) return this.auditLog.count(filter);
+    const rids = indexOnlyRids(filter, this.filterContext(resourceType));
+    if (rids) return (this.statement(`SELECT count(*) AS n FROM (${rids.sql})`).get(...rids.params) as { n: number }).n;
     const where = this.where(resourceType, filter);
     const row = this.statement(`SELECT count(*) AS n FROM current_resource c WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
