@@ -111,7 +111,7 @@ function indexCondition(filter: Filter & { field: string }, context: FilterConte
 }
 
 /** The rows whose index field has a value meeting the condition, as a SELECT of their rids; undefined when no version ever had the field. */
-function valueRows(filter: Filter & { field: string }, context: FilterContext): SqlFragment | undefined {
+export function valueRows(filter: Filter & { field: string }, context: FilterContext): SqlFragment | undefined {
   const fid = context.fieldId(filter.field);
   if (fid === undefined) return undefined;
   let condition: SqlFragment;
@@ -161,7 +161,7 @@ function valueRows(filter: Filter & { field: string }, context: FilterContext): 
 }
 
 /** A condition that is a look-up of values (not of a field's presence), which INTERSECT can combine. */
-const isValueLookup = (filter: Filter): filter is Filter & { field: string } =>
+export const isValueLookup = (filter: Filter): filter is Filter & { field: string } =>
   'field' in filter && filter.field.startsWith('idx.') && filter.kind !== 'exists' && filter.kind !== 'within';
 
 /**

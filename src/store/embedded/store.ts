@@ -26,7 +26,8 @@ import {
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
 import { statisticsFingerprint } from './planner-statistics';
-import { filterToSql, hasDrivingCondition, indexOnlyRids, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
+import { filterToSql, hasDrivingCondition, indexOnlyRids, orderToSql, type FilterContext, type SqlFragment, type SqlParam } from './sql-filter';
+import { planIdWalk, WALK_FROM } from './id-walk';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
@@ -262,8 +263,14 @@ export class EmbeddedStore implements StoragePort {
   async search(query: StoreQuery): Promise<StoredVersion[]> {
     if (query.limit === 0) return [];
     if (query.resourceType === AUDIT_TYPE) return this.auditLog.search(query);
-    const where = this.where(query.resourceType, query.filter);
     const order = orderToSql(query.sort);
+    const walked = this.walkedPage(query);
+    if (walked) {
+      const sql = `SELECT ${CURRENT_COLUMNS} FROM (${walked.sql}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
+      const rows = this.statement(sql).all(...walked.params, ...order.params) as unknown as VersionRow[];
+      if (rows.length === query.limit) return rows.map(toVersion);
+    }
+    const where = this.where(query.resourceType, query.filter);
     // The page is chosen first, sorting only the matches' rids and sort keys, and only its rows are then read whole:
     // sorting whole rows (resource JSON and all) cost 28 ms where this takes 11, for 6,600 matches of a name prefix.
     // The order ends with the id, so the outer ORDER BY gives the page the order the inner one chose.
@@ -271,6 +278,14 @@ export class EmbeddedStore implements StoragePort {
     const sql = `SELECT ${CURRENT_COLUMNS} FROM (${page}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
     const rows = this.statement(sql).all(...where.params, ...order.params, query.limit, query.offset, ...order.params) as unknown as VersionRow[];
     return rows.map(toVersion);
+  }
+
+  /** The page's rids by a walk along the id index (id-walk.ts), when the query is a broad look-up in id order. */
+  private walkedPage(query: StoreQuery): SqlFragment | undefined {
+    const walk = planIdWalk(query, this.filterContext(query.resourceType));
+    if (!walk) return undefined;
+    const { n } = this.statement(walk.probe.sql).get(...walk.probe.params) as { n: number };
+    return n >= WALK_FROM ? walk.page : undefined;
   }
 
   async count(resourceType: string, filter: Filter): Promise<number> {
