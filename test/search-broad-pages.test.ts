@@ -66,6 +66,17 @@ describe.each(storeTargets)('pages of a broad search [$name]', (target) => {
     expect(seen).toEqual(expected);
   });
 
+  test('a previous link gives the page before', async () => {
+    const first = await get(`/fhir/Patient?name=${family}&_count=40`);
+    const nextUrl = new URL(first.link?.find((l) => l.relation === 'next')?.url as string);
+    const second = await get(nextUrl.pathname + nextUrl.search);
+    const thirdUrl = new URL(second.link?.find((l) => l.relation === 'next')?.url as string);
+    const third = await get(thirdUrl.pathname + thirdUrl.search);
+    expect(ids(third)).toEqual(expected.slice(80, 120));
+    const backUrl = new URL(third.link?.find((l) => l.relation === 'previous')?.url as string);
+    expect(ids(await get(backUrl.pathname + backUrl.search))).toEqual(expected.slice(40, 80));
+  });
+
   test('an offset page and a reverse page hold the matches at those places', async () => {
     expect(ids(await get(`/fhir/Patient?name=${family}&_count=25&_offset=100`))).toEqual(expected.slice(100, 125));
     expect(ids(await get(`/fhir/Patient?name=${family}&_count=30&_sort=-_id`))).toEqual([...expected].reverse().slice(0, 30));
