@@ -8,7 +8,7 @@
 // thread, where the objects are, so that only strings cross to this thread.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VersionConflictError, type AccessChange, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
-import { applyAccessChange, grantsOf, withGrants } from '../access-index';
+import { ACCESS_CODE, applyAccessChange, grantsOf, withGrants } from '../access-index';
 import { indexRows, type IndexRow } from './index-rows';
 import { AUDIT_TYPE } from './audit-log';
 import { deleteJobRecord, writeJobRecord } from './job-records';
@@ -69,6 +69,7 @@ interface CurrentRow {
 
 type ValueTable = 'search_value' | 'audit_value';
 
+const accessRows = (grants: string[]): Map<string, IndexRow> => indexRows({ [ACCESS_CODE]: grants });
 const rowsOf = (idxJson: string): Map<string, IndexRow> => indexRows(JSON.parse(idxJson) as IndexFields);
 
 export class SqliteWriter {
@@ -189,9 +190,10 @@ export class SqliteWriter {
     const before = grantsOf({ idx });
     const after = applyAccessChange(before, change);
     if (after.length === before.length && after.every((g, i) => g === before[i])) return;
-    const next = JSON.stringify(withGrants(idx, after));
-    this.statement('UPDATE current_resource SET idx = ? WHERE rid = ?').run(next, current.rid);
-    this.replaceIndexRows('search_value', change.resourceType, current.rid, indexRows(idx), rowsOf(next), interned);
+    const next = withGrants(idx, after);
+    this.statement('UPDATE current_resource SET idx = ? WHERE rid = ?').run(JSON.stringify(next), current.rid);
+    // Only the grants' rows change: the rest of the index stays as it is.
+    this.replaceIndexRows('search_value', change.resourceType, current.rid, accessRows(before), accessRows(after), interned);
   }
 
   /** Removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
