@@ -7,21 +7,15 @@
 //
 // SQLite commits without syncing (synchronous=NORMAL); with power-loss
 // safety on, the write-ahead log is then synced here, and a request is
-// acknowledged only after a sync that began after its COMMIT: acknowledged
-// writes are on disk exactly as with synchronous=FULL. The sync runs on
-// libuv's thread pool, so this thread applies the next batch while the last
-// one's sync is under way (measured, a sync took about as long as a batch's
-// COMMIT); batches that commit during a sync share the next one.
+// acknowledged only after that sync: acknowledged writes are on disk exactly
+// as with synchronous=FULL. The sync blocks only this thread, never the one
+// serving requests, and requests queue behind it to share the next one.
 import fs from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { encodeError, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
 
 export class GroupCommit {
   private walFd: number | undefined;
-  private syncing = false;
-  /** Batches committed since the sync under way began: the next sync answers them. */
-  private waiting: Array<(error: string | undefined) => void> = [];
-  private whenIdle: (() => void) | undefined;
 
   /**
    * @param db the writer's connection
@@ -36,21 +30,7 @@ export class GroupCommit {
     private readonly wal: string | undefined
   ) {}
 
-  /** Applies and commits a batch; answer gets its replies once they may be acknowledged (after the sync, where there is one). */
-  run(batch: WriterRequest[], answer: (reply: BatchReply) => void): void {
-    const reply = this.commit(batch);
-    if (!reply.replies.some((r) => !r.error)) {
-      answer(reply);
-      return;
-    }
-    this.afterSync((syncError) => {
-      // Committed, so the field numbers stand; but not known to be on disk, so not acknowledged.
-      if (syncError) reply.replies = reply.replies.map((r) => (r.error ? r : { seq: r.seq, error: { unavailable: syncError } }));
-      answer(reply);
-    });
-  }
-
-  private commit(batch: WriterRequest[]): BatchReply {
+  run(batch: WriterRequest[]): BatchReply {
     const replies = new Map<number, WriterReply>();
     const interned: Array<[string, number]> = [];
     const refuseRest = (err: unknown): BatchReply => {
@@ -96,49 +76,29 @@ export class GroupCommit {
     } catch (err) {
       return refuseRest(err);
     }
+    const syncError = this.syncLog();
+    if (syncError) {
+      // Committed, so the field numbers stand; but not known to be on disk, so not acknowledged.
+      for (const [seq, reply] of replies) if (!reply.error) replies.set(seq, { seq, error: { unavailable: syncError } });
+    }
     return { replies: [...replies.values()], fields: interned };
   }
 
-  /** Calls done after a sync of the write-ahead log that began after this call, with why it failed, if it did. */
-  private afterSync(done: (error: string | undefined) => void): void {
-    if (!this.wal) {
-      done(undefined);
-      return;
-    }
-    this.waiting.push(done);
-    if (!this.syncing) this.syncLog(this.wal);
-  }
-
-  private syncLog(wal: string): void {
-    const answered = this.waiting;
-    this.waiting = [];
-    this.syncing = true;
-    const finish = (err: Error | null): void => {
-      this.syncing = false;
-      const message = err ? `Sync of the embedded store's log failed: ${err.message}` : undefined;
-      for (const done of answered) done(message);
-      if (this.waiting.length > 0) this.syncLog(wal);
-      else this.whenIdle?.();
-    };
+  /** Syncs the write-ahead log; returns why it failed, if it did. */
+  private syncLog(): string | undefined {
+    if (!this.wal) return undefined;
     try {
       // The log exists once the first transaction committed, which is before the first sync.
-      this.walFd ??= fs.openSync(wal, 'r+');
+      this.walFd ??= fs.openSync(this.wal, 'r+');
+      fs.fdatasyncSync(this.walFd);
+      return undefined;
     } catch (err) {
-      finish(err as Error);
-      return;
+      return `Sync of the embedded store's log failed: ${(err as Error).message}`;
     }
-    fs.fdatasync(this.walFd, finish);
   }
 
-  /** Closes the log once every batch committed so far is answered. */
-  close(closed: () => void): void {
-    const closeLog = (): void => {
-      this.whenIdle = undefined;
-      if (this.walFd !== undefined) fs.closeSync(this.walFd);
-      this.walFd = undefined;
-      closed();
-    };
-    if (this.syncing) this.whenIdle = closeLog;
-    else closeLog();
+  close(): void {
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    this.walFd = undefined;
   }
 }

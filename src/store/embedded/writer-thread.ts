@@ -3,8 +3,7 @@
 // made on the thread that serves requests would stop it for that long; here
 // they run beside it, on the machine's other core, while reads stay on the
 // serving thread's own connection (WAL: readers never wait for the writer).
-// Requests queue while a commit runs, and share the next one; a batch's
-// answers wait for the sync of the log, which runs beside the next batch.
+// Requests queue while a commit or its sync runs, and share the next one.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './schema';
 import { GroupCommit } from './group-commit';
@@ -58,7 +57,7 @@ function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
-  if (batch.length > 0) groupCommit.run(batch, (reply) => port?.postMessage(reply));
+  if (batch.length > 0) port?.postMessage(groupCommit.run(batch));
   // After the answers are sent: the requests that waited for this batch do not wait for it.
   statistics.refreshIfDue();
 }
@@ -66,15 +65,14 @@ function flush(): void {
 port.on('message', (message: WriterRequest[] | 'close') => {
   if (message === 'close') {
     flush();
-    groupCommit.close(() => {
-      try {
-        db.exec('PRAGMA optimize');
-      } catch {
-        // Only planner statistics: never a reason to fail a shutdown.
-      }
-      db.close();
-      port.postMessage('closed');
-    });
+    groupCommit.close();
+    try {
+      db.exec('PRAGMA optimize');
+    } catch {
+      // Only planner statistics: never a reason to fail a shutdown.
+    }
+    db.close();
+    port.postMessage('closed');
     return;
   }
   queue.push(...message);
