@@ -7,7 +7,8 @@
 // - the writer thread refreshes them now and then (PRAGMA optimize, which
 //   analyses only the tables whose size has changed a lot since their last
 //   analysis, reading a bounded sample of each index), often while the data
-//   is young and then less and less often;
+//   is young and then less and less often: between commits, and on a timer
+//   when no write comes, so data that arrived all at once is analysed too;
 // - SQLite loads statistics into a connection only when it reads the schema,
 //   and an ANALYZE on one connection does not make another read it again, so
 //   the serving thread's connection, which only reads, is opened again when
@@ -31,6 +32,11 @@ export class StatisticsRefresh {
     private readonly now: () => number = Date.now
   ) {
     this.due = now() + this.gap;
+  }
+
+  /** How long until the next refresh is due. */
+  msUntilDue(): number {
+    return Math.max(0, this.due - this.now());
   }
 
   refreshIfDue(): void {

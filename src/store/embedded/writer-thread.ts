@@ -53,6 +53,16 @@ const groupCommit = new GroupCommit(
 let queue: WriterRequest[] = [];
 let scheduled = false;
 
+// Refreshes come between commits, and when none comes (a load that ended before the refresh was due), from this timer.
+let statisticsTimer: NodeJS.Timeout | undefined;
+function scheduleStatistics(): void {
+  statisticsTimer = setTimeout(() => {
+    statistics.refreshIfDue();
+    scheduleStatistics();
+  }, statistics.msUntilDue() + 100);
+}
+scheduleStatistics();
+
 function flush(): void {
   scheduled = false;
   const batch = queue;
@@ -64,6 +74,7 @@ function flush(): void {
 
 port.on('message', (message: WriterRequest[] | 'close') => {
   if (message === 'close') {
+    clearTimeout(statisticsTimer);
     flush();
     groupCommit.close();
     try {
