@@ -9,7 +9,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
-import { filterToSql, indexOnlyRids, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
+import { filterToSql, indexOnlyCount, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -66,8 +66,8 @@ export class AuditLog {
 
   count(filter: Filter): number {
     // An event's value rows live and go with it (the retention sweep removes both).
-    const rids = indexOnlyRids(filter, this.context);
-    if (rids) return (this.host.statement(`SELECT count(*) AS n FROM (${rids.sql})`).get(...rids.params) as { n: number }).n;
+    const indexOnly = indexOnlyCount(filter, this.context);
+    if (indexOnly) return (this.host.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;
     const where = this.where(filter);
     return (this.host.statement(`SELECT count(*) AS n FROM audit_event c WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
   }

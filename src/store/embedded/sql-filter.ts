@@ -222,7 +222,7 @@ function valueLookupsOnly(filter: Filter): Array<Filter & { field: string }> | u
  * count of a name prefix with 7,133 matches took 2 ms this way and about
  * 10 ms through the rows themselves.
  */
-export function indexOnlyRids(filter: Filter, context: FilterContext): SqlFragment | undefined {
+function indexOnlyRids(filter: Filter, context: FilterContext): SqlFragment | undefined {
   const lookups = valueLookupsOnly(filter);
   if (!lookups) return undefined;
   const selects: SqlFragment[] = [];
@@ -235,6 +235,12 @@ export function indexOnlyRids(filter: Filter, context: FilterContext): SqlFragme
   // INTERSECT keeps each rid once; one look-up of a field with many values per resource needs DISTINCT.
   if (selects.length === 1) return { sql: selects[0].sql.replace(/^SELECT rid /, 'SELECT DISTINCT rid '), params: selects[0].params };
   return { sql: selects.map((x) => x.sql).join(' INTERSECT '), params: selects.flatMap((x) => x.params) };
+}
+
+/** The count of indexOnlyRids, as one statement answering `n`; undefined where the filter is more than look-ups. */
+export function indexOnlyCount(filter: Filter, context: FilterContext): SqlFragment | undefined {
+  const rids = indexOnlyRids(filter, context);
+  return rids && { sql: `SELECT count(*) AS n FROM (${rids.sql})`, params: rids.params };
 }
 
 function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {

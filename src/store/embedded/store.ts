@@ -26,7 +26,7 @@ import {
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
 import { statisticsFingerprint } from './planner-statistics';
-import { filterToSql, hasDrivingCondition, indexOnlyRids, orderToSql, type FilterContext, type SqlFragment, type SqlParam } from './sql-filter';
+import { filterToSql, hasDrivingCondition, indexOnlyCount, orderToSql, type FilterContext, type SqlFragment, type SqlParam } from './sql-filter';
 import { planIdWalk, WALK_FROM } from './id-walk';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
@@ -290,8 +290,8 @@ export class EmbeddedStore implements StoragePort {
 
   async count(resourceType: string, filter: Filter): Promise<number> {
     if (resourceType === AUDIT_TYPE) return this.auditLog.count(filter);
-    const rids = indexOnlyRids(filter, this.filterContext(resourceType));
-    if (rids) return (this.statement(`SELECT count(*) AS n FROM (${rids.sql})`).get(...rids.params) as { n: number }).n;
+    const indexOnly = indexOnlyCount(filter, this.filterContext(resourceType));
+    if (indexOnly) return (this.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;
     const where = this.where(resourceType, filter);
     const row = this.statement(`SELECT count(*) AS n FROM current_resource c WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;

@@ -53,7 +53,8 @@ const groupCommit = new GroupCommit(
 let queue: WriterRequest[] = [];
 let scheduled = false;
 
-// Refreshes come between commits, and when none comes (a load that ended before the refresh was due), from this timer.
+// Refreshes come between commits, and when none comes (a load that ended before the refresh was due), from this timer,
+// which fires just after the due time (a timer may fire a little early, and refreshIfDue would then do nothing).
 let statisticsTimer: NodeJS.Timeout | undefined;
 function scheduleStatistics(): void {
   statisticsTimer = setTimeout(() => {
