@@ -10,6 +10,7 @@ import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 import { normalizeReference, RESOLVE_FORM } from '../base/references';
+import { expressionRoots, mayHaveValues, type ElementPath } from './expression-roots';
 
 /** The search parameter types indexed so far; others are refused at query time. */
 export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
@@ -47,6 +48,8 @@ export interface IndexedParameter {
   targets: string[];
   /** For a parameter whose values come from another resource (resolve(); see below). */
   resolve?: ResolvePath;
+  /** The elements the expression starts from, when known: without them it has no values (expression-roots.ts). */
+  roots?: ElementPath[];
   definition: SearchParameter;
 }
 
@@ -139,10 +142,12 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
     // only tests a reference's type, which the FHIRPath engine answers from the reference.
     const resolve = RESOLVE_FORM.test(sp.expression.trim()) ? resolvePath(sp.expression, all) : undefined;
     if (RESOLVE_FORM.test(sp.expression.trim()) && !resolve) continue;
+    const expression = resolve ? resolve.rest : getSearchParameterDetails(resourceType, sp).parsedExpression;
     params.set(code, {
       code,
       type: sp.type as IndexedType,
-      expression: resolve ? resolve.rest : getSearchParameterDetails(resourceType, sp).parsedExpression,
+      expression,
+      roots: resolve ? undefined : expressionRoots(expression, resourceType),
       targets: (sp.target as string[] | undefined) ?? [],
       definition: sp,
       composite,
@@ -209,6 +214,7 @@ export function computeIndex(resource: Resource, baseUrl: string, resolved: Reso
   const sort: Record<string, string | number> = {};
   const input = [toTypedValue(resource)];
   for (const param of getIndexedParameters(resource.resourceType).values()) {
+    if (!mayHaveValues(resource, param.roots)) continue;
     const from = param.resolve
       ? referencesThrough(param.resolve, input, baseUrl).flatMap((ref) => {
           const target = resolved.get(ref);
