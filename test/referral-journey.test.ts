@@ -143,6 +143,31 @@ describe('referral journey', () => {
       expect(tasks[0].status).toBe('requested');
     });
 
+    test('a referral created by POST gets one Task; stored again under its id after a deletion, it keeps that Task', async () => {
+      const bundle = fixture<Bundle>('bundles/referral-transaction.json');
+      bundle.entry = bundle.entry?.slice(0, 3);
+      (bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = 'REF-FOR-POST';
+      const made = await api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
+      expect(made.status).toBe(200);
+      const {
+        id: _transactionId,
+        meta: _meta,
+        ...body
+      } = made.body.entry[2].resource as { id: string; meta: unknown; resourceType: string; identifier: { value: string }[] };
+      body.identifier[0].value = 'REF-BY-POST';
+      const created = await post(body);
+      const [own] = await taskFor(created.id);
+      expect((await taskFor(created.id)).map((t) => t.id)).toEqual([own.id]);
+      const removed = await api().delete(`/fhir/ServiceRequest/${created.id}`);
+      expect([removed.status, removed.status === 200 || removed.status === 204 ? 'ok' : removed.body]).toEqual([removed.status, 'ok']);
+      const again = await api()
+        .put(`/fhir/ServiceRequest/${created.id}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ ...body, id: created.id });
+      expect([again.status, again.status === 201 ? 'ok' : again.body]).toEqual([201, 'ok']);
+      expect((await taskFor(created.id)).map((t) => t.id)).toEqual([own.id]);
+    });
+
     test('a cancellation message revokes the referral and cancels its Task', async () => {
       const message = fixture<Bundle>('messages/gp-referral.json');
       message.id = 'to-be-cancelled';

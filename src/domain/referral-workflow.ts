@@ -47,9 +47,9 @@ async function find<T extends Resource>(repo: Repository, resourceType: string, 
   return (await repo.find(resourceType, query, 100)).map((m) => m.resource as T);
 }
 
-/** Tasks focused on a referral, as the unit sees them (written in it, or stored). */
-async function tasksOf(repo: Repository, changes: Change[], referral: string): Promise<Task[]> {
-  const stored = await find<Task>(repo, 'Task', { focus: [referral] });
+/** Tasks focused on a referral, as the unit sees them (written in it, or stored: none, when its id is new). */
+async function tasksOf(repo: Repository, changes: Change[], referral: string, freshId = false): Promise<Task[]> {
+  const stored = freshId ? [] : await find<Task>(repo, 'Task', { focus: [referral] });
   const inUnit = changes.map((c) => c.version.resource).filter((r): r is Task => isTask(r) && r.focus?.reference === referral);
   const byId = new Map<string, Task>();
   for (const t of [...stored, ...inUnit]) {
@@ -104,14 +104,14 @@ export const referralWorkflow: WriteRules = {
 
   async followUp(repo, changes) {
     const now = new Date().toISOString();
-    for (const { version, previous } of changes) {
+    for (const { version, previous, freshId } of changes) {
       const resource = version.resource;
       if (isServiceRequest(resource) && !previous && resource.status === 'active') {
         if (isReferral(resource)) {
           // The referral's own Task, unless the writer (e.g. a transaction Bundle) gave one.
-          if ((await tasksOf(repo, changes, ref(resource))).length === 0) await repo.create(newTask(resource, now));
+          if ((await tasksOf(repo, changes, ref(resource), freshId)).length === 0) await repo.create(newTask(resource, now));
         } else {
-          await createOnwardTask(repo, changes, resource, now);
+          await createOnwardTask(repo, changes, resource, now, freshId);
         }
       }
       if (isWithdrawal(resource, previous)) {
@@ -136,14 +136,14 @@ export const referralWorkflow: WriteRules = {
 };
 
 /** An onward referral to a community service gets its own Task, partOf the referral's Task. */
-async function createOnwardTask(repo: Repository, changes: Change[], onward: ServiceRequest, now: string): Promise<void> {
+async function createOnwardTask(repo: Repository, changes: Change[], onward: ServiceRequest, now: string, freshId?: boolean): Promise<void> {
   for (const basis of onward.basedOn ?? []) {
     const target = basis.reference;
     if (!target?.startsWith('ServiceRequest/')) continue;
     const referral = (await repo.readLatest('ServiceRequest', target.split('/')[1]))?.resource;
     if (!isReferral(referral)) continue;
     const parent = (await tasksOf(repo, changes, target))[0];
-    if ((await tasksOf(repo, changes, ref(onward))).length > 0) return;
+    if ((await tasksOf(repo, changes, ref(onward), freshId)).length > 0) return;
     await repo.create(newTask(onward, now, parent ? { partOf: [{ reference: `Task/${parent.id}` }] } : {}));
     return;
   }

@@ -99,6 +99,12 @@ export type WriteValidator = (resource: Resource, resolveReference: ReferenceRes
 export interface Change {
   version: StoredVersion;
   previous: Resource | undefined;
+  /**
+   * The server made the resource's id for this write: nothing stored can
+   * refer to it yet (a reference must resolve when it is written, and no one
+   * could have guessed the id).
+   */
+  freshId?: boolean;
 }
 
 /**
@@ -417,7 +423,7 @@ export class Repository {
 
   async create(resource: Resource, assignedId?: string): Promise<WriteResult> {
     const id = assignedId ?? newResourceId();
-    return this.write({ ...resource, id } as Resource, undefined);
+    return this.write({ ...resource, id } as Resource, undefined, undefined, false, assignedId === undefined);
   }
 
   /** Update, or create with the client's id when it does not exist (update-as-create). */
@@ -452,12 +458,12 @@ export class Repository {
   };
 
   /** ifMatch only chooses the status of a lost race: 412 with it, 409 without. */
-  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false): Promise<WriteResult> {
+  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false, freshId = false): Promise<WriteResult> {
     const rules = this.options.rules;
     const before = previous?.deleted ? undefined : previous?.resource;
     if (!deleted && !this.unit && rules?.hasFollowUps(resource, before)) {
       // The write and its follow-ups commit together, or not at all.
-      return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted), new Set(), ifMatch);
+      return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted, freshId), new Set(), ifMatch);
     }
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
     // Provisional, for the rules and validation; commit() stamps the final instant (commit-stamp.ts).
@@ -483,7 +489,7 @@ export class Repository {
       this.unit.writes.push(write);
       this.unit.floors.set(version, lastUpdated);
       this.unit.latest.set(resourceKey(version), version);
-      this.unit.changes.push({ version, previous: before });
+      this.unit.changes.push({ version, previous: before, ...(freshId ? { freshId } : {}) });
     } else {
       await this.commit([write], ifMatch, new Map([[version, lastUpdated]]));
     }
