@@ -11,6 +11,7 @@ import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 import { normalizeReference, RESOLVE_FORM } from '../base/references';
 import { expressionRoots, mayHaveValues, type ElementPath } from './expression-roots';
+import { followPath, propertyPath } from './property-path';
 
 /** The search parameter types indexed so far; others are refused at query time. */
 export type IndexedType = 'token' | 'string' | 'reference' | 'date' | 'uri' | 'number' | 'quantity' | 'special' | 'composite';
@@ -50,6 +51,8 @@ export interface IndexedParameter {
   resolve?: ResolvePath;
   /** The elements the expression starts from, when known: without them it has no values (expression-roots.ts). */
   roots?: ElementPath[];
+  /** The expression's element names, when it is a plain path from the resource (property-path.ts). */
+  path?: string[];
   definition: SearchParameter;
 }
 
@@ -148,6 +151,7 @@ export function getIndexedParameters(resourceType: string): Map<string, IndexedP
       type: sp.type as IndexedType,
       expression,
       roots: resolve ? undefined : expressionRoots(expression, resourceType),
+      path: resolve ? undefined : propertyPath(expression, resourceType),
       targets: (sp.target as string[] | undefined) ?? [],
       definition: sp,
       composite,
@@ -221,7 +225,7 @@ export function computeIndex(resource: Resource, baseUrl: string, resolved: Reso
           return target ? [toTypedValue(target)] : [];
         })
       : input;
-    const values = from.length === 0 ? [] : evalFhirPathTyped(param.expression, from);
+    const values = param.path ? followPath(param.path, input[0]) : from.length === 0 ? [] : evalFhirPathTyped(param.expression, from);
     indexValues(param, values, idx, sort, baseUrl);
   }
   return { idx, sort };
