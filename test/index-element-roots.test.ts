@@ -1,5 +1,5 @@
 // The indexer skips a search parameter whose expression starts from elements
-// the resource does not have (store/expression-roots.ts). These searches reach
+// the resource does not have (base/expression-roots.ts). These searches reach
 // values through the forms that skip must not miss: a second step (name.given,
 // meta.tag) where only some repeats have it, a choice of type
 // (occurrence[x]), a where() on a reference, and an expression it cannot

@@ -107,6 +107,19 @@ describe('validation pipeline', () => {
     expect(find(res.body.issue, 'code-invalid', 'Task.status')?.severity).toBe('error');
   });
 
+  test('a required binding under a repeating element is checked in every repeat, also when the first does not have it', async () => {
+    const sr = (await post(referral(subject, gp))).body;
+    const outputs = [
+      { valueString: 'no type' },
+      { type: { coding: [{ system: `${BASE}/CodeSystem/sp-task-output-type`, code: 'not-an-output' }] }, valueString: 'x' },
+    ];
+    // The first output lacks its type on purpose (itself a structure error): the binding's check must look past it.
+    const res = await post({ ...task(`ServiceRequest/${sr.id}`, subject, gp, { status: 'in-progress' }), output: outputs });
+    expect(res.status).toBe(422);
+    const issue = find(res.body.issue, 'code-invalid', 'Task.output[1].type');
+    expect([issue?.severity, issue?.diagnostics]).toEqual(['error', expect.stringContaining('is not in the required ValueSet')]);
+  });
+
   test('an invariant holds on patch too: a Task patched to rejected without a statusReason is 422 and unchanged', async () => {
     const sr = (await post(referral(subject, gp))).body;
     const created = (await post(task(`ServiceRequest/${sr.id}`, subject, gp))).body;

@@ -1,10 +1,11 @@
 // Terminology bindings (terminologies.html#strength): a code outside a
 // required binding's ValueSet is an error, outside an extensible one a warning.
 // Membership comes from the Terminology, the same code $validate-code uses.
-import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
+import { evalFhirPathTyped, parseFhirPath, toTypedValue, type FhirPathAtom } from '@medplum/core';
 import type { Coding, ElementDefinition, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { TerminologyService } from './terminology/service';
 import { walkResource } from './checks/walk';
+import { expressionRoots, mayHaveValues, type ElementPath } from '../base/expression-roots';
 
 export interface Binding {
   /** FHIRPath to the bound element, e.g. Task.status. */
@@ -58,11 +59,33 @@ async function checkValue(
   return issue(binding, location, `${shown} is not in the ${binding.strength} ValueSet ${binding.valueSet}; the value ${what} it`);
 }
 
+interface CompiledPath {
+  atom: FhirPathAtom;
+  roots: ElementPath[] | undefined;
+}
+
+/** Bound element paths, parsed once: a profile's bindings are checked on every write. */
+const compiledPaths = new Map<string, CompiledPath>();
+
+function compiled(path: string, resourceType: string): CompiledPath {
+  const key = `${resourceType} ${path}`;
+  let found = compiledPaths.get(key);
+  if (!found) {
+    const atom = parseFhirPath(path);
+    found = { atom, roots: expressionRoots(atom, resourceType) };
+    compiledPaths.set(key, found);
+  }
+  return found;
+}
+
 export async function checkBindings(resource: Resource, bindings: Binding[], terminology: TerminologyService): Promise<OperationOutcomeIssue[]> {
   const issues: OperationOutcomeIssue[] = [];
   const input = [toTypedValue(resource)];
   for (const binding of bindings) {
-    for (const typed of evalFhirPathTyped(binding.path, input)) {
+    const path = compiled(binding.path, resource.resourceType);
+    // Most bound elements are absent from a given resource: nothing to check, and no evaluation needed.
+    if (!mayHaveValues(resource, path.roots)) continue;
+    for (const typed of evalFhirPathTyped(path.atom, input)) {
       const location = (typed as { path?: string }).path ?? binding.path;
       const found = await checkValue(binding, typed.type, typed.value, location, terminology);
       if (found) issues.push(found);

@@ -10,7 +10,7 @@ import type { FhirPathAtom } from '@medplum/core';
 import type { DateIndex, IndexFields } from './port';
 import { dateRange, MAX_INSTANT, MIN_INSTANT, normalizeString } from './search/values';
 import { normalizeReference, RESOLVE_FORM } from '../base/references';
-import { expressionRoots, mayHaveValues, type ElementPath } from './expression-roots';
+import { expressionRoots, mayHaveValues, type ElementPath } from '../base/expression-roots';
 import { followPath, propertyPath } from './property-path';
 
 /** The search parameter types indexed so far; others are refused at query time. */

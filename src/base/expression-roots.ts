@@ -1,8 +1,9 @@
-// Which elements of a resource a search parameter's expression starts from,
-// so that the indexer can skip an expression whose starting elements the
-// resource does not have: its values are then empty, and the FHIRPath engine
-// costs about 3 µs an expression even to say so. A referral has values for
-// 10 of its 27 indexed parameters, so most evaluations would answer nothing.
+// Which elements of a resource a FHIRPath expression starts from, so that
+// an expression whose starting elements the resource does not have can be
+// skipped: its values are then empty, and the FHIRPath engine costs about
+// 3 µs an expression even to say so. The indexer skips search parameters so
+// (a referral has values for 10 of its 27), and validation skips the bound
+// elements a resource does not have.
 //
 // The analysis is conservative: it names the starting elements only for
 // expressions that are navigation from the resource (`Type.a.b`, unions of
