@@ -9,7 +9,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
-import { filterToSql, indexOnlyCount, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
+import { filterToSql, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -60,8 +60,8 @@ export class AuditLog {
   search(query: StoreQuery): StoredVersion[] {
     const where = this.where(query.filter);
     const order = orderToSql(query.sort);
-    const sql = `SELECT ${COLUMNS} FROM audit_event c WHERE ${where.sql}${order.sql} LIMIT ? OFFSET ?`;
-    return (this.host.statement(sql).all(...where.params, ...order.params, query.limit, query.offset) as unknown as AuditRow[]).map(toVersion);
+    const sql = `SELECT ${COLUMNS} FROM audit_event c WHERE ${where.sql}${order.sql}${limitSql(query.limit)} OFFSET ?`;
+    return (this.host.statement(sql).all(...where.params, ...order.params, query.offset) as unknown as AuditRow[]).map(toVersion);
   }
 
   count(filter: Filter): number {
@@ -84,7 +84,7 @@ export class AuditLog {
       where.push('c.last_updated > ?');
       params.push(query.since);
     }
-    const sql = `SELECT ${COLUMNS} FROM audit_event c${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.last_updated DESC, c.rid DESC LIMIT ? OFFSET ?`;
-    return (this.host.statement(sql).all(...params, query.limit, query.offset) as unknown as AuditRow[]).map(toVersion);
+    const sql = `SELECT ${COLUMNS} FROM audit_event c${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.last_updated DESC, c.rid DESC${limitSql(query.limit)} OFFSET ?`;
+    return (this.host.statement(sql).all(...params, query.offset) as unknown as AuditRow[]).map(toVersion);
   }
 }

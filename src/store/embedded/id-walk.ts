@@ -12,7 +12,7 @@
 // page (the caller runs it then).
 import type { Filter } from '../search/filter';
 import type { StoreQuery } from '../port';
-import { filterToSql, isValueLookup, valueRows, type FilterContext, type SqlFragment } from './sql-filter';
+import { filterToSql, isValueLookup, limitSql, valueRows, type FilterContext, type SqlFragment } from './sql-filter';
 
 /** Fewer matches than this are read row by row: a few hundred row reads cost less than a walk that may not fill the page. */
 export const WALK_FROM = 256;
@@ -43,12 +43,12 @@ export function planIdWalk(query: StoreQuery, context: FilterContext): IdWalk | 
   const bounds = idBounds.map((b) => filterToSql(b, context));
   const direction = query.sort[0].descending ? 'DESC' : 'ASC';
   // Entries of deleted resources are walked over: they have no value rows, so no look-up selects them.
-  const walked = `SELECT c.rid, c.id FROM current_resource c WHERE c.type = ?${bounds.map((b) => ` AND ${b.sql}`).join('')} ORDER BY c.id ${direction} LIMIT ?`;
+  const walked = `SELECT c.rid, c.id FROM current_resource c WHERE c.type = ?${bounds.map((b) => ` AND ${b.sql}`).join('')} ORDER BY c.id ${direction}${limitSql(steps)}`;
   return {
-    probe: { sql: `SELECT count(*) AS n FROM (${rows.sql} LIMIT ?)`, params: [...rows.params, WALK_FROM] },
+    probe: { sql: `SELECT count(*) AS n FROM (${rows.sql}${limitSql(WALK_FROM)})`, params: rows.params },
     page: {
-      sql: `SELECT w.rid FROM (${walked}) w WHERE w.rid IN (${rows.sql}) ORDER BY w.id ${direction} LIMIT ? OFFSET ?`,
-      params: [query.resourceType, ...bounds.flatMap((b) => b.params), steps, ...rows.params, query.limit, query.offset],
+      sql: `SELECT w.rid FROM (${walked}) w WHERE w.rid IN (${rows.sql}) ORDER BY w.id ${direction}${limitSql(query.limit)} OFFSET ?`,
+      params: [query.resourceType, ...bounds.flatMap((b) => b.params), ...rows.params, query.offset],
     },
   };
 }

@@ -26,7 +26,7 @@ import {
 import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
 import { statisticsFingerprint } from './planner-statistics';
-import { filterToSql, hasDrivingCondition, indexOnlyCount, orderToSql, type FilterContext, type SqlFragment, type SqlParam } from './sql-filter';
+import { filterToSql, hasDrivingCondition, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlFragment, type SqlParam } from './sql-filter';
 import { planIdWalk, WALK_FROM } from './id-walk';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
@@ -46,7 +46,7 @@ export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   rowCacheMiB?: number;
 }
 
-/** Compiled statements kept per distinct search SQL; searches come in few shapes. */
+/** Compiled statements kept per distinct search SQL; searches come in few shapes (and page sizes: sql-filter.ts, limitSql). */
 const STATEMENT_CACHE = 500;
 
 /** How often the serving connection looks whether the planner's statistics changed (planner-statistics.ts). */
@@ -175,11 +175,13 @@ export class EmbeddedStore implements StoragePort {
 
   statement(sql: string): StatementSync {
     let statement = this.statements.get(sql);
-    if (!statement) {
+    // Least recently used goes first: a Map iterates in insertion order, so a hit is inserted again.
+    if (statement) this.statements.delete(sql);
+    else {
       if (this.statements.size >= STATEMENT_CACHE) this.statements.delete(this.statements.keys().next().value as string);
       statement = this.requireDb().prepare(sql);
-      this.statements.set(sql, statement);
     }
+    this.statements.set(sql, statement);
     return statement;
   }
 
@@ -229,8 +231,8 @@ export class EmbeddedStore implements StoragePort {
     const sql =
       'SELECT type, id, vid, last_updated, deleted, resource FROM resource_version' +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY last_updated DESC, vid DESC LIMIT ? OFFSET ?';
-    const rows = this.statement(sql).all(...params, query.limit, query.offset) as unknown as VersionRow[];
+      ` ORDER BY last_updated DESC, vid DESC${limitSql(query.limit)} OFFSET ?`;
+    const rows = this.statement(sql).all(...params, query.offset) as unknown as VersionRow[];
     return rows.map(toVersion);
   }
 
@@ -274,9 +276,9 @@ export class EmbeddedStore implements StoragePort {
     // The page is chosen first, sorting only the matches' rids and sort keys, and only its rows are then read whole:
     // sorting whole rows (resource JSON and all) cost 28 ms where this takes 11, for 6,600 matches of a name prefix.
     // The order ends with the id, so the outer ORDER BY gives the page the order the inner one chose.
-    const page = `SELECT c.rid FROM current_resource c WHERE ${where.sql}${order.sql} LIMIT ? OFFSET ?`;
+    const page = `SELECT c.rid FROM current_resource c WHERE ${where.sql}${order.sql}${limitSql(query.limit)} OFFSET ?`;
     const sql = `SELECT ${CURRENT_COLUMNS} FROM (${page}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
-    const rows = this.statement(sql).all(...where.params, ...order.params, query.limit, query.offset, ...order.params) as unknown as VersionRow[];
+    const rows = this.statement(sql).all(...where.params, ...order.params, query.offset, ...order.params) as unknown as VersionRow[];
     return rows.map(toVersion);
   }
 

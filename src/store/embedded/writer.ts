@@ -10,6 +10,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VersionConflictError, type AccessChange, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
 import { ACCESS_CODE, applyAccessChange, grantsOf, withGrants } from '../access-index';
 import { indexRows, type IndexRow } from './index-rows';
+import { limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
 import { deleteJobRecord, writeJobRecord } from './job-records';
 
@@ -198,9 +199,8 @@ export class SqliteWriter {
 
   /** Removes up to limit AuditEvents recorded before the instant, oldest first; returns how many. */
   removeAuditEventsBefore(instant: string, limit: number): number {
-    const rows = this.statement('SELECT rid, idx FROM audit_event WHERE last_updated < ? ORDER BY last_updated LIMIT ?').all(
-      instant,
-      limit
+    const rows = this.statement(`SELECT rid, idx FROM audit_event WHERE last_updated < ? ORDER BY last_updated${limitSql(limit)}`).all(
+      instant
     ) as unknown as Array<{
       rid: number;
       idx: string;
