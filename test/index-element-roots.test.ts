@@ -4,7 +4,8 @@
 // meta.tag) where only some repeats have it, a choice of type
 // (occurrence[x]), a where() on a reference, and an expression it cannot
 // analyse (Patient.deceased), through HTTP on every store.
-import { FHIR_JSON, startServer, type TestServer } from './support/server';
+import type { ServiceRequest } from '@medplum/fhirtypes';
+import { createResource, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { organization, patient, referral } from './support/resources';
 
@@ -14,10 +15,7 @@ describe.each(storeTargets)('index values reached from the elements an expressio
   let server: TestServer;
   const ids: Record<string, string> = {};
   const post = async (body: object): Promise<string> => {
-    const res = await server.api
-      .post(`/fhir/${(body as { resourceType: string }).resourceType}`)
-      .set('Content-Type', FHIR_JSON)
-      .send(body);
+    const res = await createResource(server, body);
     if (res.status !== 201) throw new Error(res.text);
     return res.body.id as string;
   };
@@ -38,9 +36,12 @@ describe.each(storeTargets)('index values reached from the elements an expressio
     ids.died = await post(patient({ name: [{ family: 'Dunn' }], deceasedDateTime: '2026-10-01' }));
     ids.alive = await post(patient({ name: [{ family: 'Ali' }], deceasedBoolean: false }));
     const practice = `Organization/${await post(organization('B86001'))}`;
-    ids.inPeriod = await post(referral(`Patient/${ids.zed}`, practice, { occurrencePeriod: { start: '2027-03-01', end: '2027-03-31' } }));
-    ids.onDay = await post(referral(`Patient/${ids.tagged}`, practice, { occurrenceDateTime: '2027-02-14' }));
-    ids.undated = await post(referral(`Patient/${ids.died}`, practice));
+    // Requests for physiotherapy, not social prescribing referrals: no Task comes with them, so every store can write them alone.
+    const request = (subject: string, overrides: Partial<ServiceRequest> = {}) =>
+      referral(subject, practice, { code: { coding: [{ system: 'http://snomed.info/sct', code: '91251008' }] }, ...overrides });
+    ids.inPeriod = await post(request(`Patient/${ids.zed}`, { occurrencePeriod: { start: '2027-03-01', end: '2027-03-31' } }));
+    ids.onDay = await post(request(`Patient/${ids.tagged}`, { occurrenceDateTime: '2027-02-14' }));
+    ids.undated = await post(request(`Patient/${ids.died}`));
   });
   afterAll(async () => {
     await server.stop();

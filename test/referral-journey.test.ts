@@ -132,23 +132,25 @@ describe('referral journey', () => {
       expect(await taskFor(referralId)).toHaveLength(1);
     });
 
-    test('a transaction referral without a Task gets one in the same commit', async () => {
+    /** The fixture's referral transaction without its Task, the referral identified by value. */
+    const referralWithoutTask = async (value: string) => {
       const bundle = fixture<Bundle>('bundles/referral-transaction.json');
       bundle.entry = bundle.entry?.slice(0, 3);
-      (bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = 'REF-NO-TASK';
+      (bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = value;
       const res = await api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
       expect(res.status).toBe(200);
+      return res;
+    };
+
+    test('a transaction referral without a Task gets one in the same commit', async () => {
+      const res = await referralWithoutTask('REF-NO-TASK');
       const tasks = await taskFor(res.body.entry[2].resource.id);
       expect(tasks).toHaveLength(1);
       expect(tasks[0].status).toBe('requested');
     });
 
     test('a referral created by POST gets one Task; stored again under its id after a deletion, it keeps that Task', async () => {
-      const bundle = fixture<Bundle>('bundles/referral-transaction.json');
-      bundle.entry = bundle.entry?.slice(0, 3);
-      (bundle.entry?.[2].resource as { identifier: { value: string }[] }).identifier[0].value = 'REF-FOR-POST';
-      const made = await api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
-      expect(made.status).toBe(200);
+      const made = await referralWithoutTask('REF-FOR-POST');
       const {
         id: _transactionId,
         meta: _meta,
