@@ -41,14 +41,20 @@ export function expressionRoots(atom: Atom, resourceType: string): ElementPath[]
   return undefined;
 }
 
-/** `Type.a.b...` (with functions that keep emptiness along the way): the first steps below the type. */
-function pathRoots(atom: DotAtom, resourceType: string): ElementPath[] | undefined {
+/** A chain `a.b.c` as its head (`a`) and the steps after it, in order; a whole expression's root is looked through. */
+export function dotChain(atom: Atom): { head: Atom; steps: Atom[] } {
+  let head = atom instanceof FhirPathAtom ? atom.child : atom;
   const steps: Atom[] = [];
-  let head: Atom = atom;
   while (head instanceof DotAtom) {
     steps.unshift(head.right);
     head = head.left;
   }
+  return { head, steps };
+}
+
+/** `Type.a.b...` (with functions that keep emptiness along the way): the first steps below the type. */
+function pathRoots(atom: DotAtom, resourceType: string): ElementPath[] | undefined {
+  const { head, steps } = dotChain(atom);
   if (!(head instanceof SymbolAtom) || (head.name !== resourceType && !RESOURCE_BASES.has(head.name))) return undefined;
   const path: string[] = [];
   for (const step of steps) {

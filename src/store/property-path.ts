@@ -9,20 +9,17 @@
 // Each step does what the engine's evaluation of a name does: keep a resource
 // of that type, else take the element's values (flattening repeats), and drop
 // values that are absent.
-import { DotAtom, FhirPathAtom, getTypedPropertyValue, SymbolAtom, type Atom, type TypedValue } from '@medplum/core';
+import { getTypedPropertyValue, SymbolAtom, type Atom, type TypedValue } from '@medplum/core';
+import { dotChain } from '../base/expression-roots';
 
 /** The element names after the type, when the expression is `<resourceType>.<name>.<name>...`; otherwise undefined. */
 export function propertyPath(atom: Atom, resourceType: string): string[] | undefined {
-  let head = atom instanceof FhirPathAtom ? atom.child : atom;
-  const steps: string[] = [];
-  while (head instanceof DotAtom) {
-    if (!(head.right instanceof SymbolAtom)) return undefined;
-    steps.unshift(head.right.name);
-    head = head.left;
-  }
+  const { head, steps } = dotChain(atom);
   if (!(head instanceof SymbolAtom) || head.name !== resourceType || steps.length === 0) return undefined;
+  if (!steps.every((s): s is SymbolAtom => s instanceof SymbolAtom)) return undefined;
+  const names = steps.map((s) => s.name);
   // `$this` and `%variables` mean something else than an element.
-  return steps.some((s) => s.startsWith('$') || s.startsWith('%')) ? undefined : steps;
+  return names.some((s) => s.startsWith('$') || s.startsWith('%')) ? undefined : names;
 }
 
 /** The values at a path from a resource's typed value, as the engine would select them. */
