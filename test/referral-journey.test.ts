@@ -161,7 +161,8 @@ describe('referral journey', () => {
       const [own] = await taskFor(created.id);
       expect((await taskFor(created.id)).map((t) => t.id)).toEqual([own.id]);
       const removed = await api().delete(`/fhir/ServiceRequest/${created.id}`);
-      expect([removed.status, removed.status === 200 || removed.status === 204 ? 'ok' : removed.body]).toEqual([removed.status, 'ok']);
+      // The body is shown when the deletion is refused.
+      expect(removed.status === 200 || removed.status === 204 ? 'ok' : removed.body).toBe('ok');
       const again = await api()
         .put(`/fhir/ServiceRequest/${created.id}`)
         .set('Content-Type', FHIR_JSON)
