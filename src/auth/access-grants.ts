@@ -10,7 +10,7 @@
 // reassigned, moved to another patient, deleted) is recomputed from all its
 // sources, which are bounded by one patient's or one referral's records,
 // never by an organisation's caseload.
-import { grantsOf, setGrants, type AccessIndexer, type AccessPlan } from '../store/access-index';
+import { ACCESS_CODE, grantsOf, setGrants, type AccessIndexer, type AccessPlan } from '../store/access-index';
 import { indexField } from '../store/indexer';
 import type { AccessChange, StoragePort, StoredVersion } from '../store/port';
 import { DERIVATIONS, derivedRoles, forRole, hasGrants, inheritedRoles, OWN_GRANTS, patientRecordTypes, type GrantRole } from './access-rules';
@@ -188,7 +188,7 @@ class CommitPlan {
    * finds them in one look-up, with their index fields, where the grants are.
    */
   private async sweepRecordsOf(patient: string): Promise<void> {
-    for (const row of await this.view.store.indexesHolding(patientRecordTypes(), indexField('patient'), patient)) {
+    for (const row of await this.view.store.indexesHolding(patientRecordTypes(), indexField('patient'), patient, [ACCESS_CODE, 'patient'])) {
       const key = keyOf(row);
       if (this.view.pending.has(key)) continue;
       for (const role of inheritedRoles(row.resourceType)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));

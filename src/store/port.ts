@@ -154,11 +154,11 @@ export interface StoragePort {
   count(resourceType: string, filter: Filter): Promise<number>;
   /**
    * The current versions, of the types given, whose index field holds the
-   * value, without their resource (index fields only): asks once what one
-   * search per type would find out, for look-ups bounded by one resource's
-   * records (a patient's).
+   * value, with only the index fields named by codes (no resource, no sort
+   * keys): asks once what one search per type would find out, for look-ups
+   * bounded by one resource's records (a patient's).
    */
-  indexesHolding(resourceTypes: string[], field: string, value: string): Promise<StoredVersion[]>;
+  indexesHolding(resourceTypes: string[], field: string, value: string, codes: string[]): Promise<StoredVersion[]>;
   /**
    * Writes all versions or none; throws VersionConflictError on a lost race.
    * An AuditEvent is not a versioned resource: its write (always a create) is

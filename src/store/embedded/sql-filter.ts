@@ -32,12 +32,14 @@ const IN_CHUNK = 10000;
 
 const bindable = (value: Scalar): SqlParam => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
-/** A JSON path naming one key of the sort-key object. */
-export function sortPath(field: string): string {
-  const key = field.slice('sort.'.length);
-  if (key.includes('"')) throw new Error(`Unsupported sort field ${JSON.stringify(field)}`);
+/** A JSON path naming one key of an object (index fields, sort keys). */
+export function keyPath(key: string): string {
+  if (key.includes('"')) throw new Error(`Unsupported field ${JSON.stringify(key)}`);
   return `$."${key}"`;
 }
+
+/** A JSON path naming one key of the sort-key object. */
+export const sortPath = (field: string): string => keyPath(field.slice('sort.'.length));
 
 /** The smallest string greater than every string that starts with prefix, when there is one. */
 function prefixEnd(prefix: string): string | undefined {
@@ -243,10 +245,24 @@ export function indexOnlyCount(filter: Filter, context: FilterContext): SqlFragm
   return rids && { sql: `SELECT count(*) AS n FROM (${rids.sql})`, params: rids.params };
 }
 
+/**
+ * Conditions joined, with the constants folded: a condition no row can meet
+ * (a field no version ever had) stays FALSE through AND and OR, so the store
+ * answers it without a query. Unfolded, `(0 OR 0)` still walked every
+ * resource of the type (0.4 ms for a subscription round on a server with no
+ * Subscriptions).
+ */
 function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {
-  if (parts.length === 1) return parts[0];
-  return { sql: `(${parts.map((p) => p.sql).join(` ${op} `)})`, params: parts.flatMap((p) => p.params) };
+  const [absorbing, neutral] = op === 'AND' ? [FALSE, TRUE] : [TRUE, FALSE];
+  if (parts.includes(absorbing)) return absorbing;
+  const rest = parts.filter((p) => p !== neutral);
+  if (rest.length === 0) return neutral;
+  if (rest.length === 1) return rest[0];
+  return { sql: `(${rest.map((p) => p.sql).join(` ${op} `)})`, params: rest.flatMap((p) => p.params) };
 }
+
+/** Whether a condition is one no row meets, known without a query. */
+export const neverTrue = (condition: SqlFragment): boolean => condition === FALSE;
 
 /** The column or expression a top-level field is read from, and whether it holds typed JSON values. */
 function scalarField(field: string): { expr: string; params: SqlParam[]; typed: boolean } | undefined {
@@ -271,6 +287,7 @@ export function filterToSql(filter: Filter, context: FilterContext): SqlFragment
       );
     case 'not': {
       const inner = filterToSql(filter.filter, context);
+      if (inner === TRUE || inner === FALSE) return inner === TRUE ? FALSE : TRUE;
       return { sql: `NOT ${inner.sql.startsWith('(') ? inner.sql : `(${inner.sql})`}`, params: inner.params };
     }
     case 'within':

@@ -8,9 +8,9 @@
 // thread, where the objects are, so that only strings cross to this thread.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VersionConflictError, type AccessChange, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
-import { ACCESS_CODE, applyAccessChange, grantsOf, withGrants } from '../access-index';
+import { ACCESS_CODE, applyAccessChange } from '../access-index';
 import { indexRows, type IndexRow } from './index-rows';
-import { limitSql } from './sql-filter';
+import { keyPath, limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
 import { deleteJobRecord, writeJobRecord } from './job-records';
 
@@ -71,6 +71,7 @@ interface CurrentRow {
 type ValueTable = 'search_value' | 'audit_value';
 
 const accessRows = (grants: string[]): Map<string, IndexRow> => indexRows({ [ACCESS_CODE]: grants });
+const ACCESS_PATH = keyPath(ACCESS_CODE);
 const rowsOf = (idxJson: string): Map<string, IndexRow> => indexRows(JSON.parse(idxJson) as IndexFields);
 
 export class SqliteWriter {
@@ -184,15 +185,22 @@ export class SqliteWriter {
   }
 
   /** New grants for the current version, read and written inside the group transaction, so concurrent changes compose. */
+  // SQLite reads and sets the one field in the index JSON: a patient's re-grant changes a dozen records at a time, and
+  // parsing and writing out each one's whole index fields here cost more than the rows themselves.
   applyAccessChange(change: AccessChange, interned: Array<[string, number]>): void {
-    const current = this.currentRow(change.resourceType, change.id);
-    if (!current || current.deleted === 1) return;
-    const idx = JSON.parse(current.idx) as IndexFields;
-    const before = grantsOf({ idx });
+    const current = this.statement('SELECT rid, idx -> ? AS grants FROM current_resource WHERE type = ? AND id = ? AND deleted = 0').get(
+      ACCESS_PATH,
+      change.resourceType,
+      change.id
+    ) as { rid: number; grants: string | null } | undefined;
+    if (!current) return;
+    const before = current.grants === null ? [] : (JSON.parse(current.grants) as string[]);
     const after = applyAccessChange(before, change);
     if (after.length === before.length && after.every((g, i) => g === before[i])) return;
-    const next = withGrants(idx, after);
-    this.statement('UPDATE current_resource SET idx = ? WHERE rid = ?').run(JSON.stringify(next), current.rid);
+    // Sorted, as withGrants stores them; no grants, no field.
+    if (after.length > 0)
+      this.statement('UPDATE current_resource SET idx = json_set(idx, ?, json(?)) WHERE rid = ?').run(ACCESS_PATH, JSON.stringify(after), current.rid);
+    else this.statement('UPDATE current_resource SET idx = json_remove(idx, ?) WHERE rid = ?').run(ACCESS_PATH, current.rid);
     // Only the grants' rows change: the rest of the index stays as it is.
     this.replaceIndexRows('search_value', change.resourceType, current.rid, accessRows(before), accessRows(after), interned);
   }

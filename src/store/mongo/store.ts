@@ -11,6 +11,7 @@ import {
   type AccessChange,
   type CommitOptions,
   type HistoryQuery,
+  type IndexFields,
   type IndexUpdate,
   type JobRecord,
   type StoragePort,
@@ -186,16 +187,17 @@ export class MongoStore implements StoragePort {
     return this.current(resourceType).countDocuments(this.query(filter));
   }
 
-  async indexesHolding(resourceTypes: string[], field: string, value: string): Promise<StoredVersion[]> {
+  async indexesHolding(resourceTypes: string[], field: string, value: string, codes: string[]): Promise<StoredVersion[]> {
+    const projection = { resourceType: 1, id: 1, versionId: 1, lastUpdated: 1, deleted: 1, ...Object.fromEntries(codes.map((c) => [`idx.${c}`, 1])) };
     // A collection per type: one query each, side by side.
     const found = await Promise.all(
       resourceTypes.map((type) =>
         this.current(type)
-          .find(this.query({ kind: 'eq', field, value }), { projection: { resource: 0 } })
+          .find(this.query({ kind: 'eq', field, value }), { projection })
           .toArray()
       )
     );
-    return found.flat().map((d) => strip(d) as StoredVersion);
+    return found.flat().map((d) => ({ ...(strip(d) as StoredVersion), idx: (d.idx as IndexFields | undefined) ?? {}, sort: {} }));
   }
 
   /**
