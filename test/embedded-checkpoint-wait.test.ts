@@ -6,22 +6,16 @@
 // the log grows meanwhile. Before, it waited as long as the writer did (5 s):
 // writes stalled for seconds at a time and some were refused with 503
 // ("database is locked").
-import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { EmbeddedStore } from '../src/store/embedded/store';
 import { DATABASE_FILE } from '../src/store/embedded/schema';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
-import { tempDir, type StoreTarget } from './support/stores';
+import { embeddedIn, tempDir } from './support/stores';
 import { patient } from './support/resources';
 
 const LIMIT = 128 * 1024;
 const dir = tempDir();
-const target: StoreTarget = {
-  name: 'embedded',
-  transactions: true,
-  create: () => ({ store: new EmbeddedStore(dir, { logLimitBytes: LIMIT }), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }),
-};
+const target = embeddedIn(dir, { logLimitBytes: LIMIT });
 
 describe('embedded store: a long reader beside the checkpoint', () => {
   let server: TestServer;

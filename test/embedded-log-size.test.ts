@@ -6,19 +6,14 @@
 // bench). Here the store starts the log again past a limit, set low for the test.
 import fs from 'node:fs';
 import path from 'node:path';
-import { EmbeddedStore } from '../src/store/embedded/store';
 import { DATABASE_FILE } from '../src/store/embedded/schema';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
-import { tempDir, type StoreTarget } from './support/stores';
+import { embeddedIn, tempDir } from './support/stores';
 import { patient } from './support/resources';
 
 const LIMIT = 1024 * 1024;
 const dir = tempDir();
-const target: StoreTarget = {
-  name: 'embedded',
-  transactions: true,
-  create: () => ({ store: new EmbeddedStore(dir, { logLimitBytes: LIMIT }), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }),
-};
+const target = embeddedIn(dir, { logLimitBytes: LIMIT });
 const logFile = path.join(dir, `${DATABASE_FILE}-wal`);
 
 describe('embedded store: the write-ahead log under steady traffic', () => {

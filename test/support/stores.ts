@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { EmbeddedStore } from '../../src/store/embedded/store';
+import { EmbeddedStore, type EmbeddedStoreOptions } from '../../src/store/embedded/store';
 import { MongoStore } from '../../src/store/mongo/store';
 import type { StoragePort } from '../../src/store/port';
 
@@ -19,6 +19,15 @@ export interface StoreTarget {
 
 export function tempDir(prefix = 'sp-fhir-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The embedded store in a directory the suite knows (to look at its files), with options of its own. */
+export function embeddedIn(dir: string, options: EmbeddedStoreOptions): StoreTarget {
+  return {
+    name: 'embedded',
+    transactions: true,
+    create: () => ({ store: new EmbeddedStore(dir, options), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }),
+  };
 }
 
 const embedded: StoreTarget = {
