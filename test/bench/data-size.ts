@@ -27,6 +27,8 @@ export interface DataSize {
   byType: Record<string, number>;
   /** Bytes under the data directory (files of the embedded store), when it is on this machine. */
   diskBytes?: number;
+  /** Of those, the write-ahead log's: up to its limit (checkpointer.ts) beside the database, whatever the data's size. */
+  logBytes?: number;
 }
 
 export async function countResources(base: string, token: string | undefined, types = POPULATION_TYPES): Promise<Pick<DataSize, 'resources' | 'byType'>> {
@@ -49,10 +51,24 @@ export function diskBytes(dir: string): number {
   return total;
 }
 
+/** The size of the embedded store's write-ahead log in dir (0 when there is none). */
+export function logBytes(dir: string): number {
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('-wal'))
+    .reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
+}
+
 export async function dataSize(base: string, token: string | undefined, dataDir?: string): Promise<DataSize> {
-  return { ...(await countResources(base, token)), ...(dataDir ? { diskBytes: diskBytes(dataDir) } : {}) };
+  return { ...(await countResources(base, token)), ...(dataDir ? { diskBytes: diskBytes(dataDir), logBytes: logBytes(dataDir) } : {}) };
 }
 
 export function mib(bytes: number | undefined): string {
   return bytes === undefined ? 'n/a' : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** "N MiB on disk", saying how much of it is the write-ahead log, which comparisons of data size should leave out. */
+export function onDisk(size: Pick<DataSize, 'diskBytes' | 'logBytes'>): string {
+  const log = size.logBytes ? ` (${mib(size.logBytes)} of it the write-ahead log)` : '';
+  return `${mib(size.diskBytes)} on disk${log}`;
 }

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { baseline, type BaselineResult } from './baseline';
 import { compare } from './compare';
 import { measureCores } from './cpu';
-import { dataSize, mib, type DataSize } from './data-size';
+import { dataSize, onDisk, type DataSize } from './data-size';
 import { loadDirectory, loadPopulation, sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { directory, patientBundle } from './population';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const { dir, load } = await loadPopulation(base, token, patients, server.pid);
     results.push(load);
     data = await dataSize(base, token, mongoUri ? undefined : server.dataDir);
-    console.log(`  data: ${data.resources} resources, ${mib(data.diskBytes)} on disk`);
+    console.log(`  data: ${data.resources} resources, ${onDisk(data)}`);
 
     // 2. The scenarios, each judged against its target (targets.ts) where it has one.
     const s = scenarios(dir, await sampleOf(base, token), patients);
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     eventLoopDelay,
     profile,
   };
-  console.log(`\n${store} store, ${patients} patients: ${data.resources} resources, ${mib(data.diskBytes)} on disk; ${describeMachine(machine)}\n`);
+  console.log(`\n${store} store, ${patients} patients: ${data.resources} resources, ${onDisk(data)}; ${describeMachine(machine)}\n`);
   console.log(scenarioTable(results));
   printExtras(report);
   console.log(`\nwritten: ${writeJson(report, `bench-${store}-${patients}`, values.out)}`);

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataSize, diskBytes, mib } from './data-size';
+import { dataSize, diskBytes, onDisk } from './data-size';
 import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   try {
     const token = await tokenFor(dataDir, base);
     const before = await dataSize(base, token, dataDir);
-    console.log(`  ${before.resources} resources, ${mib(before.diskBytes)} on disk`);
+    console.log(`  ${before.resources} resources, ${onDisk(before)}`);
 
     // 3. The scenarios.
     const s = scenarios(dir, await sampleOf(base, token), patients);
@@ -121,8 +121,8 @@ async function main(): Promise<void> {
       results,
     };
     console.log(
-      `\nembedded store, ${before.resources} resources (${after.resources} after the run), ${mib(before.diskBytes)} on disk ` +
-        `(${mib(after.diskBytes)} after); restart to /readyz ${server.readyMs} ms; RSS ${afterStart.rssMiB} MiB after start, ` +
+      `\nembedded store, ${before.resources} resources (${after.resources} after the run), ${onDisk(before)} ` +
+        `(${onDisk(after)} after); restart to /readyz ${server.readyMs} ms; RSS ${afterStart.rssMiB} MiB after start, ` +
         `${afterRun.rssMiB} MiB after the run (peak ${afterRun.peakRssMiB} MiB)`
     );
     if (seed) {
