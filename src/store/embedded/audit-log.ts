@@ -9,7 +9,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
-import { filterToSql, indexOnlyCount, limitSql, neverTrue, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
+import { conditionOf, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -53,14 +53,8 @@ export class AuditLog {
 
   private readonly context: FilterContext = { fieldId: (field) => this.host.fieldIdOf(AUDIT_TYPE, field), valueTable: 'audit_value' };
 
-  /** The filter as a condition; undefined when no event can meet it. */
-  private where(filter: Filter): { sql: string; params: SqlParam[] } | undefined {
-    const condition = filterToSql(filter, this.context);
-    return neverTrue(condition) ? undefined : condition;
-  }
-
   search(query: StoreQuery): StoredVersion[] {
-    const where = this.where(query.filter);
+    const where = conditionOf(query.filter, this.context);
     if (!where) return [];
     const order = orderToSql(query.sort);
     const sql = `SELECT ${COLUMNS} FROM audit_event c WHERE ${where.sql}${order.sql}${limitSql(query.limit)} OFFSET ?`;
@@ -68,11 +62,11 @@ export class AuditLog {
   }
 
   count(filter: Filter): number {
-    const where = this.where(filter);
-    if (!where) return 0;
     // An event's value rows live and go with it (the retention sweep removes both).
     const indexOnly = indexOnlyCount(filter, this.context);
     if (indexOnly) return (this.host.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;
+    const where = conditionOf(filter, this.context);
+    if (!where) return 0;
     return (this.host.statement(`SELECT count(*) AS n FROM audit_event c WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
   }
 

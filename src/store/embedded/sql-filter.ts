@@ -261,8 +261,11 @@ function joinFragments(parts: SqlFragment[], op: 'AND' | 'OR'): SqlFragment {
   return { sql: `(${rest.map((p) => p.sql).join(` ${op} `)})`, params: rest.flatMap((p) => p.params) };
 }
 
-/** Whether a condition is one no row meets, known without a query. */
-export const neverTrue = (condition: SqlFragment): boolean => condition === FALSE;
+/** The filter as a condition; undefined when no row can meet it, known without a query (the store then answers at once). */
+export function conditionOf(filter: Filter, context: FilterContext): SqlFragment | undefined {
+  const condition = filterToSql(filter, context);
+  return condition === FALSE ? undefined : condition;
+}
 
 /** The column or expression a top-level field is read from, and whether it holds typed JSON values. */
 function scalarField(field: string): { expr: string; params: SqlParam[]; typed: boolean } | undefined {

@@ -28,12 +28,11 @@ import { lockDataDirectory } from './lock';
 import { DATABASE_FILE, openConnection, openDatabase, type DatabaseOptions } from './schema';
 import { statisticsFingerprint } from './planner-statistics';
 import {
-  filterToSql,
+  conditionOf,
   hasDrivingCondition,
   indexOnlyCount,
   keyPath,
   limitSql,
-  neverTrue,
   orderToSql,
   type FilterContext,
   type SqlFragment,
@@ -269,8 +268,8 @@ export class EmbeddedStore implements StoragePort {
 
   /** The filter as a condition on current resources of the type; undefined when none can meet it (answered without a query). */
   private where(resourceType: string, filter: Filter): { sql: string; params: SqlParam[] } | undefined {
-    const condition = filterToSql(filter, this.filterContext(resourceType));
-    if (neverTrue(condition)) return undefined;
+    const condition = conditionOf(filter, this.filterContext(resourceType));
+    if (!condition) return undefined;
     // The unary + keeps SQLite from walking the whole type by its index when the filter names its rows (hasDrivingCondition).
     const type = hasDrivingCondition(filter) ? '+c.type' : 'c.type';
     return { sql: `${type} = ? AND c.deleted = 0 AND ${condition.sql}`, params: [resourceType, ...condition.params] };
@@ -307,10 +306,11 @@ export class EmbeddedStore implements StoragePort {
 
   async count(resourceType: string, filter: Filter): Promise<number> {
     if (resourceType === AUDIT_TYPE) return this.auditLog.count(filter);
-    const where = this.where(resourceType, filter);
-    if (!where) return 0;
+    // Look-ups alone are counted in the value index (a field no version ever had: a count of nothing, no table read).
     const indexOnly = indexOnlyCount(filter, this.filterContext(resourceType));
     if (indexOnly) return (this.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;
+    const where = this.where(resourceType, filter);
+    if (!where) return 0;
     const row = this.statement(`SELECT count(*) AS n FROM current_resource c WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
   }
