@@ -184,9 +184,13 @@ export class SqliteWriter {
     this.replaceIndexRows('search_value', update.type, current.rid, rowsOf(current.idx), rowsOf(update.idx), interned);
   }
 
-  /** New grants for the current version, read and written inside the group transaction, so concurrent changes compose. */
-  // SQLite reads and sets the one field in the index JSON: a patient's re-grant changes a dozen records at a time, and
-  // parsing and writing out each one's whole index fields here cost more than the rows themselves.
+  /**
+   * New grants for the current version, read and written inside the group
+   * transaction, so concurrent changes compose. SQLite reads and sets the one
+   * field in the index JSON: a patient's re-grant changes a dozen records at a
+   * time, and parsing and writing out each one's whole index fields here cost
+   * more than the rows themselves.
+   */
   applyAccessChange(change: AccessChange, interned: Array<[string, number]>): void {
     const current = this.statement('SELECT rid, idx -> ? AS grants FROM current_resource WHERE type = ? AND id = ? AND deleted = 0').get(
       ACCESS_PATH,
