@@ -19,6 +19,9 @@ import { LOG_LIMIT_BYTES } from './checkpointer';
 
 export const DATABASE_FILE = 'fhir.sqlite';
 
+/** How long a connection waits for a lock another holds (a checkpoint's, another process's) before it gives up. */
+export const LOCK_WAIT_MS = 5000;
+
 /**
  * When a write is acknowledged. FULL (the default): once the write-ahead log
  * is synced to disk, so a power loss loses nothing acknowledged (the sync is
@@ -115,7 +118,7 @@ export function openConnection(file: string, cacheMiB: number, logLimitBytes = L
   // SQLite itself syncs only at checkpoints; FULL's sync before acknowledging is done by the group commit.
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`PRAGMA cache_size = ${-Math.max(1, Math.floor(cacheMiB)) * 1024}`);
-  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
   db.exec('PRAGMA temp_store = MEMORY');
   // Once a checkpoint has copied the log into the database, the log file is cut back to this size:
   // otherwise it keeps the size of its largest burst for good.
