@@ -32,7 +32,8 @@ describe('embedded store: a write waits for a lock another connection holds', ()
   });
 
   const create = async (): Promise<number> =>
-    (await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient()) })).status;
+    (await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient()) }))
+      .status;
 
   test('under a profiler, a create waits out a write lock held for 400 ms', async () => {
     expect(await create()).toBe(201);
