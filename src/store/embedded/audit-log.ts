@@ -7,6 +7,7 @@
 // a sync. Rows leave only by the retention sweep, oldest first. This is the
 // reading side.
 import type { StatementSync } from 'node:sqlite';
+import { unpackAuditEvent } from './audit-compression';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
 import { conditionOf, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
@@ -23,7 +24,8 @@ interface AuditRow {
   rid: number;
   id: string;
   last_updated: string;
-  resource: string;
+  /** Deflated (audit-compression.ts), or JSON text for events written before. */
+  resource: string | Uint8Array;
   idx: string;
   sort: string;
 }
@@ -37,7 +39,7 @@ function toVersion(row: AuditRow): StoredVersion {
     versionId: '1',
     lastUpdated: row.last_updated,
     deleted: false,
-    resource: JSON.parse(row.resource),
+    resource: JSON.parse(unpackAuditEvent(row.resource)),
     idx: JSON.parse(row.idx) as IndexFields,
     sort: JSON.parse(row.sort) as Record<string, string | number>,
   };

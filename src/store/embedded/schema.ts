@@ -12,7 +12,8 @@
 // - export_chunk: bulk export output, as numbered text chunks.
 // - job_record: background jobs' state and leases, unversioned (job-records.ts).
 // - audit_event + audit_value: the audit trail, append-only, with the index
-//   values of the few fields audit search needs (audit-log.ts).
+//   values of the few fields audit search needs (audit-log.ts); each event's
+//   JSON deflated (audit-compression.ts).
 import { DatabaseSync } from 'node:sqlite';
 import { ANALYSIS_LIMIT } from './planner-statistics';
 import { LOG_LIMIT_BYTES } from './checkpointer';

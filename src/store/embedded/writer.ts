@@ -12,6 +12,7 @@ import { ACCESS_CODE, applyAccessChange } from '../access-index';
 import { indexRows, type IndexRow } from './index-rows';
 import { keyPath, limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
+import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
@@ -161,7 +162,8 @@ export class SqliteWriter {
     const inserted = this.statement('INSERT OR IGNORE INTO audit_event (id, last_updated, resource, idx, sort) VALUES (?, ?, ?, ?, ?)').run(
       version.id,
       version.lastUpdated,
-      version.resource ?? '{}',
+      // Deflated here, on the writer thread, not on the thread that serves requests.
+      packAuditEvent(version.resource ?? '{}'),
       version.idx,
       version.sort
     );
