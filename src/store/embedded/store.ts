@@ -317,33 +317,37 @@ export class EmbeddedStore implements StoragePort {
 
   async indexesHolding(resourceTypes: string[], field: string, value: string, codes: string[]): Promise<StoredVersion[]> {
     if (resourceTypes.length === 0) return [];
-    // One statement: search_field is small (one row per type and field), and each of its rows is one probe of search_value.
+    // One statement: each of the types' search_field rows is one probe of search_value.
     // CROSS JOIN fixes that order whatever the planner's statistics say (planner-statistics.ts).
-    // SQLite picks the named fields out of the index JSON: parsing all of it here cost a patient's re-grant more than its SQL.
-    const picks = codes.map((_, i) => `c.idx -> ? AS f${i}`).join(', ');
+    // SQLite picks the named fields out of the index JSON, parsing it once for all of them (json_extract of several
+    // paths answers a JSON array of their values): parsing all of it here cost a patient's re-grant more than its SQL.
+    const picks =
+      codes.length === 0
+        ? ''
+        : codes.length === 1
+          ? ', json_array(c.idx -> ?) AS picked'
+          : `, json_extract(c.idx, ${codes.map(() => '?').join(', ')}) AS picked`;
     const sql =
-      `SELECT c.type, c.id, c.vid, c.last_updated${picks ? `, ${picks}` : ''} FROM search_field f ` +
-      'CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 WHERE f.field = ?';
-    const wanted = new Set(resourceTypes);
-    const rows = this.statement(sql).all(...codes.map(keyPath), value, field) as unknown as Array<Record<string, string | number | null>>;
-    return rows
-      .filter((row) => wanted.has(row.type as string))
-      .map((row) => {
-        const idx: IndexFields = {};
-        codes.forEach((code, i) => {
-          const json = row[`f${i}`];
-          if (typeof json === 'string') idx[code] = JSON.parse(json) as IndexFields[string];
-        });
-        return {
-          resourceType: row.type,
-          id: row.id,
-          versionId: String(row.vid),
-          lastUpdated: row.last_updated,
-          deleted: false,
-          idx,
-          sort: {},
-        } as StoredVersion;
+      `SELECT c.type, c.id, c.vid, c.last_updated${picks} FROM search_field f ` +
+      'CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 ' +
+      `WHERE f.type IN (${resourceTypes.map(() => '?').join(', ')}) AND f.field = ?`;
+    const rows = this.statement(sql).all(...codes.map(keyPath), value, ...resourceTypes, field) as unknown as Array<Record<string, string | number | null>>;
+    return rows.map((row) => {
+      const picked = codes.length > 0 ? (JSON.parse(row.picked as string) as Array<IndexFields[string] | null>) : [];
+      const idx: IndexFields = {};
+      codes.forEach((code, i) => {
+        if (picked[i] !== null && picked[i] !== undefined) idx[code] = picked[i] as IndexFields[string];
       });
+      return {
+        resourceType: row.type,
+        id: row.id,
+        versionId: String(row.vid),
+        lastUpdated: row.last_updated,
+        deleted: false,
+        idx,
+        sort: {},
+      } as StoredVersion;
+    });
   }
 
   private change(op: WriterOp): Promise<unknown> {
