@@ -27,9 +27,19 @@ const DICTIONARY_1 =
 const DICTIONARIES = new Map<number, Buffer>([[1, Buffer.from(DICTIONARY_1, 'utf8')]]);
 const CURRENT = 1;
 
+/**
+ * A small window and hash table: an event is about a kilobyte and the
+ * dictionary another, so zlib's defaults (a 32 KiB window, 256 KiB of state
+ * in all) bought nothing here but memory to allocate and clear for every
+ * event, and garbage collection followed it. The writer thread's CPU per
+ * audited read (10,000 patients, three runs each): 205 µs storing text,
+ * 260 with zlib's defaults, 230 with these; the events are 3% larger.
+ */
+const DEFLATE_OPTIONS: zlib.ZlibOptions = { level: 1, windowBits: 11, memLevel: 1 };
+
 /** The stored form of an AuditEvent's JSON. */
 export function packAuditEvent(json: string): Uint8Array {
-  const deflated = zlib.deflateRawSync(json, { dictionary: DICTIONARIES.get(CURRENT) });
+  const deflated = zlib.deflateRawSync(json, { ...DEFLATE_OPTIONS, dictionary: DICTIONARIES.get(CURRENT) });
   const packed = Buffer.allocUnsafe(deflated.length + 1);
   packed[0] = CURRENT;
   deflated.copy(packed, 1);
@@ -42,5 +52,6 @@ export function unpackAuditEvent(stored: string | Uint8Array): string {
   const dictionary = DICTIONARIES.get(stored[0]);
   if (!dictionary)
     throw new Error(`An AuditEvent was stored with dictionary ${stored[0]}, which this release does not know: it was written by a later release`);
+  // The default window (32 KiB) reads what any smaller one wrote.
   return zlib.inflateRawSync(stored.subarray(1), { dictionary }).toString('utf8');
 }
