@@ -120,6 +120,37 @@ describe('validation pipeline', () => {
     expect([issue?.severity, issue?.diagnostics]).toEqual(['error', expect.stringContaining('is not in the required ValueSet')]);
   });
 
+  test('required bindings inside datatypes are checked: Address.use, ContactPoint.system, HumanName.use, Identifier.use', async () => {
+    const res = await post(
+      patient({
+        address: [
+          { use: 'home', postalCode: 'LS1 4AP' },
+          { use: 'holiday-home' as 'home', postalCode: 'LS2 9JT' },
+        ],
+        telecom: [{ system: 'pager2' as 'pager', value: '123' }],
+        name: [{ use: 'nick-name' as 'nickname', family: 'Walker' }],
+        contact: [{ address: { type: 'virtual' as 'both' } }],
+      })
+    );
+    expect(res.status).toBe(422);
+    for (const at of ['Patient.address[1].use', 'Patient.telecom[0].system', 'Patient.name[0].use', 'Patient.contact[0].address.type']) {
+      const issue = find(res.body.issue, 'code-invalid', at);
+      expect([at, issue?.severity, issue?.diagnostics]).toEqual([at, 'error', expect.stringContaining('is not in the required ValueSet')]);
+    }
+    expect(find(res.body.issue, 'code-invalid', 'Patient.address[0].use')).toBeUndefined();
+
+    const identifierUse = await post(
+      referral(subject, gp, { identifier: [{ use: 'ordinary' as 'official', system: 'https://example.org/ids', value: 'x1' }] })
+    );
+    expect(identifierUse.status).toBe(422);
+    expect(find(identifierUse.body.issue, 'code-invalid', 'ServiceRequest.identifier[0].use')?.severity).toBe('error');
+
+    const valid = await post(
+      patient({ address: [{ use: 'temp', type: 'physical', postalCode: 'LS1 4AP' }], telecom: [{ system: 'phone', use: 'mobile', value: '07700 900000' }] })
+    );
+    expect(valid.status).toBe(201);
+  });
+
   test('an invariant holds on patch too: a Task patched to rejected without a statusReason is 422 and unchanged', async () => {
     const sr = (await post(referral(subject, gp))).body;
     const created = (await post(task(`ServiceRequest/${sr.id}`, subject, gp))).body;

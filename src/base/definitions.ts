@@ -8,6 +8,7 @@ import { r4Only, r4SearchParameters } from './r4-only';
 
 let resourceTypes: string[] | undefined;
 const baseDefinitions = new Map<string, StructureDefinition>();
+const datatypeDefinitions = new Map<string, StructureDefinition>();
 let searchParameters: SearchParameter[] | undefined;
 
 /** SearchParameters Medplum adds for its own multi-tenancy; not part of R4. */
@@ -15,7 +16,12 @@ const NON_R4_PARAMETERS = new Set(['_compartment', '_project']);
 
 export function loadBaseDefinitions(): void {
   if (resourceTypes) return;
-  indexStructureDefinitionBundle(r4Only(readJson('fhir/r4/profiles-types.json') as Bundle));
+  const types = r4Only(readJson('fhir/r4/profiles-types.json') as Bundle<StructureDefinition>);
+  indexStructureDefinitionBundle(types);
+  for (const sd of (types.entry ?? []).map((e) => e.resource as StructureDefinition)) {
+    // The datatypes themselves, not their constraints (SimpleQuantity is a Quantity).
+    if (sd.resourceType === 'StructureDefinition' && sd.kind === 'complex-type' && sd.derivation === 'specialization') datatypeDefinitions.set(sd.type as string, sd);
+  }
   const resources = r4Only(readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>);
   indexStructureDefinitionBundle(resources);
   const params = r4SearchParameters(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
@@ -50,4 +56,10 @@ export function getBaseSearchParameters(): SearchParameter[] {
 export function getBaseDefinition(resourceType: string): StructureDefinition | undefined {
   loadBaseDefinitions();
   return baseDefinitions.get(resourceType);
+}
+
+/** The base R4 StructureDefinition of a complex datatype (Address, HumanName, ...). */
+export function getDatatypeDefinition(type: string): StructureDefinition | undefined {
+  loadBaseDefinitions();
+  return datatypeDefinitions.get(type);
 }

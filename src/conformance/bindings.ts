@@ -6,6 +6,7 @@ import type { Coding, ElementDefinition, OperationOutcomeIssue, Resource, Struct
 import type { TerminologyService } from './terminology/service';
 import { walkResource } from './checks/walk';
 import { expressionRoots, mayHaveValues, type ElementPath } from '../base/expression-roots';
+import { getDatatypeDefinition } from '../base/definitions';
 
 export interface Binding {
   /** FHIRPath to the bound element, e.g. Task.status. */
@@ -14,14 +15,60 @@ export interface Binding {
   valueSet: string;
 }
 
-/** The checkable bindings of a profile's snapshot (slices and choice elements aside). */
+/** Elements bindings are looked up on: slices and choice elements aside. */
+const checkable = (element: ElementDefinition): element is ElementDefinition & { path: string } =>
+  !!element.path && !element.id?.includes(':') && !element.path.includes('[x]');
+
+/** The complex datatype of an element of one type, when its elements can hold required bindings. */
+function datatypeOf(element: ElementDefinition): string | undefined {
+  const code = element.type?.length === 1 ? element.type[0].code : undefined;
+  return code && !NOT_LOOKED_INTO.has(code) && getDatatypeDefinition(code) ? code : undefined;
+}
+
+/** References lead to other resources, and extensions are checked by their own definitions (checkExtensionBindings). */
+const NOT_LOOKED_INTO = new Set(['Reference', 'Extension', 'Meta', 'Element', 'BackboneElement', 'Resource']);
+
+/** Required bindings within a datatype, by path relative to it (".use" of Address.use), datatypes within it included. */
+const datatypeBindingsCache = new Map<string, Array<{ rest: string; valueSet: string }>>();
+
+function datatypeBindings(type: string, within: Set<string> = new Set()): Array<{ rest: string; valueSet: string }> {
+  const cached = datatypeBindingsCache.get(type);
+  if (cached) return cached;
+  const out: Array<{ rest: string; valueSet: string }> = [];
+  for (const element of getDatatypeDefinition(type)?.snapshot?.element ?? []) {
+    if (!checkable(element) || element.path === type) continue;
+    const rest = element.path.slice(type.length);
+    if (element.binding?.strength === 'required' && element.binding.valueSet) out.push({ rest, valueSet: element.binding.valueSet });
+    const inner = datatypeOf(element);
+    // A datatype never holds itself, but the guard keeps a definition that did from looping.
+    if (inner && !within.has(inner)) out.push(...datatypeBindings(inner, new Set([...within, type])).map((b) => ({ rest: rest + b.rest, valueSet: b.valueSet })));
+  }
+  datatypeBindingsCache.set(type, out);
+  return out;
+}
+
+/**
+ * The checkable bindings of a profile's snapshot, and the required bindings
+ * inside the datatypes of its elements: a snapshot lists Patient.address
+ * but not Patient.address.use, whose binding (address-use, required) is the
+ * Address datatype's. A profile that constrains such an element itself
+ * lists it, and its own binding is the one checked.
+ */
 export function bindingsOf(profile: StructureDefinition): Binding[] {
   const out: Binding[] = [];
-  for (const element of profile.snapshot?.element ?? ([] as ElementDefinition[])) {
+  const elements = (profile.snapshot?.element ?? ([] as ElementDefinition[])).filter(checkable);
+  const listed = new Set(elements.map((e) => e.path));
+  for (const element of elements) {
     const { binding } = element;
-    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) continue;
-    if (!element.path || element.id?.includes(':') || element.path.includes('[x]')) continue;
-    out.push({ path: element.path, strength: binding.strength, valueSet: binding.valueSet });
+    if (binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')) {
+      out.push({ path: element.path, strength: binding.strength, valueSet: binding.valueSet });
+    }
+    const type = datatypeOf(element);
+    if (!type) continue;
+    for (const inner of datatypeBindings(type)) {
+      const path = element.path + inner.rest;
+      if (!listed.has(path)) out.push({ path, strength: 'required', valueSet: inner.valueSet });
+    }
   }
   return out;
 }
