@@ -20,7 +20,8 @@ export function loadBaseDefinitions(): void {
   indexStructureDefinitionBundle(types);
   for (const sd of (types.entry ?? []).map((e) => e.resource as StructureDefinition)) {
     // The datatypes themselves, not their constraints (SimpleQuantity is a Quantity).
-    if (sd.resourceType === 'StructureDefinition' && sd.kind === 'complex-type' && sd.derivation === 'specialization') datatypeDefinitions.set(sd.type as string, sd);
+    if (sd.resourceType === 'StructureDefinition' && sd.kind === 'complex-type' && sd.derivation === 'specialization')
+      datatypeDefinitions.set(sd.type as string, sd);
   }
   const resources = r4Only(readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>);
   indexStructureDefinitionBundle(resources);

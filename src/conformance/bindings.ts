@@ -41,7 +41,8 @@ function datatypeBindings(type: string, within: Set<string> = new Set()): Array<
     if (element.binding?.strength === 'required' && element.binding.valueSet) out.push({ rest, valueSet: element.binding.valueSet });
     const inner = datatypeOf(element);
     // A datatype never holds itself, but the guard keeps a definition that did from looping.
-    if (inner && !within.has(inner)) out.push(...datatypeBindings(inner, new Set([...within, type])).map((b) => ({ rest: rest + b.rest, valueSet: b.valueSet })));
+    if (inner && !within.has(inner))
+      out.push(...datatypeBindings(inner, new Set([...within, type])).map((b) => ({ rest: rest + b.rest, valueSet: b.valueSet })));
   }
   datatypeBindingsCache.set(type, out);
   return out;
