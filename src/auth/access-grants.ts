@@ -78,6 +78,7 @@ class CommitPlan {
   private readonly derivedEntries = new Map<string, Map<GrantRole, DerivedEntry>>();
   private readonly derived = new Map<string, Map<GrantRole, string[]>>();
   private readonly changedPatients = new Set<string>();
+  private readonly inheritedParts = new Map<string, string[]>();
   private readonly changes = new Changes();
 
   constructor(store: StoragePort, baseUrl: string, versions: StoredVersion[]) {
@@ -168,9 +169,23 @@ class CommitPlan {
     return forRole(grantsOf(await this.view.read(type, id)), role);
   }
 
-  private async inheritedPart(version: StoredVersion, role: GrantRole): Promise<string[]> {
-    const parts = await Promise.all(refsOf(version, 'patient', 'Patient').map((p) => this.patientPart(p, role)));
-    return [...new Set(parts.flat())];
+  /**
+   * The part a record takes from its patients. Known once the derived parts
+   * are (the patients' new grants), so it is kept for the plan: a sweep asks
+   * it of every record about the patient, nearly all with the same patients.
+   */
+  private inheritedPart(version: StoredVersion, role: GrantRole): string[] | Promise<string[]> {
+    const patients = refsOf(version, 'patient', 'Patient');
+    const key = `${role} ${patients.join(' ')}`;
+    // Answered at once when known: an await costs a turn of the microtask queue per record.
+    return this.inheritedParts.get(key) ?? this.newInheritedPart(key, patients, role);
+  }
+
+  private async newInheritedPart(key: string, patients: string[], role: GrantRole): Promise<string[]> {
+    const parts = await Promise.all(patients.map((p) => this.patientPart(p, role)));
+    const part = [...new Set(parts.flat())];
+    this.inheritedParts.set(key, part);
+    return part;
   }
 
   private async setWrittenGrants(key: string, v: StoredVersion): Promise<void> {
@@ -191,7 +206,10 @@ class CommitPlan {
     for (const row of await this.view.store.indexesHolding(patientRecordTypes(), indexField('patient'), patient, [ACCESS_CODE, 'patient'])) {
       const key = keyOf(row);
       if (this.view.pending.has(key)) continue;
-      for (const role of inheritedRoles(row.resourceType)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
+      for (const role of inheritedRoles(row.resourceType)) {
+        const part = this.inheritedPart(row, role);
+        this.changes.record(key, forRole(grantsOf(row), role), Array.isArray(part) ? part : await part);
+      }
     }
   }
 }
