@@ -92,6 +92,27 @@ export interface WriteOptions {
   lockOnly?: boolean;
 }
 
+export interface CreateOptions {
+  /**
+   * A record the server makes from resources this commit has already
+   * validated, such as the reply it keeps for a message: it is not validated
+   * again. The reply to a referral message holds the message's resources;
+   * validating it as a Bundle went through all of them a second time, a third
+   * of the message's CPU.
+   */
+  validated?: boolean;
+}
+
+/** How write() makes a version. */
+interface VersionOptions {
+  /** Only chooses the status of a lost race: 412 with it, 409 without. */
+  ifMatch?: string;
+  deleted?: boolean;
+  /** The id is the server's own, new: nothing can have been stored under it. */
+  freshId?: boolean;
+  validated?: boolean;
+}
+
 /** Validates a resource about to be written: every issue found, errors and warnings. */
 export type WriteValidator = (resource: Resource, resolveReference: ReferenceResolver) => Promise<OperationOutcomeIssue[]>;
 
@@ -421,9 +442,9 @@ export class Repository {
     return version;
   }
 
-  async create(resource: Resource, assignedId?: string): Promise<WriteResult> {
+  async create(resource: Resource, assignedId?: string, options: CreateOptions = {}): Promise<WriteResult> {
     const id = assignedId ?? newResourceId();
-    return this.write({ ...resource, id } as Resource, undefined, undefined, false, assignedId === undefined);
+    return this.write({ ...resource, id } as Resource, undefined, { freshId: assignedId === undefined, validated: options.validated });
   }
 
   /** Update, or create with the client's id when it does not exist (update-as-create). */
@@ -435,7 +456,7 @@ export class Repository {
         `but the current version is ${previous ? previous.versionId : 'none'}`;
       throw LostRace.of(text, !options.lockOnly);
     }
-    return this.write(resource, previous, options.lockOnly ? undefined : options.ifMatch);
+    return this.write(resource, previous, { ifMatch: options.lockOnly ? undefined : options.ifMatch });
   }
 
   /** Soft delete: a new version marked deleted; history keeps every version. */
@@ -447,7 +468,7 @@ export class Repository {
       throw LostRace.of(text, !options.lockOnly);
     }
     if (previous.deleted) return undefined;
-    return (await this.write({ resourceType, id } as Resource, previous, options.lockOnly ? undefined : options.ifMatch, true)).version;
+    return (await this.write({ resourceType, id } as Resource, previous, { ifMatch: options.lockOnly ? undefined : options.ifMatch, deleted: true })).version;
   }
 
   /** Whether Type/id exists for a reference: stored and not deleted, or written by this transaction. */
@@ -457,13 +478,13 @@ export class Repository {
     return !!latest && !latest.deleted;
   };
 
-  /** ifMatch only chooses the status of a lost race: 412 with it, 409 without. */
-  private async write(resource: Resource, previous: StoredVersion | undefined, ifMatch?: string, deleted = false, freshId = false): Promise<WriteResult> {
+  private async write(resource: Resource, previous: StoredVersion | undefined, how: VersionOptions = {}): Promise<WriteResult> {
+    const { ifMatch, deleted = false, freshId = false } = how;
     const rules = this.options.rules;
     const before = previous?.deleted ? undefined : previous?.resource;
     if (!deleted && !this.unit && rules?.hasFollowUps(resource, before)) {
       // The write and its follow-ups commit together, or not at all.
-      return this.transaction((repo) => repo.write(resource, previous, ifMatch, deleted, freshId), new Set(), ifMatch);
+      return this.transaction((repo) => repo.write(resource, previous, how), new Set(), ifMatch);
     }
     const versionId = previous ? String(Number(previous.versionId) + 1) : '1';
     // Provisional, for the rules and validation; commit() stamps the final instant (commit-stamp.ts).
@@ -471,7 +492,7 @@ export class Repository {
     if (!deleted && rules) resource = rules.prepare(resource, before, lastUpdated);
     const { resourceType, id, meta, ...rest } = resource;
     const stored = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as Resource;
-    const issues = deleted ? [] : await this.options.validate(stored, this.referenceExists);
+    const issues = deleted || how.validated ? [] : await this.options.validate(stored, this.referenceExists);
     if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw unprocessable(issues);
     const index = deleted ? { idx: {}, sort: {} } : await indexWithReferences(stored, this.options.baseUrl, (type, ref) => this.readLatest(type, ref));
     const version: StoredVersion = {

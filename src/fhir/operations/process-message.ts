@@ -251,7 +251,8 @@ const processMessage: FhirHandler = async (request: FhirRequest, ctx) => {
       // The records of this message commit with its writes: a repeat finds them, a concurrent twin conflicts.
       // Created, never updated: a twin that got here first (even one that ran before this one, while
       // this one waited for its conditional creates' locks) makes this a conflict, answered as the twin was.
-      const stored = (await repo.create(reply, keys.bundle)).version.resource as Bundle;
+      // Made here from the message's resources, which their own writes have just validated.
+      const stored = (await repo.create(reply, keys.bundle, { validated: true })).version.resource as Bundle;
       if (keys.request) {
         await repo.create(
           {
