@@ -120,7 +120,7 @@ describe('validation pipeline', () => {
     expect([issue?.severity, issue?.diagnostics]).toEqual(['error', expect.stringContaining('is not in the required ValueSet')]);
   });
 
-  test('required bindings inside datatypes are checked: Address.use, ContactPoint.system, HumanName.use, Identifier.use', async () => {
+  test('required bindings inside datatypes are checked: Address.use, ContactPoint.system, HumanName.use, Identifier.use, Quantity.comparator in value[x]', async () => {
     const res = await post(
       patient({
         address: [
@@ -144,6 +144,25 @@ describe('validation pipeline', () => {
     );
     expect(identifierUse.status).toBe(422);
     expect(find(identifierUse.body.issue, 'code-invalid', 'ServiceRequest.identifier[0].use')?.severity).toBe('error');
+
+    // Inside a choice of a few types too: Observation.value[x] as valueQuantity, in the resource and in its components.
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Steps a day' },
+      subject: { reference: subject },
+      valueQuantity: { value: 4000, comparator: 'about' },
+      component: [
+        { code: { text: 'Minimum' }, valueQuantity: { value: 1000, comparator: '>=' } },
+        { code: { text: 'Maximum' }, valueQuantity: { value: 9000, comparator: 'at most' } },
+      ],
+    };
+    const choice = await post(observation);
+    expect(choice.status).toBe(422);
+    for (const at of ['Observation.valueQuantity.comparator', 'Observation.component[1].valueQuantity.comparator']) {
+      expect([at, find(choice.body.issue, 'code-invalid', at)?.severity]).toEqual([at, 'error']);
+    }
+    expect(find(choice.body.issue, 'code-invalid', 'Observation.component[0].valueQuantity.comparator')).toBeUndefined();
 
     const valid = await post(
       patient({ address: [{ use: 'temp', type: 'physical', postalCode: 'LS1 4AP' }], telecom: [{ system: 'phone', use: 'mobile', value: '07700 900000' }] })
