@@ -174,17 +174,15 @@ class CommitPlan {
    * are (the patients' new grants), so it is kept for the plan: a sweep asks
    * it of every record about the patient, nearly all with the same patients.
    */
-  private inheritedPart(version: StoredVersion, role: GrantRole): string[] | Promise<string[]> {
+  private async inheritedPart(version: StoredVersion, role: GrantRole): Promise<string[]> {
     const patients = refsOf(version, 'patient', 'Patient');
     const key = `${role} ${patients.join(' ')}`;
-    // Answered at once when known: an await costs a turn of the microtask queue per record.
-    return this.inheritedParts.get(key) ?? this.newInheritedPart(key, patients, role);
-  }
-
-  private async newInheritedPart(key: string, patients: string[], role: GrantRole): Promise<string[]> {
-    const parts = await Promise.all(patients.map((p) => this.patientPart(p, role)));
-    const part = [...new Set(parts.flat())];
-    this.inheritedParts.set(key, part);
+    let part = this.inheritedParts.get(key);
+    if (!part) {
+      const parts = await Promise.all(patients.map((p) => this.patientPart(p, role)));
+      part = [...new Set(parts.flat())];
+      this.inheritedParts.set(key, part);
+    }
     return part;
   }
 
@@ -206,10 +204,7 @@ class CommitPlan {
     for (const row of await this.view.store.indexesHolding(patientRecordTypes(), indexField('patient'), patient, [ACCESS_CODE, 'patient'])) {
       const key = keyOf(row);
       if (this.view.pending.has(key)) continue;
-      for (const role of inheritedRoles(row.resourceType)) {
-        const part = this.inheritedPart(row, role);
-        this.changes.record(key, forRole(grantsOf(row), role), Array.isArray(part) ? part : await part);
-      }
+      for (const role of inheritedRoles(row.resourceType)) this.changes.record(key, forRole(grantsOf(row), role), await this.inheritedPart(row, role));
     }
   }
 }

@@ -144,28 +144,19 @@ interface CompiledPath {
   roots: ElementPath[] | undefined;
 }
 
-/** Bound element paths, parsed once: a profile's bindings are checked on every write. */
-const compiledPaths = new Map<string, CompiledPath>();
-
-function compiled(path: string, resourceType: string): CompiledPath {
-  const key = `${resourceType} ${path}`;
-  let found = compiledPaths.get(key);
-  if (!found) {
-    const atom = parseFhirPath(path);
-    found = { atom, roots: expressionRoots(atom, resourceType) };
-    compiledPaths.set(key, found);
-  }
-  return found;
-}
-
-/** The same, looked up by the binding itself: a resource's bindings number up to 150, and a key made per binding per write cost more than the check. */
+/**
+ * Bound element paths, parsed once per binding: a profile's bindings are
+ * checked on every write, up to 150 of them, and are looked up by the binding
+ * itself (a key string made per binding per write cost more than the check).
+ */
 const compiledBindings = new WeakMap<Binding, CompiledPath>();
 
 function compiledOf(binding: Binding, resourceType: string): CompiledPath {
   let found = compiledBindings.get(binding);
   if (!found) {
-    found = compiled(binding.path, resourceType);
     // A binding's path names its type (Task.output.valueQuantity.comparator), so it compiles the same for every resource it is checked on.
+    const atom = parseFhirPath(binding.path);
+    found = { atom, roots: expressionRoots(atom, resourceType) };
     compiledBindings.set(binding, found);
   }
   return found;

@@ -13,9 +13,8 @@
 import fs from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { LOCK_WAIT_MS } from './schema';
-import { encodeError, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
+import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
 
-const SQLITE_BUSY = 5;
 const RETRY_PAUSE_MS = 2;
 /** Something to wait on: Atomics.wait is the one sleep a thread has that does not return to its event loop. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
@@ -105,7 +104,7 @@ export class GroupCommit {
         this.db.exec('BEGIN IMMEDIATE');
         return;
       } catch (err) {
-        if (((err as { errcode?: number }).errcode ?? 0) % 256 !== SQLITE_BUSY || Date.now() >= deadline) throw err;
+        if (sqliteCode(err) !== SQLITE_BUSY || Date.now() >= deadline) throw err;
         Atomics.wait(PAUSE, 0, 0, RETRY_PAUSE_MS);
       }
     }

@@ -42,15 +42,24 @@ export interface WriterOptions {
   logLimitBytes: number;
 }
 
+/** SQLite's result code for a lock another connection holds. */
+export const SQLITE_BUSY = 5;
+
+/** The primary result code of an SQLite error (its extended code's low byte), if it is one. */
+export const sqliteCode = (err: unknown): number | undefined => {
+  const code = (err as { errcode?: number }).errcode;
+  return typeof code === 'number' ? code & 0xff : undefined;
+};
+
 /** SQLite result codes that mean the disk or the database file, not the request: 503, try again. */
-const UNAVAILABLE_CODES = new Set([5 /* BUSY */, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */]);
+const UNAVAILABLE_CODES = new Set([SQLITE_BUSY, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */]);
 
 export function encodeError(err: unknown): WriterError {
   if (err instanceof VersionConflictError) return { conflict: [err.resourceType, err.id] };
   if (err instanceof StoreUnavailableError) return { unavailable: err.message };
-  const code = (err as { errcode?: number }).errcode;
+  const code = sqliteCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (typeof code === 'number' && UNAVAILABLE_CODES.has(code & 0xff)) return { unavailable: `Write to the embedded store failed: ${message}` };
+  if (code !== undefined && UNAVAILABLE_CODES.has(code)) return { unavailable: `Write to the embedded store failed: ${message}` };
   return { message };
 }
 
