@@ -6,6 +6,7 @@
 // and a killed process's jobs (reindex, bulk export, directory import) are
 // finished by the other.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { MongoClient } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { getResourceTypeNames, loadBaseDefinitions } from '../src/base/definitions';
 import { ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from '../src/directory/map';
@@ -291,7 +292,26 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     expect(new Set(ids).size).toBe(TASKS);
   }, 240000);
 
-  test('a directory import job whose process is killed is finished by the other process, each service imported once', async () => {
+  // A kill between claiming the job record's next revision and saving it (job-records.ts) left the claim behind, and
+  // every later save of the job, the other process's take-over included, was refused: the import never finished.
+  // The test puts the kill there: the claim a process dying in its next lease renewal would leave.
+  async function leaveOrphanedClaim(uri: string, kind: string): Promise<void> {
+    const client = await MongoClient.connect(uri);
+    try {
+      const db = client.db();
+      const job = await db.collection<{ _id: string; revision: number; data: string }>('jobs').findOne({ kind });
+      if (!job) throw new Error(`no ${kind} job record`);
+      const revision = job.revision + 1;
+      const claimed = new Date(Date.now() - 60000);
+      await db
+        .collection<{ _id: string; job: string; revision: number; data: string; claimed: Date }>('job_revisions')
+        .insertOne({ _id: `${job._id}/${revision}`, job: job._id, revision, data: job.data, claimed });
+    } finally {
+      await client.close();
+    }
+  }
+
+  test('a directory import job whose process is killed, even mid-save, is finished by the other process, each service imported once', async () => {
     const uri = uniqueDatabaseUri(process.env.MONGODB_URI as string);
     const SERVICES = 120;
     const env = { DIRECTORY_IMPORT_BATCH: '5', DIRECTORY_IMPORT_LEASE_SECONDS: '2' };
@@ -304,6 +324,7 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     });
     a.child.kill('SIGKILL');
     await a.exited;
+    await leaveOrphanedClaim(uri, 'directory-import');
     expect(Number(progress.split('/')[0])).toBeLessThan(SERVICES);
     let done: Response | undefined;
     await until(
