@@ -1,5 +1,6 @@
 // The embedded store acknowledges a write only after its COMMIT and a sync
-// of the log (power-loss safety, group-commit.ts). Nothing over HTTP can
+// of the log that began after it (power-loss safety, group-commit.ts and
+// log-sync.ts), while the next batch commits meanwhile. Nothing over HTTP can
 // tell a synced write from one still in the page cache, and a sync cannot be
 // made to fail on demand, so this holds the group commit to both directly.
 import fs from 'node:fs';
@@ -7,14 +8,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { GroupCommit } from '../src/store/embedded/group-commit';
+import { LogSync } from '../src/store/embedded/log-sync';
 import { openDatabase } from '../src/store/embedded/schema';
-import type { WriterRequest } from '../src/store/embedded/writer-protocol';
+import type { BatchReply, WriterRequest } from '../src/store/embedded/writer-protocol';
+
+type SyncDone = (err: NodeJS.ErrnoException | null) => void;
 
 describe('embedded store: group commit and the sync of its log', () => {
   let dir: string;
   let file: string;
   let db: DatabaseSync;
   let commit: GroupCommit;
+  let logSync: LogSync;
+  /** Batches answered, in the order they were. */
+  let answered: BatchReply[];
+  /** Syncs begun and not yet finished (the test finishes them), with what was committed when each began. */
+  let syncs: Array<{ committedAtStart: number; done: SyncDone }>;
+  const finishSync = async (err: NodeJS.ErrnoException | null = null) => {
+    (syncs.shift() as { done: SyncDone }).done(err);
+    await new Promise((r) => setImmediate(r));
+  };
 
   const request = (seq: number): WriterRequest => ({ seq, op: { kind: 'writeJob', jobKind: 'test', id: `job-${seq}`, data: '{}', expected: 0 } });
   const apply = (r: WriterRequest): unknown => {
@@ -35,34 +48,65 @@ describe('embedded store: group commit and the sync of its log', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-commit-'));
     file = path.join(dir, 'fhir.sqlite');
     db = openDatabase(file, 8);
-    commit = new GroupCommit(db, apply, () => undefined, `${file}-wal`);
+    commit = new GroupCommit(db, apply, () => undefined);
+    answered = [];
+    syncs = [];
+    logSync = new LogSync(`${file}-wal`, (batch) => answered.push(batch));
+    jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, done: SyncDone) => {
+      syncs.push({ committedAtStart: committedJobs(), done });
+    }) as unknown as typeof fs.fdatasync);
   });
-  afterEach(() => {
+  afterEach(async () => {
+    while (syncs.length > 0) await finishSync();
+    await logSync.close();
     jest.restoreAllMocks();
-    commit.close();
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a batch is synced after its COMMIT and before it is answered', () => {
-    const seenAtSync: number[] = [];
-    const sync = jest.spyOn(fs, 'fdatasyncSync').mockImplementation(() => void seenAtSync.push(committedJobs()));
-    const reply = commit.run([request(1), request(2)]);
-    expect(sync).toHaveBeenCalledTimes(1);
-    expect(seenAtSync).toEqual([2]);
-    expect(reply.replies).toEqual([
-      { seq: 1, value: true },
-      { seq: 2, value: true },
+  test('a batch is synced after its COMMIT and answered only once that sync is done', async () => {
+    logSync.committed(commit.run([request(1), request(2)]));
+    expect(syncs.map((s) => s.committedAtStart)).toEqual([2]);
+    expect(answered).toEqual([]);
+    await finishSync();
+    expect(answered).toEqual([
+      {
+        fields: [],
+        replies: [
+          { seq: 1, value: true },
+          { seq: 2, value: true },
+        ],
+      },
     ]);
   });
 
-  test('a failed sync answers that the store is unavailable, and the next batch syncs again', () => {
-    jest.spyOn(fs, 'fdatasyncSync').mockImplementationOnce(() => {
-      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    });
-    const failed = commit.run([request(1)]);
-    expect(failed.replies[0]).toEqual({ seq: 1, error: { unavailable: expect.stringContaining('EIO') } });
-    const next = commit.run([request(2)]);
-    expect(next.replies).toEqual([{ seq: 2, value: true }]);
+  test('batches committed while a sync runs wait for the next one, which begins after their COMMIT, and are answered in order', async () => {
+    logSync.committed(commit.run([request(1)]));
+    logSync.committed(commit.run([request(2)]));
+    logSync.committed(commit.run([request(3)]));
+    // One sync under way, begun after the first COMMIT; the second and third batches committed meanwhile.
+    expect(syncs.map((s) => s.committedAtStart)).toEqual([1]);
+    await finishSync();
+    expect(answered.map((b) => b.replies[0].seq)).toEqual([1]);
+    expect(syncs.map((s) => s.committedAtStart)).toEqual([3]);
+    await finishSync();
+    expect(answered.map((b) => b.replies[0].seq)).toEqual([1, 2, 3]);
+  });
+
+  test('a failed sync answers that the store is unavailable, and the next batch syncs again', async () => {
+    logSync.committed(commit.run([request(1)]));
+    await finishSync(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    expect(answered[0].replies).toEqual([{ seq: 1, error: { unavailable: expect.stringContaining('EIO') } }]);
+    logSync.committed(commit.run([request(2)]));
+    await finishSync();
+    expect(answered[1].replies).toEqual([{ seq: 2, value: true }]);
+  });
+
+  test('closing waits for the sync under way and answers every batch', async () => {
+    logSync.committed(commit.run([request(1)]));
+    const closed = logSync.close();
+    await finishSync();
+    await closed;
+    expect(answered.map((b) => b.replies[0].seq)).toEqual([1]);
   });
 });

@@ -6,11 +6,9 @@
 // is refused.
 //
 // SQLite commits without syncing (synchronous=NORMAL); with power-loss
-// safety on, the write-ahead log is then synced here, and a request is
-// acknowledged only after that sync: acknowledged writes are on disk exactly
-// as with synchronous=FULL. The sync blocks only this thread, never the one
-// serving requests, and requests queue behind it to share the next one.
-import fs from 'node:fs';
+// safety on, the write-ahead log is then synced (log-sync.ts), and a request
+// is acknowledged only after that sync: acknowledged writes are on disk
+// exactly as with synchronous=FULL.
 import type { DatabaseSync } from 'node:sqlite';
 import { LOCK_WAIT_MS } from './schema';
 import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
@@ -20,21 +18,18 @@ const RETRY_PAUSE_MS = 2;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export class GroupCommit {
-  private walFd: number | undefined;
-
   /**
    * @param db the writer's connection
    * @param apply runs one request's changes, adding the field numbers it interns
    * @param forget drops field numbers interned by changes that were undone
-   * @param wal the write-ahead log to sync before acknowledging, or undefined
    */
   constructor(
     private readonly db: DatabaseSync,
     private readonly apply: (request: WriterRequest, interned: Array<[string, number]>) => unknown,
-    private readonly forget: (interned: Array<[string, number]>) => void,
-    private readonly wal: string | undefined
+    private readonly forget: (interned: Array<[string, number]>) => void
   ) {}
 
+  /** Commits the batch (not yet synced) and returns its replies. */
   run(batch: WriterRequest[]): BatchReply {
     const replies = new Map<number, WriterReply>();
     const interned: Array<[string, number]> = [];
@@ -81,11 +76,6 @@ export class GroupCommit {
     } catch (err) {
       return refuseRest(err);
     }
-    const syncError = this.syncLog();
-    if (syncError) {
-      // Committed, so the field numbers stand; but not known to be on disk, so not acknowledged.
-      for (const [seq, reply] of replies) if (!reply.error) replies.set(seq, { seq, error: { unavailable: syncError } });
-    }
     return { replies: [...replies.values()], fields: interned };
   }
 
@@ -108,23 +98,5 @@ export class GroupCommit {
         Atomics.wait(PAUSE, 0, 0, RETRY_PAUSE_MS);
       }
     }
-  }
-
-  /** Syncs the write-ahead log; returns why it failed, if it did. */
-  private syncLog(): string | undefined {
-    if (!this.wal) return undefined;
-    try {
-      // The log exists once the first transaction committed, which is before the first sync.
-      this.walFd ??= fs.openSync(this.wal, 'r+');
-      fs.fdatasyncSync(this.walFd);
-      return undefined;
-    } catch (err) {
-      return `Sync of the embedded store's log failed: ${(err as Error).message}`;
-    }
-  }
-
-  close(): void {
-    if (this.walFd !== undefined) fs.closeSync(this.walFd);
-    this.walFd = undefined;
   }
 }

@@ -3,10 +3,12 @@
 // made on the thread that serves requests would stop it for that long; here
 // they run beside it, on the machine's other core, while reads stay on the
 // serving thread's own connection (WAL: readers never wait for the writer).
-// Requests queue while a commit or its sync runs, and share the next one.
+// Requests queue while a commit runs, and share the next one; a commit's sync
+// to disk runs beside the next commit (log-sync.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './schema';
 import { GroupCommit } from './group-commit';
+import { LogSync } from './log-sync';
 import { SqliteWriter } from './writer';
 import { StatisticsRefresh } from './planner-statistics';
 import type { WriterOp, WriterOptions, WriterRequest } from './writer-protocol';
@@ -46,9 +48,9 @@ function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
 const groupCommit = new GroupCommit(
   db,
   (request, interned) => apply(request.op, interned),
-  (interned) => writer.forget(interned),
-  options.syncLog ? `${options.file}-wal` : undefined
+  (interned) => writer.forget(interned)
 );
+const logSync = new LogSync(options.syncLog ? `${options.file}-wal` : undefined, (batch) => port.postMessage(batch));
 
 let queue: WriterRequest[] = [];
 let scheduled = false;
@@ -68,25 +70,33 @@ function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
-  if (batch.length > 0) port?.postMessage(groupCommit.run(batch));
-  // After the answers are sent: the requests that waited for this batch do not wait for it.
+  if (batch.length > 0) logSync.committed(groupCommit.run(batch));
+  // After the commit, while its sync runs: the requests that waited for this batch do not wait for the refresh.
   statistics.refreshIfDue();
 }
 
+async function close(): Promise<void> {
+  clearTimeout(statisticsTimer);
+  flush();
+  await logSync.close();
+  try {
+    db.exec('PRAGMA optimize');
+  } catch {
+    // Only planner statistics: never a reason to fail a shutdown.
+  }
+  db.close();
+  port?.postMessage('closed');
+}
+
+let closing = false;
 port.on('message', (message: WriterRequest[] | 'close') => {
   if (message === 'close') {
-    clearTimeout(statisticsTimer);
-    flush();
-    groupCommit.close();
-    try {
-      db.exec('PRAGMA optimize');
-    } catch {
-      // Only planner statistics: never a reason to fail a shutdown.
-    }
-    db.close();
-    port.postMessage('closed');
+    closing = true;
+    void close();
     return;
   }
+  // The client sends nothing after 'close'.
+  if (closing) return;
   queue.push(...message);
   // Messages already waiting are delivered before the immediate runs: they join this batch.
   if (!scheduled) {
