@@ -44,7 +44,7 @@ import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
 import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
-import type { WriterOp } from './writer-protocol';
+import { fieldKey, type WriterOp } from './writer-protocol';
 import { listJobRecords, readJobRecord } from './job-records';
 import { CurrentRowCache, rowKey, type VersionRow } from './current-row-cache';
 
@@ -112,7 +112,12 @@ export class EmbeddedStore implements StoragePort {
   private db: DatabaseSync | undefined;
   private unlock: (() => void) | undefined;
   private readonly statements = new Map<string, StatementSync>();
-  /** "type\u0000field" -> fid, for the index fields searches have named. */
+  /**
+   * "type\u0000field" -> fid, for every index field: read whole at start, then
+   * told of each field the writer thread interns before the commit that
+   * interned it is answered. So a field missing here is one no acknowledged
+   * write has, and is answered as such without a query.
+   */
   private readonly fieldIds = new Map<string, number>();
   private writer: WriterClient | undefined;
   private statisticsSeen = '';
@@ -143,6 +148,8 @@ export class EmbeddedStore implements StoragePort {
       this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`), {
         logLimitBytes,
       });
+      for (const row of this.db.prepare('SELECT type, field, fid FROM search_field').all() as unknown as Array<{ type: string; field: string; fid: number }>)
+        this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
       this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
@@ -247,19 +254,9 @@ export class EmbeddedStore implements StoragePort {
     return rows.map(toVersion);
   }
 
-  /**
-   * The interned number of a type's index field, if any version ever had it.
-   * The writer thread interns them; a number not yet known here is looked up
-   * (a field no version has yet is looked up again next time, since a commit
-   * may intern it at any moment).
-   */
+  /** The interned number of a type's index field, if any version ever had it. */
   fieldIdOf(resourceType: string, field: string): number | undefined {
-    const key = `${resourceType}\u0000${field}`;
-    const known = this.fieldIds.get(key);
-    if (known !== undefined) return known;
-    const row = this.statement('SELECT fid FROM search_field WHERE type = ? AND field = ?').get(resourceType, field) as { fid: number } | undefined;
-    if (row) this.fieldIds.set(key, row.fid);
-    return row?.fid;
+    return this.fieldIds.get(fieldKey(resourceType, field));
   }
 
   private filterContext(resourceType: string): FilterContext {
@@ -316,9 +313,10 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async indexesHolding(resourceTypes: string[], field: string, value: string, codes: string[]): Promise<StoredVersion[]> {
-    if (resourceTypes.length === 0) return [];
-    // One statement: each of the types' search_field rows is one probe of search_value.
-    // CROSS JOIN fixes that order whatever the planner's statistics say (planner-statistics.ts).
+    // The fields' numbers are known here (fieldIdOf): the value index is probed once for each type that has the field.
+    // Letting SQLite look each of the 63 patient record types up in search_field took as long as the rest of the query.
+    const fids = resourceTypes.map((type) => this.fieldIdOf(type, field)).filter((fid): fid is number => fid !== undefined);
+    if (fids.length === 0) return [];
     // SQLite picks the named fields out of the index JSON, parsing it once for all of them (json_extract of several
     // paths answers a JSON array of their values): parsing all of it here cost a patient's re-grant more than its SQL.
     const picks =
@@ -328,10 +326,9 @@ export class EmbeddedStore implements StoragePort {
           ? ', json_array(c.idx -> ?) AS picked'
           : `, json_extract(c.idx, ${codes.map(() => '?').join(', ')}) AS picked`;
     const sql =
-      `SELECT c.type, c.id, c.vid, c.last_updated${picks} FROM search_field f ` +
-      'CROSS JOIN search_value s ON s.fid = f.fid AND s.value = ? CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 ' +
-      `WHERE f.type IN (${resourceTypes.map(() => '?').join(', ')}) AND f.field = ?`;
-    const rows = this.statement(sql).all(...codes.map(keyPath), value, ...resourceTypes, field) as unknown as Array<Record<string, string | number | null>>;
+      `SELECT c.type, c.id, c.vid, c.last_updated${picks} FROM search_value s ` +
+      `CROSS JOIN current_resource c ON c.rid = s.rid AND c.deleted = 0 WHERE s.fid IN (${fids.map(() => '?').join(', ')}) AND s.value = ?`;
+    const rows = this.statement(sql).all(...codes.map(keyPath), ...fids, value) as unknown as Array<Record<string, string | number | null>>;
     return rows.map((row) => {
       const picked = codes.length > 0 ? (JSON.parse(row.picked as string) as Array<IndexFields[string] | null>) : [];
       const idx: IndexFields = {};

@@ -14,6 +14,7 @@ import { keyPath, limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
 import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
+import { fieldKey } from './writer-protocol';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
 export interface EncodedVersion {
@@ -82,7 +83,7 @@ export class SqliteWriter {
 
   constructor(private readonly db: DatabaseSync) {
     for (const row of db.prepare('SELECT fid, type, field FROM search_field').all() as unknown as Array<{ fid: number; type: string; field: string }>) {
-      this.fieldIds.set(`${row.type}\u0000${row.field}`, row.fid);
+      this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
     }
   }
 
@@ -277,7 +278,7 @@ export class SqliteWriter {
     const add = this.statement(`INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) VALUES (?, ?, ?)`);
     for (const [key, row] of before) {
       if (after.has(key)) continue;
-      const fid = this.fieldIds.get(`${resourceType}\u0000${row.field}`);
+      const fid = this.fieldIds.get(fieldKey(resourceType, row.field));
       if (fid !== undefined) remove.run(fid, row.value, rid);
     }
     for (const [key, row] of after) {
@@ -287,7 +288,7 @@ export class SqliteWriter {
 
   /** The number of a type's index field, interned on first use; runs inside a write, so it is kept only if that write commits. */
   private fieldId(resourceType: string, field: string, interned: Array<[string, number]>): number {
-    const key = `${resourceType}\u0000${field}`;
+    const key = fieldKey(resourceType, field);
     const known = this.fieldIds.get(key);
     if (known !== undefined) return known;
     this.statement('INSERT OR IGNORE INTO search_field (type, field) VALUES (?, ?)').run(resourceType, field);
