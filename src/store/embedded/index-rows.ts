@@ -5,6 +5,9 @@ import type { IndexFields } from '../port';
 
 export type RowValue = string | number;
 
+/** The key of a type's index field among the field numbers (search_field) both threads keep, and in a commit's reply. */
+export const fieldKey = (resourceType: string, field: string): string => `${resourceType}\u0000${field}`;
+
 export interface IndexRow {
   field: string;
   value: RowValue;

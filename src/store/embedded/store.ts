@@ -44,7 +44,8 @@ import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
 import { encodeIndexUpdate, encodeWrite, SqliteWriter } from './writer';
 import { WriterClient } from './writer-client';
-import { fieldKey, type WriterOp } from './writer-protocol';
+import type { WriterOp } from './writer-protocol';
+import { fieldKey } from './index-rows';
 import { listJobRecords, readJobRecord } from './job-records';
 import { CurrentRowCache, rowKey, type VersionRow } from './current-row-cache';
 

@@ -27,9 +27,6 @@ export interface WriterReply {
   error?: WriterError;
 }
 
-/** The key of a type's index field in the field numbers both threads keep (and in BatchReply.fields). */
-export const fieldKey = (resourceType: string, field: string): string => `${resourceType}\u0000${field}`;
-
 /** What one group commit answers: each request's reply, and the index field numbers it interned. */
 export interface BatchReply {
   replies: WriterReply[];

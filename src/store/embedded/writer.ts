@@ -9,12 +9,11 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { VersionConflictError, type AccessChange, type IndexFields, type IndexUpdate, type StoredVersion, type VersionWrite } from '../port';
 import { ACCESS_CODE, applyAccessChange } from '../access-index';
-import { indexRows, type IndexRow } from './index-rows';
+import { fieldKey, indexRows, type IndexRow } from './index-rows';
 import { keyPath, limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
 import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
-import { fieldKey } from './writer-protocol';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
 export interface EncodedVersion {
