@@ -149,10 +149,18 @@ export class EmbeddedStore implements StoragePort {
       this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`), {
         logLimitBytes,
       });
-      for (const row of this.db.prepare('SELECT type, field, fid FROM search_field').all() as unknown as Array<{ type: string; field: string; fid: number }>)
-        this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
-      this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
-        fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
+      this.readFieldIds();
+      this.writer = new WriterClient(
+        { file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes },
+        (fields) => fields.forEach(([key, fid]) => this.fieldIds.set(key, fid)),
+        // A writer thread that stopped may have committed fields it never told of; the next thread will not tell of them either.
+        () => {
+          try {
+            if (this.db) this.readFieldIds();
+          } catch (err) {
+            log(`Reading the embedded store's index fields after its writer stopped failed: ${(err as Error).message}`);
+          }
+        }
       );
       this.statisticsSeen = statisticsFingerprint(this.db);
       this.statisticsCheck = setInterval(() => {
@@ -253,6 +261,12 @@ export class EmbeddedStore implements StoragePort {
       ` ORDER BY last_updated DESC, vid DESC${limitSql(query.limit)} OFFSET ?`;
     const rows = this.statement(sql).all(...params, query.offset) as unknown as VersionRow[];
     return rows.map(toVersion);
+  }
+
+  /** Reads every index field number in the database (see fieldIds). */
+  private readFieldIds(): void {
+    const rows = this.requireDb().prepare('SELECT type, field, fid FROM search_field').all() as unknown as Array<{ type: string; field: string; fid: number }>;
+    for (const row of rows) this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
   }
 
   /** The interned number of a type's index field, if any version ever had it. */
