@@ -114,12 +114,22 @@ export class EmbeddedStore implements StoragePort {
   private unlock: (() => void) | undefined;
   private readonly statements = new Map<string, StatementSync>();
   /**
-   * "type\u0000field" -> fid, for every index field: read whole at start, then
-   * told of each field the writer thread interns before the commit that
-   * interned it is answered. So a field missing here is one no acknowledged
-   * write has, and is answered as such without a query.
+   * "type\u0000field" -> fid, for every index field read or told of so far:
+   * read whole at start, told of by the writer thread with each commit's
+   * answer, and read again from the highest number known when a field is
+   * missing. A commit is visible to reads before it is answered (and a
+   * writer thread that stops never answers), so a field missing here may
+   * be one a visible commit made: an index field must not be taken as
+   * absent on this map's word alone (a subscription missed its first event
+   * so).
    */
   private readonly fieldIds = new Map<string, number>();
+  /**
+   * The highest field number read from the database (not the highest told of:
+   * a writer thread that stopped may have left lower ones untold). A new
+   * field takes a number above every committed one.
+   */
+  private highestFid = 0;
   private writer: WriterClient | undefined;
   private statisticsSeen = '';
   private statisticsCheck: NodeJS.Timeout | undefined;
@@ -149,18 +159,9 @@ export class EmbeddedStore implements StoragePort {
       this.checkpointer = new Checkpointer(file, (message) => log(`Checkpoint of the embedded store's log failed (it runs again): ${message}`), {
         logLimitBytes,
       });
-      this.readFieldIds();
-      this.writer = new WriterClient(
-        { file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes },
-        (fields) => fields.forEach(([key, fid]) => this.fieldIds.set(key, fid)),
-        // A writer thread that stopped may have committed fields it never told of; the next thread will not tell of them either.
-        () => {
-          try {
-            if (this.db) this.readFieldIds();
-          } catch (err) {
-            log(`Reading the embedded store's index fields after its writer stopped failed: ${(err as Error).message}`);
-          }
-        }
+      this.readNewFieldIds();
+      this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
+        fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
       this.statisticsSeen = statisticsFingerprint(this.db);
       this.statisticsCheck = setInterval(() => {
@@ -263,15 +264,24 @@ export class EmbeddedStore implements StoragePort {
     return rows.map(toVersion);
   }
 
-  /** Reads every index field number in the database (see fieldIds). */
-  private readFieldIds(): void {
-    const rows = this.requireDb().prepare('SELECT type, field, fid FROM search_field').all() as unknown as Array<{ type: string; field: string; fid: number }>;
+  /** Reads the field numbers made since the highest known (see fieldIds): one look-up of the highest when there are none. */
+  private readNewFieldIds(): void {
+    const { highest } = this.statement('SELECT max(fid) AS highest FROM search_field').get() as { highest: number | null };
+    if (highest === null || highest <= this.highestFid) return;
+    const rows = this.statement('SELECT type, field, fid FROM search_field WHERE fid > ?').all(this.highestFid) as unknown as Array<{
+      type: string;
+      field: string;
+      fid: number;
+    }>;
     for (const row of rows) this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
+    this.highestFid = highest;
   }
 
   /** The interned number of a type's index field, if any version ever had it. */
   fieldIdOf(resourceType: string, field: string): number | undefined {
-    return this.fieldIds.get(fieldKey(resourceType, field));
+    const key = fieldKey(resourceType, field);
+    if (!this.fieldIds.has(key)) this.readNewFieldIds();
+    return this.fieldIds.get(key);
   }
 
   private filterContext(resourceType: string): FilterContext {
@@ -328,9 +338,11 @@ export class EmbeddedStore implements StoragePort {
   }
 
   async indexesHolding(resourceTypes: string[], field: string, value: string, codes: string[]): Promise<StoredVersion[]> {
-    // The fields' numbers are known here (fieldIdOf): the value index is probed once for each type that has the field.
+    // The fields' numbers are known here, once any new ones are read (fieldIds): the value index is probed once for each
+    // type that has the field.
     // Letting SQLite look each of the 63 patient record types up in search_field took as long as the rest of the query.
-    const fids = resourceTypes.map((type) => this.fieldIdOf(type, field)).filter((fid): fid is number => fid !== undefined);
+    this.readNewFieldIds();
+    const fids = resourceTypes.map((type) => this.fieldIds.get(fieldKey(type, field))).filter((fid): fid is number => fid !== undefined);
     if (fids.length === 0) return [];
     // SQLite picks the named fields out of the index JSON, parsing it once for all of them (json_extract of several
     // paths answers a JSON array of their values): parsing all of it here cost a patient's re-grant more than its SQL.

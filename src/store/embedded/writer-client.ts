@@ -15,9 +15,8 @@ export class WriterClient {
   /**
    * @param options the database and how to sync it
    * @param onFields told of index field numbers a commit interned, before that commit is answered
-   * @param onStop told when the thread stops: commits it made may never have been answered, nor their field numbers told
    */
-  constructor(options: WriterOptions, onFields: (fields: Array<[string, number]>) => void, onStop: () => void) {
+  constructor(options: WriterOptions, onFields: (fields: Array<[string, number]>) => void) {
     this.channel = new WorkerChannel<WriterOp, WriterError>({
       start: () => new Worker(workerScript(__dirname, 'writer-thread'), { workerData: options }),
       repliesOf: (message) => {
@@ -28,7 +27,6 @@ export class WriterClient {
       },
       decodeError,
       lost: (why) => new StoreUnavailableError(`The embedded store's writer stopped: ${why}`),
-      onStop,
     });
   }
 
