@@ -62,6 +62,12 @@ CREATE TABLE IF NOT EXISTS current_resource (
   sort TEXT NOT NULL,
   UNIQUE (type, id)
 );
+-- The live resources of each type, in id order. A search's total over a whole
+-- type (Patient?_count=10) is counted here without reading the rows: counting
+-- them in the table read every row of the type, 200 ms for 113,000 Patients
+-- at 1,000,000 resources, and seconds with the pages not yet in memory. A
+-- page of a whole type in id order walks it too, without the deleted rows.
+CREATE INDEX IF NOT EXISTS current_live ON current_resource (type, id) WHERE deleted = 0;
 
 CREATE TABLE IF NOT EXISTS search_field (
   fid INTEGER PRIMARY KEY,
