@@ -163,6 +163,10 @@ export class EmbeddedStore implements StoragePort {
       this.writer = new WriterClient({ file, cacheMiB, syncLog: (this.options.synchronous ?? 'FULL') === 'FULL', logLimitBytes }, (fields) =>
         fields.forEach(([key, fid]) => this.fieldIds.set(key, fid))
       );
+      // Not awaited: readiness does not wait for them. Writes queue behind the build, reads go on.
+      this.writer
+        .send({ kind: 'buildLateIndexes' })
+        .catch((err: Error) => log(`Building the embedded store's indexes failed (the next start tries again): ${err.message}`));
       this.statisticsSeen = statisticsFingerprint(this.db);
       this.statisticsCheck = setInterval(() => {
         try {

@@ -12,7 +12,8 @@ export type WriterOp =
   | { kind: 'writeExportChunk'; job: string; file: string; seq: number; text: string }
   | { kind: 'deleteExportFiles'; job: string }
   | { kind: 'writeJob'; jobKind: string; id: string; data: string; expected: number }
-  | { kind: 'deleteJob'; jobKind: string; id: string; expected?: number };
+  | { kind: 'deleteJob'; jobKind: string; id: string; expected?: number }
+  | { kind: 'buildLateIndexes' };
 
 export interface WriterRequest {
   seq: number;

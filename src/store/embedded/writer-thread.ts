@@ -42,6 +42,8 @@ function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
       return writer.writeJob(op.jobKind, op.id, op.data, op.expected);
     case 'deleteJob':
       return writer.deleteJob(op.jobKind, op.id, op.expected);
+    case 'buildLateIndexes':
+      return writer.buildLateIndexes();
   }
 }
 

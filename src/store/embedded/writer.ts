@@ -14,6 +14,7 @@ import { keyPath, limitSql } from './sql-filter';
 import { AUDIT_TYPE } from './audit-log';
 import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
+import { LATE_INDEXES } from './schema';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
 export interface EncodedVersion {
@@ -236,6 +237,11 @@ export class SqliteWriter {
   }
 
   /** A job record's compare-and-set (job-records.ts). */
+  /** Builds the indexes added since the first release (schema.ts), where they are missing. */
+  buildLateIndexes(): void {
+    for (const sql of LATE_INDEXES) this.db.exec(sql);
+  }
+
   writeJob(kind: string, id: string, data: string, expected: number): boolean {
     return writeJobRecord((sql) => this.statement(sql), kind, id, data, expected);
   }
