@@ -124,6 +124,9 @@ export const LATE_INDEXES = [
   // 113,000 Patients at 1,000,000 resources, and seconds with the pages not yet in memory. A page of a whole type in
   // id order walks it too, without the deleted rows.
   'CREATE INDEX IF NOT EXISTS current_live ON current_resource (type, id) WHERE deleted = 0',
+  // The live resources of each type by lastUpdated: a page of the most recently changed (_sort=-_lastUpdated) reads
+  // its rows in that order, where sorting the whole type took 515 ms for 204,000 Tasks at 1,000,000 resources.
+  'CREATE INDEX IF NOT EXISTS current_live_by_time ON current_resource (type, last_updated) WHERE deleted = 0',
 ];
 
 /** A connection with the store's settings, to a database whose tables exist (the writer thread's). */

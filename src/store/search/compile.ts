@@ -476,6 +476,9 @@ function compileSort(request: SearchRequest): SortKey[] {
   const params = getIndexedParameters(request.resourceType);
   const keys: SortKey[] = request.sort.map(({ code, descending }) => {
     if (code === '_id') return { field: 'id', descending };
+    // A version's own lastUpdated: the parameter's only value, kept beside the row in both stores; indexed there, a
+    // page of the most recently changed (_sort=-_lastUpdated) is read in that order instead of sorting the whole type.
+    if (code === '_lastUpdated') return { field: 'lastUpdated', descending };
     if (!params.has(code)) throw badRequest(`Cannot sort ${request.resourceType} by unknown parameter "${code}"`, ['_sort']);
     return { field: sortField(code), descending };
   });

@@ -39,6 +39,7 @@ export function decodeCursor(text: string, keys: SortKey[]): Cursor {
 export function keyValues(version: StoredVersion, keys: SortKey[]): KeyValue[] {
   return keys.map(({ field }) => {
     if (field === 'id') return version.id;
+    if (field === 'lastUpdated') return version.lastUpdated;
     const value = version.sort[field.replace(/^sort\./, '')];
     return value === undefined ? null : value;
   });
