@@ -26,7 +26,7 @@ describe('embedded store: statements run again without being compiled again', ()
       prepared.push(sql);
       return statement(sql);
     };
-    // Enough of one family for a page in id order to walk the id index (id-walk.ts).
+    // Enough of one family for a page in id order to walk the id index (index-walk.ts).
     const entry = Array.from({ length: 300 }, (_, i) => ({
       resource: patient({ name: [{ family: 'Walker', given: [`G${i}`] }], identifier: [] }),
       request: { method: 'POST', url: 'Patient' },

@@ -38,7 +38,7 @@ import {
   type SqlFragment,
   type SqlParam,
 } from './sql-filter';
-import { planIdWalk, WALK_FROM } from './id-walk';
+import { planIndexWalk, WALK_FROM } from './index-walk';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
@@ -322,9 +322,9 @@ export class EmbeddedStore implements StoragePort {
     return rows.map(toVersion);
   }
 
-  /** The page's rids by a walk along the id index (id-walk.ts), when the query is a broad look-up in id order. */
+  /** The page's rids by a walk along an index in the query's order (index-walk.ts), when the query is a broad look-up. */
   private walkedPage(query: StoreQuery): SqlFragment | undefined {
-    const walk = planIdWalk(query, this.filterContext(query.resourceType));
+    const walk = planIndexWalk(query, this.filterContext(query.resourceType));
     if (!walk) return undefined;
     const { n } = this.statement(walk.probe.sql).get(...walk.probe.params) as { n: number };
     return n >= WALK_FROM ? walk.page : undefined;
