@@ -119,4 +119,38 @@ describe.each(storeTargets)('audit trail as an append-only log [$name]', (target
     expect((await asAdmin(`/fhir/AuditEvent?entity=Patient/${kept}&_summary=count`)).body.total).toBe(1);
     for (const version of expired) expect(await server.store.readCurrent('AuditEvent', version.id)).toBeUndefined();
   });
+
+  test('a broad search of the log (hundreds of events of one agent) pages through every event once, by id and by time', async () => {
+    const user = `audit-broad-${Date.now()}`;
+    const token = await tokenFor({ sub: user, sp_role: 'integrator', ods_code: 'X26', scope: 'system/*.cruds' });
+    const id = await createAs(user);
+    // Enough events of one agent for the embedded store to walk the log's index in the page's order (index-walk.ts).
+    for (let i = 0; i < 300; i++) expect((await server.anonymous.get(`/fhir/Patient/${id}`).set('Authorization', `Bearer ${token}`)).status).toBe(200);
+
+    // Every event of the agent, in an order no walk follows, as the reference.
+    const all = await asAdmin(`/fhir/AuditEvent?agent:identifier=${user}&_sort=subtype&_count=1000`);
+    expect(all.status).toBe(200);
+    const events = ((all.body as Bundle<AuditEvent>).entry ?? []).map((e) => ({ id: e.resource?.id as string, at: e.resource?.meta?.lastUpdated as string }));
+    expect(events).toHaveLength(301);
+    const byId = events.map((e) => e.id).sort();
+    const newestFirst = [...events].sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? -1 : 1)).map((e) => e.id);
+
+    const pages = async (first: string): Promise<string[]> => {
+      const seen: string[] = [];
+      let next: string | undefined = first;
+      while (next) {
+        const page = await asAdmin(next);
+        expect(page.status).toBe(200);
+        seen.push(...ids(page.body));
+        const link = (page.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+        next = link ? new URL(link).pathname + new URL(link).search : undefined;
+      }
+      return seen;
+    };
+    expect(await pages(`/fhir/AuditEvent?agent:identifier=${user}&_count=40`)).toEqual(byId);
+    expect(await pages(`/fhir/AuditEvent?agent:identifier=${user}&_sort=-_lastUpdated&_count=40`)).toEqual(newestFirst);
+    expect(ids((await asAdmin(`/fhir/AuditEvent?agent:identifier=${user}&_sort=-_lastUpdated&_count=20&_offset=100`)).body)).toEqual(
+      newestFirst.slice(100, 120)
+    );
+  });
 });

@@ -11,6 +11,7 @@ import { unpackAuditEvent } from './audit-compression';
 import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
 import { conditionOf, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
+import { walkedPage, type WalkScope } from './index-walk';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -31,6 +32,8 @@ interface AuditRow {
 }
 
 const COLUMNS = 'c.rid, c.id, c.last_updated, c.resource, c.idx, c.sort';
+/** Every event: the log keeps no deleted ones. */
+const WALK_SCOPE: WalkScope = { table: 'audit_event', rows: { sql: '1', params: [] } };
 
 function toVersion(row: AuditRow): StoredVersion {
   return {
@@ -59,6 +62,13 @@ export class AuditLog {
     const where = conditionOf(query.filter, this.context);
     if (!where) return [];
     const order = orderToSql(query.sort);
+    // A broad look-up (every event of one agent, of one subtype) in id or time order walks the log's index in that order.
+    const walked = walkedPage((sql) => this.host.statement(sql), query, this.context, WALK_SCOPE);
+    if (walked) {
+      const sql = `SELECT ${COLUMNS} FROM (${walked.sql}) p CROSS JOIN audit_event c ON c.rid = p.rid${order.sql}`;
+      const rows = this.host.statement(sql).all(...walked.params, ...order.params) as unknown as AuditRow[];
+      if (rows.length === query.limit) return rows.map(toVersion);
+    }
     const sql = `SELECT ${COLUMNS} FROM audit_event c WHERE ${where.sql}${order.sql}${limitSql(query.limit)} OFFSET ?`;
     return (this.host.statement(sql).all(...where.params, ...order.params, query.offset) as unknown as AuditRow[]).map(toVersion);
   }

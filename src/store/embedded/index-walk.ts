@@ -1,11 +1,11 @@
 // A page of one broad look-up of one index field (a name prefix, every Task
-// of a status), in id order (the order of every search without _sort) or
-// by lastUpdated (_sort=-_lastUpdated). Read the usual way, the page reads
+// of a status, every AuditEvent of one agent), in id order (the order of
+// every search without _sort) or by lastUpdated (_sort=-_lastUpdated). Read the usual way, the page reads
 // the row of every match to sort them: 7,133 rows, 10.8 ms, for one name
 // prefix at a million resources, and 437 ms for the ten most recently
-// changed of 359,000 final Observations. Walked instead along the type's
-// index in that order ((type, id), or the live resources' (type,
-// last_updated)), keeping the entries whose rid the look-up selects, it
+// changed of 359,000 final Observations. Walked instead along an index in
+// that order (a type's (type, id), the live resources' (type,
+// last_updated), the audit log's id or time), keeping the entries whose rid the look-up selects, it
 // stops once the page is full: 2.1 ms for the same name page, most of it
 // the set of matching rids, read from the value index alone.
 //
@@ -15,9 +15,18 @@
 // page (the caller runs it then). The walk takes its steps in the query's
 // whole order (ties on lastUpdated by id), so the first rows it keeps are
 // the page.
+import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { SortKey, StoreQuery } from '../port';
 import { filterToSql, isValueLookup, limitSql, valueRows, type FilterContext, type SqlFragment } from './sql-filter';
+
+/** The rows a walk goes through: a table (aliased c) and the condition that selects them. */
+export interface WalkScope {
+  table: string;
+  rows: SqlFragment;
+  /** Where the table keeps deleted rows: the condition that keeps the live ones (a partial index holds those). */
+  live?: string;
+}
 
 /** Fewer matches than this are read row by row: a few hundred row reads cost less than a walk that may not fill the page. */
 export const WALK_FROM = 256;
@@ -38,24 +47,24 @@ const direction = (key: SortKey): string => (key.descending ? 'DESC' : 'ASC');
 interface WalkOrder {
   /** The columns the walk orders by, with their directions. */
   keys: Array<[column: string, direction: string]>;
-  /** The condition that picks the index to walk. */
-  entries: string;
+  /** Whether the walk follows an index of live rows only. */
+  live: boolean;
 }
 
 /** The order a walk follows, when the query's order is one an index holds. */
 function walkOrder(sort: SortKey[]): WalkOrder | undefined {
   const [first, second] = sort;
   if (sort.length === 1 && first.field === 'id')
-    // The (type, id) index. Entries of deleted resources are walked over: they have no value rows, so no look-up selects them.
-    return { keys: [['id', direction(first)]], entries: '' };
+    // The id index. Entries of deleted resources are walked over: they have no value rows, so no look-up selects them.
+    return { keys: [['id', direction(first)]], live: false };
   if (sort.length === 2 && first.field === 'lastUpdated' && second.field === 'id' && !second.descending)
-    // The live resources' index by lastUpdated (schema.ts); its ties are sorted by id, a few rows at a time.
+    // An index by lastUpdated (schema.ts); its ties are sorted by id, a few rows at a time.
     return {
       keys: [
         ['last_updated', direction(first)],
         ['id', 'ASC'],
       ],
-      entries: ' AND c.deleted = 0',
+      live: true,
     };
   return undefined;
 }
@@ -70,7 +79,7 @@ function onlyOn(filter: Filter, fields: Set<string>): boolean {
 }
 
 /** The walk for a query, when it is one look-up of index values (and, on later pages, a cursor's bounds) in a walkable order. */
-export function planIndexWalk(query: StoreQuery, context: FilterContext): IndexWalk | undefined {
+export function planIndexWalk(query: StoreQuery, context: FilterContext, scope: WalkScope): IndexWalk | undefined {
   const order = walkOrder(query.sort);
   if (!order) return undefined;
   const parts: Filter[] = query.filter.kind === 'and' ? query.filter.filters : [query.filter];
@@ -89,14 +98,23 @@ export function planIndexWalk(query: StoreQuery, context: FilterContext): IndexW
   const selected = lookups[0].kind === 'eq' ? `EXISTS (${rows.sql} AND rid = w.rid)` : `w.rid IN (${rows.sql})`;
   const boundSql = bounds.map((b) => filterToSql(b, context));
   const columns = ['rid', ...order.keys.map(([column]) => column)].map((column) => `c.${column}`).join(', ');
+  const live = order.live && scope.live ? ` AND ${scope.live}` : '';
   const walked =
-    `SELECT ${columns} FROM current_resource c WHERE c.type = ?${order.entries}${boundSql.map((b) => ` AND ${b.sql}`).join('')} ` +
+    `SELECT ${columns} FROM ${scope.table} c WHERE ${scope.rows.sql}${live}${boundSql.map((b) => ` AND ${b.sql}`).join('')} ` +
     `ORDER BY ${orderBy(order, 'c')}${limitSql(steps)}`;
   return {
     probe: { sql: `SELECT count(*) AS n FROM (${rows.sql}${limitSql(WALK_FROM)})`, params: rows.params },
     page: {
       sql: `SELECT w.rid FROM (${walked}) w WHERE ${selected} ORDER BY ${orderBy(order, 'w')}${limitSql(query.limit)} OFFSET ?`,
-      params: [query.resourceType, ...boundSql.flatMap((b) => b.params), ...rows.params, query.offset],
+      params: [...scope.rows.params, ...boundSql.flatMap((b) => b.params), ...rows.params, query.offset],
     },
   };
+}
+
+/** The page's rids by a walk (undefined where none applies, or the look-up has too few matches for one to pay). */
+export function walkedPage(statement: (sql: string) => StatementSync, query: StoreQuery, context: FilterContext, scope: WalkScope): SqlFragment | undefined {
+  const walk = planIndexWalk(query, context, scope);
+  if (!walk) return undefined;
+  const { n } = statement(walk.probe.sql).get(...walk.probe.params) as { n: number };
+  return n >= WALK_FROM ? walk.page : undefined;
 }

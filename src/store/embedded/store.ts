@@ -38,7 +38,7 @@ import {
   type SqlFragment,
   type SqlParam,
 } from './sql-filter';
-import { planIndexWalk, WALK_FROM } from './index-walk';
+import { walkedPage } from './index-walk';
 import { importLegacyLog } from './legacy-import';
 import { AUDIT_TYPE, AuditLog } from './audit-log';
 import { Checkpointer, LOG_LIMIT_BYTES } from './checkpointer';
@@ -324,10 +324,8 @@ export class EmbeddedStore implements StoragePort {
 
   /** The page's rids by a walk along an index in the query's order (index-walk.ts), when the query is a broad look-up. */
   private walkedPage(query: StoreQuery): SqlFragment | undefined {
-    const walk = planIndexWalk(query, this.filterContext(query.resourceType));
-    if (!walk) return undefined;
-    const { n } = this.statement(walk.probe.sql).get(...walk.probe.params) as { n: number };
-    return n >= WALK_FROM ? walk.page : undefined;
+    const scope = { table: 'current_resource', rows: { sql: 'c.type = ?', params: [query.resourceType] }, live: 'c.deleted = 0' };
+    return walkedPage((sql) => this.statement(sql), query, this.filterContext(query.resourceType), scope);
   }
 
   async count(resourceType: string, filter: Filter): Promise<number> {
