@@ -7,15 +7,19 @@
 //   number, quantity                -> idx.<code> / idx.<code>.v
 //   near (Location.position)        -> 2dsphere on geo.near (geo.ts); idx.near.lat + idx.near.lng where
 //                                      the deployment has no geospatial indexes (FerretDB)
-//   _sort on a parameter            -> sort.<code>
+//   _sort on a parameter            -> sort.<code>; _sort on _lastUpdated -> lastUpdated (the version's own)
 //   access grants (access-index.ts) -> idx._access, and idx.patient to reach a patient's records
 // A collection holds at most 64 indexes and each one costs every write, so
 // the server creates the ones the social prescribing queries need (below),
 // at start; others follow the same pattern when a deployment needs them.
 import type { IndexSpecification } from 'mongodb';
 
-/** Every current-version collection: polling by _lastUpdated. */
-export const COMMON_INDEXES: IndexSpecification[] = [{ 'idx._lastUpdated.hi': 1 }];
+/**
+ * Every current-version collection: polling by _lastUpdated, and the most
+ * recently changed first (_sort=-_lastUpdated, ties by id), read in the
+ * index's order instead of sorting the collection.
+ */
+export const COMMON_INDEXES: IndexSpecification[] = [{ 'idx._lastUpdated.hi': 1 }, { lastUpdated: -1, _id: 1 }];
 
 export const TYPE_INDEXES: Record<string, IndexSpecification[]> = {
   // Task?owner=X&_lastUpdated=gt<T>&_include=Task:focus ; Task?owner:missing=true&status=requested ; _revinclude=Task:focus
