@@ -1,20 +1,22 @@
 // A page of one broad look-up of one index field (a name prefix, every Task
 // of a status, every AuditEvent of one agent), in id order (the order of
-// every search without _sort) or by lastUpdated (_sort=-_lastUpdated). Read the usual way, the page reads
-// the row of every match to sort them: 7,133 rows, 10.8 ms, for one name
-// prefix at a million resources, and 437 ms for the ten most recently
-// changed of 359,000 final Observations. Walked instead along an index in
-// that order (a type's (type, id), the live resources' (type,
-// last_updated), the audit log's id or time), keeping the entries whose rid the look-up selects, it
-// stops once the page is full: 2.1 ms for the same name page, most of it
-// the set of matching rids, read from the value index alone.
+// every search without _sort) or by lastUpdated (_sort=-_lastUpdated).
+//
+// Read the usual way, the page reads the row of every match to sort them:
+// 7,133 rows, 10.8 ms, for one name prefix at a million resources, and
+// 437 ms for the ten most recently changed of 359,000 final Observations.
+// Walked instead along an index in that order (a type's (type, id), the
+// live resources' (type, last_updated), the audit log's id or time),
+// keeping the entries whose rid the look-up selects, it stops once the page
+// is full: 2.1 ms for the same name page, most of it the set of matching
+// rids, read from the value index alone.
 //
 // The walk pays only when matches are dense along the order, so it runs
 // when the look-up has at least WALK_FROM matches, takes a bounded number of
 // steps, and gives way to the usual plan when those steps did not fill the
-// page (the caller runs it then). The walk takes its steps in the query's
-// whole order (ties on lastUpdated by id), so the first rows it keeps are
-// the page.
+// page (the caller runs it then). It takes its steps in the query's whole
+// order (ties on lastUpdated by id), so the first rows it keeps are the
+// page.
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { SortKey, StoreQuery } from '../port';

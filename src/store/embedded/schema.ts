@@ -116,7 +116,8 @@ CREATE TABLE IF NOT EXISTS job_record (
  * thread once the server has started (writer-thread.ts): on a data directory
  * an earlier release wrote, readiness does not wait for them (building the
  * first one at 1,000,000 resources took 1.3-5 s, and the restart must stay
- * under 5 s). Every query is right without them, only slower.
+ * under 5 s). Every query is right without them, only slower. Writes
+ * queue behind the build (about 3 s, once, at that size); reads go on.
  */
 export const LATE_INDEXES = [
   // The live resources of each type, in id order. A search's total over a whole type (Patient?_count=10) is
