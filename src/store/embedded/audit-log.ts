@@ -12,6 +12,7 @@ import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
 import { conditionOf, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 import { walkedPage, type WalkScope } from './index-walk';
+import { AUDIT_DATE } from './schema';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -32,6 +33,8 @@ interface AuditRow {
 }
 
 const COLUMNS = 'c.rid, c.id, c.last_updated, c.resource, c.idx, c.sort';
+/** A sort by date reads the log's index by date (schema.ts). */
+const BY_DATE = { 'sort.date': AUDIT_DATE };
 /** Every event: the log keeps no deleted ones. */
 const WALK_SCOPE: WalkScope = { table: 'audit_event', rows: { sql: '1', params: [] } };
 
@@ -61,7 +64,7 @@ export class AuditLog {
   search(query: StoreQuery): StoredVersion[] {
     const where = conditionOf(query.filter, this.context);
     if (!where) return [];
-    const order = orderToSql(query.sort);
+    const order = orderToSql(query.sort, BY_DATE);
     // A broad look-up (every event of one agent, of one subtype) in id or time order walks the log's index in that order.
     const walked = walkedPage((sql) => this.host.statement(sql), query, this.context, WALK_SCOPE);
     if (walked) {

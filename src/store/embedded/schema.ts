@@ -111,6 +111,9 @@ CREATE TABLE IF NOT EXISTS job_record (
 );
 `;
 
+/** An AuditEvent's date (its sort key), as the audit log's index holds it and its searches sort by it. */
+export const AUDIT_DATE = "json_extract(sort, '$.date')";
+
 /**
  * Indexes added after the tables were first released, built by the writer
  * thread once the server has started (writer-thread.ts): on a data directory
@@ -128,6 +131,9 @@ export const LATE_INDEXES = [
   // The live resources of each type by lastUpdated: a page of the most recently changed (_sort=-_lastUpdated) reads
   // its rows in that order, where sorting the whole type took 515 ms for 204,000 Tasks at 1,000,000 resources.
   'CREATE INDEX IF NOT EXISTS current_live_by_time ON current_resource (type, last_updated) WHERE deleted = 0',
+  // The audit log by date (AuditEvent.recorded, its sort key): the newest events first (AuditEvent?_sort=-date) are
+  // read in that order (audit-log.ts), where sorting the whole log took 578 ms for 243,000 events.
+  `CREATE INDEX IF NOT EXISTS audit_event_by_date ON audit_event (${AUDIT_DATE})`,
 ];
 
 /** A connection with the store's settings, to a database whose tables exist (the writer thread's). */

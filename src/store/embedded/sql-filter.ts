@@ -388,13 +388,19 @@ export function limitSql(limit: number): string {
   return ` LIMIT ${limit}`;
 }
 
-/** ORDER BY for sort keys; a missing key sorts first ascending and last descending, as in MongoDB. */
-export function orderToSql(keys: SortKey[]): SqlFragment {
+/**
+ * ORDER BY for sort keys; a missing key sorts first ascending and last descending, as in MongoDB.
+ * @param indexed the store's own expressions for fields an index holds, written in as they are: SQLite uses an
+ *   index on an expression only for that expression, and a bound path is not the same expression
+ */
+export function orderToSql(keys: SortKey[], indexed: Record<string, string> = {}): SqlFragment {
   if (keys.length === 0) return { sql: '', params: [] };
   const parts: SqlFragment[] = keys.map((key) => {
+    const direction = key.descending ? 'DESC' : 'ASC';
+    if (indexed[key.field]) return { sql: `${indexed[key.field]} ${direction}`, params: [] };
     const scalar = scalarField(key.field);
     if (!scalar) throw new Error(`The embedded store cannot sort by ${JSON.stringify(key.field)}`);
-    return { sql: `${scalar.expr} ${key.descending ? 'DESC' : 'ASC'}`, params: scalar.params };
+    return { sql: `${scalar.expr} ${direction}`, params: scalar.params };
   });
   return { sql: ` ORDER BY ${parts.map((p) => p.sql).join(', ')}`, params: parts.flatMap((p) => p.params) };
 }
