@@ -236,12 +236,12 @@ export class SqliteWriter {
     this.statement('DELETE FROM export_chunk WHERE job = ?').run(jobId);
   }
 
-  /** A job record's compare-and-set (job-records.ts). */
   /** Builds the indexes added since the first release (schema.ts), where they are missing. */
   buildLateIndexes(): void {
     for (const sql of LATE_INDEXES) this.db.exec(sql);
   }
 
+  /** A job record's compare-and-set (job-records.ts). */
   writeJob(kind: string, id: string, data: string, expected: number): boolean {
     return writeJobRecord((sql) => this.statement(sql), kind, id, data, expected);
   }
