@@ -116,10 +116,10 @@ export async function createApp(config: Config, store: StoragePort = createStore
     rules: referralWorkflow,
     settleMs: config.writeSettleMs,
     tokenTerminology: tokenTerminology(() => late.terminology),
-    onCommit: (versions) => {
+    onCommit: async (versions) => {
       if (versions.some((v) => TERMINOLOGY_TYPES.has(v.resourceType))) late.terminology?.invalidate();
       for (const v of versions) {
-        if (v.resourceType === 'SearchParameter' && v.resource) late.searchParameters?.onWrite(v.resource as SearchParameter);
+        if (v.resourceType === 'SearchParameter' && v.resource) await late.searchParameters?.onWrite(v.resource as SearchParameter);
       }
     },
     onIndexError: (err) => logger.error({ err }, 'could not reindex resources that read values from a changed resource'),

@@ -182,11 +182,16 @@ export class SearchParameterService {
     this.onChange();
   }
 
-  /** A SearchParameter was written through this process: it joins the index and its reindex starts. */
-  onWrite(sp: SearchParameter): void {
+  /**
+   * A SearchParameter was written through this process: it joins the index
+   * and its reindex starts. Resolves once the job is stored (not when it
+   * ends), so $reindex can report it as soon as the write is answered.
+   */
+  async onWrite(sp: SearchParameter): Promise<void> {
     if (!sp.url || BASE_URLS.has(sp.url) || sp.status !== 'active') return;
     this.register(sp, sp.meta?.versionId ?? '');
-    this.reindex(sp).catch((err: unknown) => this.logger.error({ err, searchParameter: sp.url }, 'could not start a reindex'));
+    // The write stands whatever happens here: the refresh of another process, or the next start, creates a missing job.
+    await this.reindex(sp).catch((err: unknown) => this.logger.error({ err, searchParameter: sp.url }, 'could not start a reindex'));
   }
 
   async status(sp: SearchParameter): Promise<ReindexStatus | undefined> {

@@ -153,8 +153,12 @@ export interface RepositoryOptions {
   rules?: WriteRules;
   /** For token searches with :in, :not-in, :above and :below. */
   tokenTerminology?: TokenTerminology;
-  /** Told of every committed version, e.g. to drop caches of terminology that changed. */
-  onCommit?: (versions: StoredVersion[]) => void;
+  /**
+   * Told of every committed version, e.g. to drop caches of terminology that
+   * changed; awaited before the write is answered, so what it starts (a
+   * SearchParameter's reindex job) is readable once the client has its 201.
+   */
+  onCommit?: (versions: StoredVersion[]) => void | Promise<void>;
   /**
    * Where commits can become visible out of stamp order (several processes
    * on one MongoDB): how long after its lastUpdated a version is certain to
@@ -378,7 +382,7 @@ export class Repository {
       throw err;
     }
     const versions = writes.map((w) => w.version);
-    this.options.onCommit?.(versions);
+    await this.options.onCommit?.(versions);
     await refreshDependents(this.store, this.options.baseUrl, versions).catch((err) => this.options.onIndexError?.(err));
     await access?.afterCommit?.().catch((err: unknown) => this.options.onIndexError?.(err));
   }
