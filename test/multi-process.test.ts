@@ -6,7 +6,7 @@
 // and a killed process's jobs (reindex, bulk export, directory import) are
 // finished by the other.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { getResourceTypeNames, loadBaseDefinitions } from '../src/base/definitions';
 import { ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from '../src/directory/map';
@@ -299,13 +299,23 @@ const mongo = storeTargets.find((t) => t.name === 'mongodb');
     const client = await MongoClient.connect(uri);
     try {
       const db = client.db();
-      const job = await db.collection<{ _id: string; revision: number; data: string }>('jobs').findOne({ kind });
-      if (!job) throw new Error(`no ${kind} job record`);
-      const revision = job.revision + 1;
-      const claimed = new Date(Date.now() - 60000);
-      await db
-        .collection<{ _id: string; job: string; revision: number; data: string; claimed: Date }>('job_revisions')
-        .insertOne({ _id: `${job._id}/${revision}`, job: job._id, revision, data: job.data, claimed });
+      // The live process may claim the same revision first (it took the job over, or saved it): then the claim goes on
+      // the next one. A claim that stays (the record never moves past it) is the killed process's own: the orphan wanted.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const job = await db.collection<{ _id: string; revision: number; data: string }>('jobs').findOne({ kind });
+        if (!job) throw new Error(`no ${kind} job record`);
+        const revision = job.revision + 1;
+        const claimed = new Date(Date.now() - 60000);
+        try {
+          await db
+            .collection<{ _id: string; job: string; revision: number; data: string; claimed: Date }>('job_revisions')
+            .insertOne({ _id: `${job._id}/${revision}`, job: job._id, revision, data: job.data, claimed });
+          return;
+        } catch (err) {
+          if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     } finally {
       await client.close();
     }
