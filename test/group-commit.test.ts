@@ -93,13 +93,19 @@ describe('embedded store: group commit and the sync of its log', () => {
     expect(answered.map((b) => b.replies[0].seq)).toEqual([1, 2, 3]);
   });
 
-  test('a failed sync answers that the store is unavailable, and the next batch syncs again', async () => {
+  test('after a failed sync no batch is acknowledged again: a later sync cannot show the failed one reached the disk', async () => {
     logSync.committed(commit.run([request(1)]));
+    // Committed while the sync that is to fail runs: it waits for the next sync, which would succeed.
+    logSync.committed(commit.run([request(2)]));
     await finishSync(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     expect(answered[0].replies).toEqual([{ seq: 1, error: { unavailable: expect.stringContaining('EIO') } }]);
-    logSync.committed(commit.run([request(2)]));
-    await finishSync();
-    expect(answered[1].replies).toEqual([{ seq: 2, value: true }]);
+    expect(answered[0].failure).toMatch(/refused until the server is restarted/);
+    // The next batch is refused without a sync: before, a sync that succeeded acknowledged it.
+    await new Promise((r) => setImmediate(r));
+    expect(syncs).toHaveLength(0);
+    expect(answered[1].replies).toEqual([{ seq: 2, error: { unavailable: expect.stringContaining('EIO') } }]);
+    // The writer thread refuses later batches before they commit (writer-thread.ts), by this.
+    expect(logSync.failed).toMatch(/EIO/);
   });
 
   test('closing waits for the sync under way and answers every batch', async () => {

@@ -8,21 +8,38 @@
 // 10,000 patients): that time now overlaps the next batch's work. Batches
 // that commit while a sync runs share the next one, and batches are always
 // answered in the order they committed.
+//
+// A failed sync stops acknowledgements for good (until the server restarts).
+// Linux may drop the log's pages that a failed sync could not write, marking
+// them clean, so a later sync that succeeds does not show they reached the
+// disk. After a power loss SQLite would then read the log only up to the
+// first lost frame, and batches acknowledged after the failure, written
+// beyond it, would be lost with it. At the next start the log is read from
+// the page cache and copied into the database by a checkpoint, which writes
+// those pages again.
 import fs from 'node:fs';
 import type { BatchReply } from './writer-protocol';
 
 /** A committed batch whose sync failed: committed, so its field numbers stand, but not known to be on disk, so not acknowledged. */
 function unsynced(batch: BatchReply, why: string): BatchReply {
-  return { fields: batch.fields, replies: batch.replies.map((reply) => (reply.error ? reply : { seq: reply.seq, error: { unavailable: why } })) };
+  return {
+    fields: batch.fields,
+    replies: batch.replies.map((reply) => (reply.error ? reply : { seq: reply.seq, error: { unavailable: why } })),
+    failure: why,
+  };
 }
 
-const failure = (err: unknown): string => `Sync of the embedded store's log failed: ${(err as Error).message}`;
+const failure = (err: unknown): string =>
+  `Sync of the embedded store's log failed: ${(err as Error).message}. ` +
+  'Writes are refused until the server is restarted: once a sync has failed, a later one cannot show that the writes before it are on disk';
 
 export class LogSync {
   private fd: number | undefined;
   /** Committed batches waiting for the next sync. */
   private waiting: BatchReply[] = [];
   private syncing: Promise<void> | undefined;
+  /** Why the first sync that failed did: every batch after it is refused. */
+  private failure: string | undefined;
 
   /**
    * @param wal the write-ahead log to sync, or undefined to answer at once (power-loss safety off)
@@ -32,6 +49,11 @@ export class LogSync {
     private readonly wal: string | undefined,
     private readonly answer: (batch: BatchReply) => void
   ) {}
+
+  /** Why writes are refused, once a sync has failed. */
+  get failed(): string | undefined {
+    return this.failure;
+  }
 
   /** Answers a batch just committed, once it is on disk. */
   committed(batch: BatchReply): void {
@@ -51,8 +73,8 @@ export class LogSync {
     while (this.waiting.length > 0) {
       const covered = this.waiting;
       this.waiting = [];
-      const error = await this.sync(this.wal as string);
-      for (const batch of covered) this.answer(error ? unsynced(batch, error) : batch);
+      this.failure ??= await this.sync(this.wal as string);
+      for (const batch of covered) this.answer(this.failure ? unsynced(batch, this.failure) : batch);
     }
     this.syncing = undefined;
   }

@@ -449,6 +449,8 @@ export class EmbeddedStore implements StoragePort {
 
   async ping(): Promise<void> {
     this.requireDb();
+    // Not ready once writes are refused for good: an orchestrator's restart is what recovers (log-sync.ts).
+    if (this.writer?.failure) throw new StoreUnavailableError(this.writer.failure);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,8 @@ import { decodeError, type BatchReply, type WriterError, type WriterOp, type Wri
 export class WriterClient {
   private readonly channel: WorkerChannel<WriterOp, WriterError>;
   private closing: Promise<void> | undefined;
+  /** Why the writer refuses every write (a failed sync of the log), once it does. */
+  failure: string | undefined;
 
   /**
    * @param options the database and how to sync it
@@ -23,6 +25,7 @@ export class WriterClient {
         if (message === 'closed') return [];
         const batch = message as BatchReply;
         if (batch.fields.length > 0) onFields(batch.fields);
+        this.failure ??= batch.failure;
         return batch.replies;
       },
       decodeError,

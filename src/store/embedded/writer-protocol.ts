@@ -32,6 +32,8 @@ export interface WriterReply {
 export interface BatchReply {
   replies: WriterReply[];
   fields: Array<[string, number]>;
+  /** Why the writer refuses every write from now on (a failed sync of the log, log-sync.ts). */
+  failure?: string;
 }
 
 export interface WriterOptions {
