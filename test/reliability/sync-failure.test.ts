@@ -82,8 +82,13 @@ describeWithFuse('embedded store: a sync of its log fails', () => {
     expect(failed.status).toBe(503);
     expect(failed.body.resourceType).toBe('OperationOutcome');
     // Clients are told the store is unavailable; the log says why.
-    const log = () => server?.stdout() + (server?.stderr() ?? '');
-    expect(log()).toMatch(/Sync of the embedded store's log failed: EIO/);
+    // The log is written asynchronously: the line may follow the response by a few milliseconds.
+    const logged = async (pattern: RegExp): Promise<string> => {
+      const text = () => `${server?.stdout() ?? ''}${server?.stderr() ?? ''}`;
+      for (let i = 0; i < 50 && !pattern.test(text()); i++) await new Promise((r) => setTimeout(r, 100));
+      return text();
+    };
+    expect(await logged(/Sync of the embedded store's log failed: EIO/)).toMatch(/Sync of the embedded store's log failed: EIO/);
 
     // Syncs work again, but nothing can show the failed one's pages reached the disk: refused until a restart.
     fs.rmSync(trigger);
@@ -94,7 +99,7 @@ describeWithFuse('embedded store: a sync of its log fails', () => {
       expect(res.body.resourceType).toBe('OperationOutcome');
       refusedAfter.push(`after-${i}`);
     }
-    expect(log()).toMatch(/refused until the server is restarted/);
+    expect(await logged(/refused until the server is restarted/)).toMatch(/refused until the server is restarted/);
     expect((await call(`${server.url}/readyz`)).status).toBe(503);
     expect((await call(`${server.url}/healthz`)).status).toBe(200);
 
