@@ -18,15 +18,13 @@
 // the page cache and copied into the database by a checkpoint, which writes
 // those pages again.
 import fs from 'node:fs';
-import type { BatchReply } from './writer-protocol';
+import type { BatchReply, WriterReply, WriterRequest } from './writer-protocol';
+
+const refusal = (seq: number, why: string): WriterReply => ({ seq, error: { unavailable: why } });
 
 /** A committed batch whose sync failed: committed, so its field numbers stand, but not known to be on disk, so not acknowledged. */
 function unsynced(batch: BatchReply, why: string): BatchReply {
-  return {
-    fields: batch.fields,
-    replies: batch.replies.map((reply) => (reply.error ? reply : { seq: reply.seq, error: { unavailable: why } })),
-    failure: why,
-  };
+  return { fields: batch.fields, replies: batch.replies.map((reply) => (reply.error ? reply : refusal(reply.seq, why))), failure: why };
 }
 
 const failure = (err: unknown): string =>
@@ -53,6 +51,12 @@ export class LogSync {
   /** Why writes are refused, once a sync has failed. */
   get failed(): string | undefined {
     return this.failure;
+  }
+
+  /** Refuses a batch before it commits, once a sync has failed: nothing a client is told failed is stored. */
+  refuse(requests: WriterRequest[]): void {
+    const why = this.failure as string;
+    this.answer({ fields: [], replies: requests.map((r) => refusal(r.seq, why)), failure: why });
   }
 
   /** Answers a batch just committed, once it is on disk. */

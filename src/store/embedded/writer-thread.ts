@@ -72,10 +72,11 @@ function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
-  const failure = logSync.failed;
-  // After a failed sync a batch is refused before it commits, so nothing a client is told failed is stored (log-sync.ts says why).
-  if (batch.length > 0 && failure) port?.postMessage({ fields: [], replies: batch.map((r) => ({ seq: r.seq, error: { unavailable: failure } })), failure });
-  else if (batch.length > 0) logSync.committed(groupCommit.run(batch));
+  // After a failed sync nothing commits again (log-sync.ts says why).
+  if (batch.length > 0) {
+    if (logSync.failed) logSync.refuse(batch);
+    else logSync.committed(groupCommit.run(batch));
+  }
   // After the commit, while its sync runs: the requests that waited for this batch do not wait for the refresh.
   statistics.refreshIfDue();
 }
