@@ -24,7 +24,7 @@ usage() {
 up_to_date() {
   [[ -x "$BIN" ]] || return 1
   local f
-  for f in "$SRC/main.go" "$SRC/go.mod" "$SRC/go.sum" "${BASH_SOURCE[0]}"; do
+  for f in "$SRC/main.go" "$SRC/go.mod" "$SRC/go.sum" "${BASH_SOURCE[0]}" "$HERE/go-build.sh"; do
     [[ "$BIN" -nt "$f" ]] || return 1
   done
 }
@@ -34,21 +34,9 @@ cmd_build() {
     echo "ferretdb.sh: $BIN is up to date" >&2
     return 0
   fi
-  command -v go >/dev/null || die "go not found in PATH (Go >= 1.24 is needed)"
-  # Module proxy only: drop the 'direct' (VCS) fallback; never switch toolchains;
-  # go.sum must already list everything (-mod=readonly).
-  local proxy
-  proxy="$(go env GOPROXY)"
-  proxy="${proxy%,direct}"; proxy="${proxy%|direct}"
-  [[ "$proxy" != "direct" && "$proxy" != "off" ]] || proxy=""
   echo "ferretdb.sh: building $BIN ..." >&2
   local t0=$SECONDS
-  (
-    cd "$SRC"
-    GOPROXY="$proxy" GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0 \
-      go build -buildvcs=false -trimpath -tags ferretdb_no_postgresql -o "$BIN.tmp" .
-  )
-  mv -f "$BIN.tmp" "$BIN"
+  bash "$HERE/go-build.sh" "$SRC" "$BIN" -tags ferretdb_no_postgresql
   echo "ferretdb.sh: built in $((SECONDS - t0)) s" >&2
 }
 
