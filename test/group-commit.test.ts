@@ -1,8 +1,9 @@
 // The embedded store acknowledges a write only after its COMMIT and a sync
-// of the log that began after it (power-loss safety, group-commit.ts and
-// log-sync.ts), while the next batch commits meanwhile. Nothing over HTTP can
-// tell a synced write from one still in the page cache, and a sync cannot be
-// made to fail on demand, so this holds the group commit to both directly.
+// of the log made after it (power-loss safety, group-commit.ts and
+// log-sync.ts). Nothing over HTTP can tell a synced write from one still in
+// the page cache, so this holds the group commit to it directly (a failed
+// sync is also tested over HTTP, on a file system that fails it on demand:
+// reliability/sync-failure.test.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +13,6 @@ import { LogSync } from '../src/store/embedded/log-sync';
 import { openDatabase } from '../src/store/embedded/schema';
 import type { BatchReply, WriterRequest } from '../src/store/embedded/writer-protocol';
 
-type SyncDone = (err: NodeJS.ErrnoException | null) => void;
-
 describe('embedded store: group commit and the sync of its log', () => {
   let dir: string;
   let file: string;
@@ -22,12 +21,10 @@ describe('embedded store: group commit and the sync of its log', () => {
   let logSync: LogSync;
   /** Batches answered, in the order they were. */
   let answered: BatchReply[];
-  /** Syncs begun and not yet finished (the test finishes them), with what was committed when each began. */
-  let syncs: Array<{ committedAtStart: number; done: SyncDone }>;
-  const finishSync = async (err: NodeJS.ErrnoException | null = null) => {
-    (syncs.shift() as { done: SyncDone }).done(err);
-    await new Promise((r) => setImmediate(r));
-  };
+  /** The syncs made: what was committed, and how many batches answered, when each was. */
+  let syncs: Array<{ committed: number; answered: number }>;
+  /** The error the next sync fails with, if any. */
+  let failNext: NodeJS.ErrnoException | undefined;
 
   const request = (seq: number): WriterRequest => ({ seq, op: { kind: 'writeJob', jobKind: 'test', id: `job-${seq}`, data: '{}', expected: 0 } });
   const apply = (r: WriterRequest): unknown => {
@@ -51,24 +48,26 @@ describe('embedded store: group commit and the sync of its log', () => {
     commit = new GroupCommit(db, apply, () => undefined);
     answered = [];
     syncs = [];
+    failNext = undefined;
     logSync = new LogSync(`${file}-wal`, (batch) => answered.push(batch));
-    jest.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, done: SyncDone) => {
-      syncs.push({ committedAtStart: committedJobs(), done });
-    }) as unknown as typeof fs.fdatasync);
+    jest.spyOn(fs, 'fdatasyncSync').mockImplementation(() => {
+      syncs.push({ committed: committedJobs(), answered: answered.length });
+      const err = failNext;
+      failNext = undefined;
+      if (err) throw err;
+    });
   });
-  afterEach(async () => {
-    while (syncs.length > 0) await finishSync();
-    await logSync.close();
+  afterEach(() => {
+    logSync.close();
     jest.restoreAllMocks();
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a batch is synced after its COMMIT and answered only once that sync is done', async () => {
+  test('a batch is synced after its COMMIT and answered only once that sync is done', () => {
     logSync.committed(commit.run([request(1), request(2)]));
-    expect(syncs.map((s) => s.committedAtStart)).toEqual([2]);
-    expect(answered).toEqual([]);
-    await finishSync();
+    // The sync was made with both writes committed, before the batch was answered.
+    expect(syncs).toEqual([{ committed: 2, answered: 0 }]);
     expect(answered).toEqual([
       {
         fields: [],
@@ -80,39 +79,38 @@ describe('embedded store: group commit and the sync of its log', () => {
     ]);
   });
 
-  test('batches committed while a sync runs wait for the next one, which begins after their COMMIT, and are answered in order', async () => {
+  test('each batch is synced after its own COMMIT, and batches are answered in the order they committed', () => {
     logSync.committed(commit.run([request(1)]));
     logSync.committed(commit.run([request(2)]));
     logSync.committed(commit.run([request(3)]));
-    // One sync under way, begun after the first COMMIT; the second and third batches committed meanwhile.
-    expect(syncs.map((s) => s.committedAtStart)).toEqual([1]);
-    await finishSync();
-    expect(answered.map((b) => b.replies[0].seq)).toEqual([1]);
-    expect(syncs.map((s) => s.committedAtStart)).toEqual([3]);
-    await finishSync();
+    expect(syncs).toEqual([
+      { committed: 1, answered: 0 },
+      { committed: 2, answered: 1 },
+      { committed: 3, answered: 2 },
+    ]);
     expect(answered.map((b) => b.replies[0].seq)).toEqual([1, 2, 3]);
   });
 
-  test('after a failed sync no batch is acknowledged again: a later sync cannot show the failed one reached the disk', async () => {
+  test('after a failed sync no batch is acknowledged again: a later sync cannot show the failed one reached the disk', () => {
+    failNext = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     logSync.committed(commit.run([request(1)]));
-    // Committed while the sync that is to fail runs: it waits for the next sync, which would succeed.
-    logSync.committed(commit.run([request(2)]));
-    await finishSync(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     expect(answered[0].replies).toEqual([{ seq: 1, error: { unavailable: expect.stringContaining('EIO') } }]);
     expect(answered[0].failure).toMatch(/refused until the server is restarted/);
-    // The next batch is refused without a sync: before, a sync that succeeded acknowledged it.
-    await new Promise((r) => setImmediate(r));
-    expect(syncs).toHaveLength(0);
+    // Were a batch committed after it, it would be refused without a sync: one that succeeded would have acknowledged it.
+    logSync.committed(commit.run([request(2)]));
+    expect(syncs).toHaveLength(1);
     expect(answered[1].replies).toEqual([{ seq: 2, error: { unavailable: expect.stringContaining('EIO') } }]);
-    // The writer thread refuses later batches before they commit (writer-thread.ts), by this.
+    // The writer thread refuses later batches before they commit (writer-thread.ts), by these.
     expect(logSync.failed).toMatch(/EIO/);
+    logSync.refuse([request(3)]);
+    expect(answered[2].replies).toEqual([{ seq: 3, error: { unavailable: expect.stringContaining('EIO') } }]);
+    expect(committedJobs()).toBe(2);
   });
 
-  test('closing waits for the sync under way and answers every batch', async () => {
-    logSync.committed(commit.run([request(1)]));
-    const closed = logSync.close();
-    await finishSync();
-    await closed;
+  test('without power-loss safety a batch is answered at its COMMIT, with no sync', () => {
+    const unsynced = new LogSync(undefined, (batch) => answered.push(batch));
+    unsynced.committed(commit.run([request(1)]));
+    expect(syncs).toEqual([]);
     expect(answered.map((b) => b.replies[0].seq)).toEqual([1]);
   });
 });

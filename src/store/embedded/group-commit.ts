@@ -1,5 +1,5 @@
 // Group commit, on the writer thread: every request that arrives while the
-// thread is busy (with the last commit, or its sync) shares the next SQLite
+// thread is busy (with the last commit and its sync) shares the next SQLite
 // transaction and the next sync to disk. Each request runs in a savepoint of
 // its own, so one that fails (a lost optimistic lock) is undone alone while
 // the rest commit. If COMMIT fails (a full disk), every request of the batch

@@ -1,13 +1,16 @@
 // Power-loss safety for the group commit (group-commit.ts), on the writer
 // thread: a committed batch is acknowledged only once a sync of the
-// write-ahead log that began after its COMMIT has finished.
+// write-ahead log made after its COMMIT has finished.
 //
-// The sync runs off the thread (fs.fdatasync, on libuv's pool) so that the
-// next batch's inserts and COMMIT go on meanwhile. The sync took a quarter
-// of the writer thread's time when it waited for it (validated creates at
-// 10,000 patients): that time now overlaps the next batch's work. Batches
-// that commit while a sync runs share the next one, and batches are always
-// answered in the order they committed.
+// The sync is made on the writer thread itself, straight after the COMMIT
+// (fs.fdatasyncSync); requests that arrive meanwhile queue for the next
+// batch. An earlier version synced on libuv's pool while the next batch
+// committed, but the pool's answer could be handled only once the writer
+// thread had finished that commit: the sync took 0.7 ms and its batch waited
+// 3 ms on average. Measured back to back at 10,000 patients and 16
+// connections, syncing in place raised validated creates from 582 to 665/s
+// and $process-message from 350 to 386/s, and left reads (3,277 to 3,371/s)
+// and transactions (438 to 447/s) where they were.
 //
 // A failed sync stops acknowledgements for good (until the server restarts).
 // Linux may drop the log's pages that a failed sync could not write, marking
@@ -33,9 +36,6 @@ const failure = (err: unknown): string =>
 
 export class LogSync {
   private fd: number | undefined;
-  /** Committed batches waiting for the next sync. */
-  private waiting: BatchReply[] = [];
-  private syncing: Promise<void> | undefined;
   /** Why the first sync that failed did: every batch after it is refused. */
   private failure: string | undefined;
 
@@ -59,41 +59,27 @@ export class LogSync {
     this.answer({ fields: [], replies: requests.map((r) => refusal(r.seq, why)), failure: why });
   }
 
-  /** Answers a batch just committed, once it is on disk. */
+  /** Answers a batch just committed, once the log is synced (or refuses it, if the sync fails). */
   committed(batch: BatchReply): void {
     if (!this.wal) return this.answer(batch);
-    this.waiting.push(batch);
-    this.syncing ??= this.syncWaiting();
+    this.failure ??= this.sync(this.wal);
+    this.answer(this.failure ? unsynced(batch, this.failure) : batch);
   }
 
-  /** Waits for every batch committed so far to be answered, then closes the log. */
-  async close(): Promise<void> {
-    await this.syncing;
+  close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }
 
-  private async syncWaiting(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const covered = this.waiting;
-      this.waiting = [];
-      this.failure ??= await this.sync(this.wal as string);
-      for (const batch of covered) this.answer(this.failure ? unsynced(batch, this.failure) : batch);
+  /** Syncs the log; returns why it failed, if it did. */
+  private sync(wal: string): string | undefined {
+    try {
+      // The log exists once the first transaction committed, which is before the first sync.
+      this.fd ??= fs.openSync(wal, 'r+');
+      fs.fdatasyncSync(this.fd);
+      return undefined;
+    } catch (err) {
+      return failure(err);
     }
-    this.syncing = undefined;
-  }
-
-  /** Syncs the log; resolves with why it failed, if it did. */
-  private sync(wal: string): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      try {
-        // The log exists once the first transaction committed, which is before the first sync.
-        this.fd ??= fs.openSync(wal, 'r+');
-      } catch (err) {
-        resolve(failure(err));
-        return;
-      }
-      fs.fdatasync(this.fd, (err) => resolve(err ? failure(err) : undefined));
-    });
   }
 }

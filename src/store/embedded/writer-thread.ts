@@ -3,8 +3,8 @@
 // made on the thread that serves requests would stop it for that long; here
 // they run beside it, on the machine's other core, while reads stay on the
 // serving thread's own connection (WAL: readers never wait for the writer).
-// Requests queue while a commit runs, and share the next one; a commit's sync
-// to disk runs beside the next commit (log-sync.ts).
+// Requests queue while a commit and its sync to disk run, and share the next
+// commit (log-sync.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './schema';
 import { GroupCommit } from './group-commit';
@@ -77,14 +77,14 @@ function flush(): void {
     if (logSync.failed) logSync.refuse(batch);
     else logSync.committed(groupCommit.run(batch));
   }
-  // After the commit, while its sync runs: the requests that waited for this batch do not wait for the refresh.
+  // After the batch is answered: the requests that waited for it do not wait for the refresh.
   statistics.refreshIfDue();
 }
 
-async function close(): Promise<void> {
+function close(): void {
   clearTimeout(statisticsTimer);
   flush();
-  await logSync.close();
+  logSync.close();
   try {
     db.exec('PRAGMA optimize');
   } catch {
@@ -98,7 +98,7 @@ let closing = false;
 port.on('message', (message: WriterRequest[] | 'close') => {
   if (message === 'close') {
     closing = true;
-    void close();
+    close();
     return;
   }
   // The client sends nothing after 'close'.
