@@ -41,8 +41,8 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   return { child, url: `http://127.0.0.1:${env.PORT}`, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
-/** Polls /readyz until the server answers, for at most timeoutMs. */
-export async function waitUntilReady(url: string, timeoutMs = 20000): Promise<void> {
+/** Polls /readyz until the server answers, for at most timeoutMs (by default a minute: CI runs it on a machine busy with other suites). */
+export async function waitUntilReady(url: string, timeoutMs = 60000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
