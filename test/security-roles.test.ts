@@ -5,6 +5,7 @@
 // embedded store (access control sits above the store; referrals need transactions).
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { organization, patient, referral, task } from './support/resources';
+import { bulkClient } from './support/bulk';
 import { FHIR_JSON, startServer, tokenFor, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
 import { defaultScopes, type Role } from '../src/auth/roles';
@@ -208,28 +209,17 @@ describe('roles and scopes [embedded]', () => {
     const started = await kickOff('commissioner', '_type=Patient,Task');
     expect(started.status).toBe(202);
     const statusPath = new URL(started.headers['content-location']).pathname;
-    let manifest: { output: { url: string }[] } | undefined;
-    for (const deadline = Date.now() + 60_000; !manifest && Date.now() < deadline;) {
-      const res = await server.anonymous.get(statusPath).set('Authorization', `Bearer ${tokens.commissioner}`);
-      if (res.status === 200) manifest = JSON.parse(res.text);
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    // The files below are what is checked: an export that never finished, or wrote none, would check nothing.
-    expect(manifest?.output.length).toBeGreaterThan(0);
+    // The commissioner's own token (its subject is who started the export), through the tests' bulk client.
+    const commissioner = bulkClient(server.url, { sp_role: 'commissioner', scope: defaultScopes('commissioner') });
+    const manifest = await commissioner.manifest(statusPath, 'commissioner-user');
+    // The files below are what is checked: an export that wrote none would check nothing.
+    expect(manifest.output.length).toBeGreaterThan(0);
     // Only the commissioner who asked may fetch it.
     expect((await server.anonymous.get(statusPath).set('Authorization', `Bearer ${tokens.integrator}`)).status).toBe(403);
-    for (const output of manifest?.output ?? []) {
-      const file = await server.anonymous
-        .get(new URL(output.url).pathname)
-        .set('Authorization', `Bearer ${tokens.commissioner}`)
-        .buffer(true)
-        .parse((r, cb) => {
-          let text = '';
-          r.on('data', (c: Buffer) => (text += c.toString()));
-          r.on('end', () => cb(null, text));
-        });
-      expect(file.body).not.toMatch(/9000000009|9000000017|Smith/);
-      expect(file.body).not.toContain(id.pa);
+    for (const { lines } of (await commissioner.download(manifest, 'commissioner-user')).values()) {
+      const body = lines.join('\n');
+      expect(body).not.toMatch(/9000000009|9000000017|Smith/);
+      expect(body).not.toContain(id.pa);
     }
     const report = (role: Role) =>
       server.anonymous.get('/fhir/$activity-report?periodStart=2026-01-01&periodEnd=2026-12-31').set('Authorization', `Bearer ${tokens[role]}`);
