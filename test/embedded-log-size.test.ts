@@ -69,9 +69,9 @@ describe('embedded store: the write-ahead log under steady traffic', () => {
     expect(restarts).toBeGreaterThan(10);
     // So it never holds more than the limit and what a few tenths of a second of writes add on top. Those writes are
     // heavy for so small a limit (every commit writes each page it changes, some 40 for a create with its AuditEvent):
-    // the log grew by up to 10 MiB between two of this test's looks (50 ms apart). A fixed bound of 16 MiB failed on a busy machine
-    // (19.4 MiB in CI), so the bound is half a second of writes at the fastest rate seen. Never started again, the log
-    // reached 950 MiB in this test.
+    // the log grew by up to 10 MiB between two of this test's looks (50 ms apart). A fixed bound of 16 MiB failed on a
+    // busy machine (19.4 MiB in CI), so the bound is half a second of writes at the fastest rate seen. Never started
+    // again, the log reached 950 MiB in this test.
     expect(largest).toBeLessThan(LIMIT + 10 * fastest);
     const count = await server.api.get('/fhir/Patient?_summary=count');
     expect(count.body.total).toBe(written);
