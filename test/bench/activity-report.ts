@@ -19,19 +19,13 @@ import { MongoStore } from '../../src/store/mongo/store';
 import { loadHistory } from '../support/history';
 import { BASE_URL, KEY_DIR, tokenFor } from '../support/server';
 import { tempDir, uniqueDatabaseUri } from '../support/stores';
+import { median, numberOption } from './args';
 import { PERIOD, population } from './journeys';
 import { describeMachine, machine } from './machine';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(): Promise<void> {
-  const referrals = option('referrals', 2_000);
-  const runs = option('runs', 3);
+  const referrals = numberOption('referrals', 2_000);
+  const runs = numberOption('runs', 3);
   const uri = process.env.MONGODB_URI;
   const dir = uri ? undefined : tempDir('sp-bench-report-');
   const keep = process.argv.includes('--keep');

@@ -17,18 +17,12 @@ import { launchChromium } from '../support/browser';
 import { loadHistory } from '../support/history';
 import { BASE_URL, KEY_DIR, tokenFor } from '../support/server';
 import { tempDir } from '../support/stores';
+import { median, numberOption } from './args';
 import { PERIOD, population } from './journeys';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(): Promise<void> {
-  const referrals = option('referrals', 10_000);
-  const runs = option('runs', 3);
+  const referrals = numberOption('referrals', 10_000);
+  const runs = numberOption('runs', 3);
   const dir = tempDir('sp-bench-dashboard-');
   const store = new EmbeddedStore(dir);
   const app = await createApp(loadConfig({ LOG_LEVEL: 'silent', BASE_URL, DATA_DIR: KEY_DIR, RATE_LIMIT: '0' }), store);
