@@ -13,6 +13,7 @@ import type { Repository } from '../store/repository';
 import { mapService, MappingError, ORUK_LOCATION_ID, ORUK_ORGANIZATION_ID, ORUK_SERVICE_ID } from './map';
 import type { OrukService } from './oruk';
 import { isWholeDirectory, uniqueServices, type DirectoryContent, type Rejection } from './read';
+import { eachSideBySide } from '../base/side-by-side';
 
 export interface ImportCounts {
   /** Services in the input (valid or not). */
@@ -236,11 +237,7 @@ async function importInto(repo: Repository, input: DirectoryContent, options: Im
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_IMPORT_BATCH);
   for (let start = options.resume?.next ?? 0; start < services.length; start += batchSize) {
     const end = Math.min(services.length, start + batchSize);
-    let next = start;
-    const worker = async (): Promise<void> => {
-      while (next < end) await importOne(services[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+    await eachSideBySide(services.slice(start, end), options.concurrency ?? 8, importOne);
     await options.onBatch?.({ next: end, counts: { ...counts }, rejections });
   }
 

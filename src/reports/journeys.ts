@@ -15,6 +15,7 @@
 import type { HealthcareService, Observation, Organization, Patient, PractitionerRole, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { StoragePort, StoredVersion } from '../store/port';
 import type { Repository } from '../store/repository';
+import { eachSideBySide } from '../base/side-by-side';
 import { and, type Filter } from '../store/search/filter';
 import { ageBand } from './age-band';
 import { ACTIVITY_TYPE, ODS_SYSTEM, ONS4, SNOMED, SOCIAL_PRESCRIBING_REFERRAL } from './codes';
@@ -116,19 +117,24 @@ export class JourneyReader {
   private async referring<T>(resourceType: string, parameter: string, referrals: string[]): Promise<Map<string, T[]>> {
     const out = new Map<string, T[]>();
     if (referrals.length === 0) return out;
+    const wanted = new Set(referrals);
     // One search for the page: its values are ORed (a comma-separated list).
     const filter = await this.repo.compileFilter(resourceType, { [parameter]: [referrals.join(',')] });
     for await (const page of this.pages(resourceType, filter)) {
       for (const row of page) {
-        const indexed = row.idx[parameter];
-        const references = new Set<unknown>(Array.isArray(indexed) ? indexed : []);
-        for (const reference of referrals) if (references.has(reference)) out.set(reference, [...(out.get(reference) ?? []), row.resource as T]);
+        const indexed: unknown[] = Array.isArray(row.idx[parameter]) ? row.idx[parameter] : [];
+        for (const reference of new Set(indexed)) {
+          if (typeof reference !== 'string' || !wanted.has(reference)) continue;
+          const found = out.get(reference) ?? [];
+          found.push(row.resource as T);
+          out.set(reference, found);
+        }
       }
     }
     return out;
   }
 
-  /** The page's journeys, in its order, SIDE_BY_SIDE resolving at a time. */
+  /** The page's journeys, in its order, SIDE_BY_SIDE resolved at a time. */
   private async journeysOf(referrals: ServiceRequest[]): Promise<Journey[]> {
     const refs = referrals.map((r) => `ServiceRequest/${r.id}`);
     const [tasks, onward] = await Promise.all([
@@ -136,14 +142,9 @@ export class JourneyReader {
       this.referring<ServiceRequest>('ServiceRequest', 'based-on', refs),
     ]);
     const out: Journey[] = new Array(referrals.length);
-    let next = 0;
-    const resolveNext = async (): Promise<void> => {
-      while (next < referrals.length) {
-        const at = next++;
-        out[at] = await this.journey(referrals[at], tasks.get(refs[at]) ?? [], onward.get(refs[at]) ?? []);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SIDE_BY_SIDE, referrals.length) }, resolveNext));
+    await eachSideBySide(referrals, SIDE_BY_SIDE, async (referral, at) => {
+      out[at] = await this.journey(referral, tasks.get(refs[at]) ?? [], onward.get(refs[at]) ?? []);
+    });
     return out;
   }
 

@@ -72,8 +72,19 @@ interface CurrentRow {
 
 type ValueTable = 'search_value' | 'audit_value';
 
-/** Index rows inserted by one statement at most (insertValues): a statement for each count up to this is kept. */
+/** Index rows inserted by one statement at most (insertValues). */
 const ROWS_PER_INSERT = 32;
+
+/** Each value table's INSERT of n rows, at [n]: written once, so a write does not build SQL text to find its statement. */
+const INSERT_SQL = Object.fromEntries(
+  (['search_value', 'audit_value'] as const).map((table) => [
+    table,
+    Array.from(
+      { length: ROWS_PER_INSERT + 1 },
+      (_, rows) => `INSERT OR IGNORE INTO ${table} (fid, value, rid) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`
+    ),
+  ])
+) as Record<ValueTable, string[]>;
 
 const accessRows = (grants: string[]): Map<string, IndexRow> => indexRows({ [ACCESS_CODE]: grants });
 const ACCESS_PATH = keyPath(ACCESS_CODE);
@@ -81,8 +92,6 @@ const rowsOf = (idxJson: string): Map<string, IndexRow> => indexRows(JSON.parse(
 
 export class SqliteWriter {
   private readonly statements = new Map<string, StatementSync>();
-  /** Index rows' inserts, by table and row count (insertValues). */
-  private readonly inserts = new Map<string, StatementSync>();
   /** "type\u0000field" -> fid, for every index field in the database. */
   private readonly fieldIds = new Map<string, number>();
 
@@ -304,19 +313,9 @@ export class SqliteWriter {
    */
   private insertValues(valueTable: ValueTable, values: Array<number | string>): void {
     for (let at = 0; at < values.length; at += ROWS_PER_INSERT * 3) {
-      const chunk = values.length <= ROWS_PER_INSERT * 3 ? values : values.slice(at, at + ROWS_PER_INSERT * 3);
-      this.insertStatement(valueTable, chunk.length / 3).run(...chunk);
+      const chunk = values.slice(at, at + ROWS_PER_INSERT * 3);
+      this.statement(INSERT_SQL[valueTable][chunk.length / 3]).run(...chunk);
     }
-  }
-
-  private insertStatement(valueTable: ValueTable, rows: number): StatementSync {
-    const key = `${valueTable} ${rows}`;
-    let statement = this.inserts.get(key);
-    if (!statement) {
-      statement = this.db.prepare(`INSERT OR IGNORE INTO ${valueTable} (fid, value, rid) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`);
-      this.inserts.set(key, statement);
-    }
-    return statement;
   }
 
   /** The number of a type's index field, interned on first use; runs inside a write, so it is kept only if that write commits. */
