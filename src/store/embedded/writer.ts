@@ -11,7 +11,7 @@ import { VersionConflictError, type AccessChange, type IndexFields, type IndexUp
 import { ACCESS_CODE, applyAccessChange } from '../access-index';
 import { fieldKey, indexRows, type IndexRow } from './index-rows';
 import { keyPath, limitSql } from './sql-filter';
-import { AUDIT_TYPE } from './audit-log';
+import { AUDIT_TYPE, isAuditRowField } from './audit-log';
 import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
 import { LATE_INDEXES } from './schema';
@@ -183,7 +183,10 @@ export class SqliteWriter {
       version.sort
     );
     if (inserted.changes === 0) return;
-    this.replaceIndexRows('audit_value', AUDIT_TYPE, Number(inserted.lastInsertRowid), new Map(), rowsOf(version.idx), interned);
+    // The time fields are read from the row itself (audit-log.ts).
+    const rows = rowsOf(version.idx);
+    for (const [key, row] of rows) if (isAuditRowField(row.field)) rows.delete(key);
+    this.replaceIndexRows('audit_value', AUDIT_TYPE, Number(inserted.lastInsertRowid), new Map(), rows, interned);
   }
 
   /** New index fields for a current version; a version written meanwhile already has fresh ones. */
