@@ -82,7 +82,9 @@ describe('embedded store: the audit trail on disk', () => {
       // An event as an earlier release wrote it: a copy of the first, with value rows for its time fields too.
       const { rid } = db.prepare('SELECT rid FROM audit_event WHERE id = ?').get(events[0].id as string) as { rid: number };
       const copy = db
-        .prepare("INSERT INTO audit_event (id, last_updated, resource, idx, sort) SELECT 'with-time-rows', last_updated, ?, idx, sort FROM audit_event WHERE rid = ?")
+        .prepare(
+          "INSERT INTO audit_event (id, last_updated, resource, idx, sort) SELECT 'with-time-rows', last_updated, ?, idx, sort FROM audit_event WHERE rid = ?"
+        )
         .run(JSON.stringify({ ...events[0], id: 'with-time-rows' }), rid);
       db.prepare('INSERT INTO audit_value (fid, value, rid) SELECT fid, value, ? FROM audit_value WHERE rid = ?').run(copy.lastInsertRowid, rid);
       const fid = (field: string): number => {
