@@ -10,8 +10,9 @@ import { countResources } from './data-size';
 import { describeMachine, machine as thisMachine } from './machine';
 import { portableScenarios, seedPortable } from './portable';
 import { scenarioTable, sideBySide, writeJson } from './report';
-import { run, type ScenarioResult, type Target } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, type ScenarioResult, type Target } from './scenarios';
 import { startServer, tokenFor } from './server';
+import type { LoadTool } from './wrk';
 
 export interface CompareOptions {
   /** The other server's FHIR base URL, e.g. http://localhost:8080/fhir. */
@@ -22,6 +23,7 @@ export interface CompareOptions {
   patients: number;
   duration: number;
   connections: number;
+  loadTool: LoadTool;
   mongoUri?: string;
   out?: string;
 }
@@ -45,17 +47,30 @@ async function benchOne(label: string, base: string, token: string | undefined, 
   const url = new URL(base);
   const basePath = url.pathname.replace(/\/$/, '');
   const s = portableScenarios(population, basePath);
-  const target: Target = { url: url.origin, token: token ?? '', connections: options.connections, duration: options.duration, pid };
+  const target: Target = {
+    url: url.origin,
+    token: token ?? '',
+    connections: options.connections,
+    duration: options.duration,
+    pid,
+    loadTool: options.loadTool.tool,
+  };
   const list: [string, () => Promise<ScenarioResult>][] = [
     ['read Patient by id', () => run('read Patient by id', target, s.readById, { target: 'read' })],
-    ['create Patient', () => run('create Patient', target, s.createPatient)],
-    ['create referral ServiceRequest', () => run('create referral ServiceRequest', target, s.createReferral, { target: 'create' })],
+    ['create Patient', () => run('create Patient', target, s.createPatient, { freshUpTo: FRESH_CREATES })],
+    ['create referral ServiceRequest', () => run('create referral ServiceRequest', target, s.createReferral, { target: 'create', freshUpTo: FRESH_CREATES })],
     ['Patient?identifier', () => run('search: Patient?identifier', target, s.patientByIdentifier)],
     ['Patient?name prefix', () => run('search: Patient?name prefix', target, s.patientName, { target: 'stringSearch' })],
     ['Task?owner&status', () => run('search: Task?owner&status', target, s.polling, { target: 'polling' })],
     [
       '4-entry transaction',
-      () => run('referral transaction (4 resources)', target, s.transaction, { perRequest: 4, unit: 'resources/s', target: 'transaction' }),
+      () =>
+        run('referral transaction (4 resources)', target, s.transaction, {
+          perRequest: 4,
+          unit: 'resources/s',
+          target: 'transaction',
+          freshUpTo: FRESH_BUNDLES,
+        }),
     ],
   ];
   const results: ScenarioResult[] = [];
@@ -108,7 +123,7 @@ export async function compare(options: CompareOptions): Promise<void> {
     date: new Date().toISOString(),
     mode: 'compare',
     machine,
-    loadTool: 'autocannon 8, from this machine',
+    loadTool: options.loadTool.description,
     durationSeconds: options.duration,
     connections: options.connections,
     servers: runs,

@@ -1,8 +1,9 @@
-// The benchmark suite: npm run bench -- [--patients N] [--duration S] [--connections C] [--quick] [--profile]
+// The benchmark suite: npm run bench -- [--patients N] [--duration S] [--connections C] [--load-tool wrk|autocannon] [--quick] [--profile]
 // Starts the built server as a child process (embedded store, or MongoDB when
 // MONGODB_URI is set), loads a seeded population through the API in
 // transaction Bundles (itself a measured scenario), runs each scenario with
-// autocannon from this process, measures the raw-store baseline through the
+// wrk where it is installed and autocannon otherwise (--load-tool chooses;
+// wrk.ts), measures the raw-store baseline through the
 // storage adapter, and prints a table and writes JSON (bench-results/). Each
 // scenario reports p50/p95/p99, the tail ratio, the cores the server used and
 // a verdict against the targets (targets.ts); the report states the data size
@@ -21,10 +22,11 @@ import { dataSize, onDisk, type DataSize } from './data-size';
 import { loadDirectory, loadPopulation, sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { directory, patientBundle } from './population';
-import { run, scenarioResult, scenarios, type ScenarioResult } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, scenarioResult, scenarios, type ScenarioResult } from './scenarios';
 import { profileSummary } from './profile';
 import { scenarioTable, writeJson } from './report';
 import { fhir, sampleIds, startServer, tokenFor } from './server';
+import { chooseLoadTool } from './wrk';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
       patients: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string', default: '16' },
+      'load-tool': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   const duration = Number(values.duration ?? (quick ? 3 : 10));
   const connections = Number(values.connections);
   const mongoUri = process.env.MONGODB_URI;
+  const loadTool = chooseLoadTool(values['load-tool']);
   if (values.compare) {
     await compare({
       url: values.compare,
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
       patients: values.patients ? Number(values.patients) : quick ? 200 : 1000,
       duration,
       connections,
+      loadTool,
       mongoUri,
       out: values.out,
     });
@@ -62,7 +67,9 @@ async function main(): Promise<void> {
   const patients = Number(values.patients ?? (quick ? 300 : 10000));
   const store = mongoUri ? 'mongodb' : 'embedded';
   const machine = thisMachine();
-  console.log(`bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections; ${describeMachine(machine)}`);
+  console.log(
+    `bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections, ${loadTool.tool}; ${describeMachine(machine)}`
+  );
 
   const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
   const server = await startServer({ mongoUri, nodeFlags: ['--require', path.join(__dirname, 'event-loop-probe.js')], env: { EVENT_LOOP_REPORT: loopReport } });
@@ -79,13 +86,22 @@ async function main(): Promise<void> {
 
     // 2. The scenarios, each judged against its target (targets.ts) where it has one.
     const s = scenarios(dir, await sampleOf(base, token), patients);
-    const target = { url: server.url, token, connections, duration, pid: server.pid };
+    const target = { url: server.url, token, connections, duration, pid: server.pid, loadTool: loadTool.tool };
     const list: [string, () => Promise<ScenarioResult>][] = [
-      ['create SPReferral (validated)', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create' })],
+      ['create SPReferral (validated)', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create', freshUpTo: FRESH_CREATES })],
       ['read by id', () => run('read by id (audited)', target, s.readById, { target: 'read' })],
-      ['Task update with If-Match', () => run('Task update with If-Match (GET + PUT)', target, s.taskUpdate)],
-      ['transaction', () => run('referral transaction (4 resources)', target, s.transaction, { perRequest: 4, unit: 'resources/s', target: 'transaction' })],
-      ['$process-message', () => run('$process-message referral', target, s.processMessage, { target: 'processMessage' })],
+      ['Task update with If-Match', () => run('Task update with If-Match (GET + PUT)', target, s.taskUpdate, { sequence: true })],
+      [
+        'transaction',
+        () =>
+          run('referral transaction (4 resources)', target, s.transaction, {
+            perRequest: 4,
+            unit: 'resources/s',
+            target: 'transaction',
+            freshUpTo: FRESH_BUNDLES,
+          }),
+      ],
+      ['$process-message', () => run('$process-message referral', target, s.processMessage, { target: 'processMessage', freshUpTo: FRESH_BUNDLES })],
       ['polling', () => run('search: polling Task?owner&_lastUpdated=gt&_include', target, s.polling, { target: 'polling' })],
       ['careplan', () => run('search: CarePlan by NHS number + _revinclude Task', target, s.carePlanByNhs)],
       ['near', () => run('search: HealthcareService near a point', target, s.near)],
@@ -132,7 +148,7 @@ async function main(): Promise<void> {
     data,
     durationSeconds: duration,
     connections,
-    loadTool: 'autocannon 8 (same machine, separate process from the server)',
+    loadTool: loadTool.description,
     results,
     baseline: raw,
     ratios,

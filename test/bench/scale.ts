@@ -1,5 +1,5 @@
 // The server at scale on the embedded store:
-//   npm run bench:scale -- [--resources N] [--data-dir D] [--keep] [--duration S] [--connections C]
+//   npm run bench:scale -- [--resources N] [--data-dir D] [--keep] [--duration S] [--connections C] [--load-tool wrk|autocannon]
 // 1. Seeds about N resources of the bench population (default 1,000,000)
 //    with the server stopped, through the app's FHIR layer (scale-seed.ts);
 //    a --data-dir that already holds a store is served as it is, unseeded
@@ -8,7 +8,8 @@
 // 2. Starts the built server on that data and times the restart to the first
 //    /readyz 200; reads its memory (RSS) and the data's size on disk.
 // 3. Runs the read, validated create, 4-entry transaction, Task polling and
-//    name-search scenarios with autocannon, judged against targets.ts.
+//    name-search scenarios with wrk, or autocannon where wrk is not installed
+//    (wrk.ts), judged against targets.ts.
 // 4. Prints a table and writes JSON to bench-results/; the data directory is
 //    removed unless it was given or --keep is set.
 import fs from 'node:fs';
@@ -20,8 +21,9 @@ import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
 import { populationFor, seedStore, type SeedResult } from './scale-seed';
-import { run, scenarios, type ScenarioResult } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, scenarios, type ScenarioResult } from './scenarios';
 import { startServer, tokenFor } from './server';
+import { chooseLoadTool } from './wrk';
 
 /** Resident and peak memory of a process, in MiB, from /proc/<pid>/status. */
 function memoryOf(pid: number): { rssMiB?: number; peakRssMiB?: number } {
@@ -42,9 +44,11 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '16' },
+      'load-tool': { type: 'string' },
       out: { type: 'string' },
     },
   });
+  const loadTool = chooseLoadTool(values['load-tool']);
   const resources = Number(values.resources);
   const duration = Number(values.duration);
   const connections = Number(values.connections);
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
   const given = values['data-dir'] ? path.resolve(values['data-dir']) : undefined;
   const dataDir = given ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sp-scale-'));
   const seeded = given !== undefined && fs.existsSync(given) && fs.readdirSync(given).length > 0;
-  console.log(`scale: about ${resources} resources, embedded store in ${dataDir}; ${describeMachine(machine)}`);
+  console.log(`scale: about ${resources} resources, embedded store in ${dataDir}, ${loadTool.tool}; ${describeMachine(machine)}`);
 
   // 1. Seed, with the server stopped.
   let seed: SeedResult | undefined;
@@ -82,11 +86,20 @@ async function main(): Promise<void> {
 
     // 3. The scenarios.
     const s = scenarios(dir, await sampleOf(base, token), patients);
-    const target = { url: server.url, token, connections, duration, pid: server.pid };
+    const target = { url: server.url, token, connections, duration, pid: server.pid, loadTool: loadTool.tool };
     const list: [string, () => Promise<ScenarioResult>][] = [
       ['read by id', () => run('read by id (audited)', target, s.readById, { target: 'read' })],
-      ['create SPReferral', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create' })],
-      ['transaction', () => run('referral transaction (4 resources)', target, s.transaction, { perRequest: 4, unit: 'resources/s', target: 'transaction' })],
+      ['create SPReferral', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create', freshUpTo: FRESH_CREATES })],
+      [
+        'transaction',
+        () =>
+          run('referral transaction (4 resources)', target, s.transaction, {
+            perRequest: 4,
+            unit: 'resources/s',
+            target: 'transaction',
+            freshUpTo: FRESH_BUNDLES,
+          }),
+      ],
       ['polling', () => run('search: polling Task?owner&_lastUpdated=gt&_include', target, s.polling, { target: 'polling' })],
       ['name', () => run('search: Patient name prefix', target, s.patientName, { target: 'stringSearch' })],
     ];
@@ -117,7 +130,7 @@ async function main(): Promise<void> {
       data: { before, after },
       durationSeconds: duration,
       connections,
-      loadTool: 'autocannon 8 (same machine, separate process from the server)',
+      loadTool: loadTool.description,
       results,
     };
     console.log(

@@ -1,5 +1,6 @@
-// The benchmark's scenarios: each is an autocannon run (a separate load
-// generator from the server process) against the loaded population.
+// The benchmark's scenarios: each is a run of wrk, or of autocannon where
+// wrk is not installed or the scenario is a sequence (a separate load
+// generator from the server process), against the loaded population.
 import autocannon from 'autocannon';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import { measureCores } from './cpu';
 import { percentiles } from './latency';
 import { nhsNumber, patientBundle, type Directory } from './population';
 import { judge, tailRatio, type TargetKey, type Verdict } from './targets';
+import { runWrk } from './wrk';
 
 export interface ScenarioResult {
   name: string;
@@ -38,7 +40,28 @@ export interface Target {
   duration: number;
   /** The server's process id, when it runs on this machine: its cores used are measured. */
   pid?: number;
+  /** The load generator (wrk.ts); autocannon when not given. */
+  loadTool?: 'wrk' | 'autocannon';
 }
+
+export interface RunOptions {
+  /** A fixed number of requests rather than a duration (autocannon). */
+  amount?: number;
+  /** Resources per request, where throughput is counted in resources. */
+  perRequest?: number;
+  unit?: string;
+  target?: TargetKey;
+  /** Each request depends on the answer to the last on its connection (autocannon: wrk cannot tell connections apart). */
+  sequence?: boolean;
+  /** Each request must be one not sent before (a create, a message): the most a scenario can send per second. */
+  freshUpTo?: number;
+}
+
+/** Requests made for a wrk run that picks at random: sent again in turn once all were. */
+const REPEATED = 20000;
+/** The most new resources, and new Bundles, a second, where each request must be new: well above what a server reaches here. */
+export const FRESH_CREATES = 3000;
+export const FRESH_BUNDLES = 1500;
 
 /** A finished measurement, judged against its target and the tail rule. */
 export function scenarioResult(measured: Omit<ScenarioResult, 'verdict' | 'tailRatio'>): ScenarioResult {
@@ -47,19 +70,52 @@ export function scenarioResult(measured: Omit<ScenarioResult, 'verdict' | 'tailR
 
 type Request = { method: string; path: string; headers?: Record<string, string>; body?: string };
 
-/** Runs one autocannon scenario; `next` makes each request (per connection context for sequences). */
-export async function run(
-  name: string,
-  target: Target,
-  next: (context: Record<string, unknown>) => Request | Request[],
-  options: { amount?: number; perRequest?: number; unit?: string; target?: TargetKey } = {}
-): Promise<ScenarioResult> {
-  // No token, no Authorization header: an open server (a local HAPI FHIR) is benched as it is.
-  const headers = {
-    ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-    accept: 'application/fhir+json',
-    'content-type': 'application/fhir+json',
-  };
+type Next = (context: Record<string, unknown>) => Request | Request[];
+
+/** The headers of every request. No token, no Authorization header: an open server (a local HAPI FHIR) is benched as it is. */
+const headersFor = (target: Target): Record<string, string> => ({
+  ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+  accept: 'application/fhir+json',
+  'content-type': 'application/fhir+json',
+});
+
+/** Runs one scenario; `next` makes each request (per connection context for sequences). */
+export async function run(name: string, target: Target, next: Next, options: RunOptions = {}): Promise<ScenarioResult> {
+  if (target.loadTool === 'wrk' && !options.amount && !options.sequence) return runWithWrk(name, target, next, options);
+  return runWithAutocannon(name, target, next, options);
+}
+
+async function runWithWrk(name: string, target: Target, next: Next, options: RunOptions): Promise<ScenarioResult> {
+  const count = options.freshUpTo ? Math.ceil(options.freshUpTo * target.duration) : REPEATED;
+  const requests = Array.from({ length: count }, () => {
+    const made = next({});
+    return Array.isArray(made) ? made[0] : made;
+  });
+  const cores = measureCores(target.pid);
+  const measured = await runWrk(target.url, headersFor(target), requests, target.connections, target.duration);
+  const perSecond = measured.requests / measured.seconds;
+  const notes = [
+    ...(measured.firstError ? [`first error: ${measured.firstError}`] : []),
+    ...(options.freshUpTo && measured.wrapped ? [`ran out of new requests after ${count}: later ones were repeats`] : []),
+  ];
+  return scenarioResult({
+    name,
+    requests: measured.requests,
+    throughput: Math.round(perSecond * (options.perRequest ?? 1)),
+    unit: options.unit ?? 'req/s',
+    perSecond: Math.round(perSecond),
+    p50: measured.p50,
+    p95: measured.p95,
+    p99: measured.p99,
+    cores: cores(),
+    target: options.target,
+    errors: measured.errors,
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  });
+}
+
+async function runWithAutocannon(name: string, target: Target, next: Next, options: RunOptions): Promise<ScenarioResult> {
+  const headers = headersFor(target);
   let non2xx = 0;
   let firstError: string | undefined;
   const instance = autocannon({
