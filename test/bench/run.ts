@@ -159,6 +159,12 @@ async function main(): Promise<void> {
   console.log(scenarioTable(results));
   printExtras(report);
   console.log(`\nwritten: ${writeJson(report, `bench-${store}-${patients}`, values.out)}`);
+  // A scenario answered only with errors measured nothing (a load generator sending what the server refuses): the run fails.
+  const refused = results.filter((r) => r.requests > 0 && r.errors >= r.requests);
+  if (refused.length > 0) {
+    console.error(`\nEvery request failed in: ${refused.map((r) => `${r.name} (${r.note ?? 'no answer recorded'})`).join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 /** $export of every Task: kick-off, poll, download every file; resources per second end to end. */
