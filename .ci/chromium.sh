@@ -8,9 +8,6 @@ if [[ -x "$CHROMIUM" ]]; then
   echo "== chromium present: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
   exit 0
 fi
-SUDO=""
-[[ "$(id -u)" == 0 ]] || SUDO="sudo"
-echo "== installing chromium from Debian's packages"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/debian-package.sh"
+install_debian_package chromium
 "$CHROMIUM" --version

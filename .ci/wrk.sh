@@ -8,9 +8,6 @@ if command -v wrk >/dev/null; then
   echo "== wrk present: $(wrk --version 2>&1 | head -n 1 || true)"
   exit 0
 fi
-SUDO=""
-[[ "$(id -u)" == 0 ]] || SUDO="sudo"
-echo "== installing wrk from Debian's packages"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/debian-package.sh"
+install_debian_package wrk
 wrk --version 2>&1 | head -n 1 || true

@@ -10,7 +10,7 @@ import { countResources } from './data-size';
 import { describeMachine, machine as thisMachine } from './machine';
 import { portableScenarios, seedPortable } from './portable';
 import { scenarioTable, sideBySide, writeJson } from './report';
-import { FRESH_BUNDLES, FRESH_CREATES, run, type ScenarioResult, type Target } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, TRANSACTION_RUN, type ScenarioResult, type Target } from './scenarios';
 import { startServer, tokenFor } from './server';
 import type { LoadTool } from './wrk';
 
@@ -62,16 +62,7 @@ async function benchOne(label: string, base: string, token: string | undefined, 
     ['Patient?identifier', () => run('search: Patient?identifier', target, s.patientByIdentifier)],
     ['Patient?name prefix', () => run('search: Patient?name prefix', target, s.patientName, { target: 'stringSearch' })],
     ['Task?owner&status', () => run('search: Task?owner&status', target, s.polling, { target: 'polling' })],
-    [
-      '4-entry transaction',
-      () =>
-        run('referral transaction (4 resources)', target, s.transaction, {
-          perRequest: 4,
-          unit: 'resources/s',
-          target: 'transaction',
-          freshUpTo: FRESH_BUNDLES,
-        }),
-    ],
+    ['4-entry transaction', () => run('referral transaction (4 resources)', target, s.transaction, TRANSACTION_RUN)],
   ];
   const results: ScenarioResult[] = [];
   for (const [name, scenario] of list) {

@@ -22,7 +22,7 @@ import { dataSize, onDisk, type DataSize } from './data-size';
 import { loadDirectory, loadPopulation, sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { directory, patientBundle } from './population';
-import { FRESH_BUNDLES, FRESH_CREATES, run, scenarioResult, scenarios, type ScenarioResult } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, TRANSACTION_RUN, scenarioResult, scenarios, type ScenarioResult } from './scenarios';
 import { profileSummary } from './profile';
 import { scenarioTable, writeJson } from './report';
 import { fhir, sampleIds, startServer, tokenFor } from './server';
@@ -91,16 +91,7 @@ async function main(): Promise<void> {
       ['create SPReferral (validated)', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create', freshUpTo: FRESH_CREATES })],
       ['read by id', () => run('read by id (audited)', target, s.readById, { target: 'read' })],
       ['Task update with If-Match', () => run('Task update with If-Match (GET + PUT)', target, s.taskUpdate, { sequence: true })],
-      [
-        'transaction',
-        () =>
-          run('referral transaction (4 resources)', target, s.transaction, {
-            perRequest: 4,
-            unit: 'resources/s',
-            target: 'transaction',
-            freshUpTo: FRESH_BUNDLES,
-          }),
-      ],
+      ['transaction', () => run('referral transaction (4 resources)', target, s.transaction, TRANSACTION_RUN)],
       ['$process-message', () => run('$process-message referral', target, s.processMessage, { target: 'processMessage', freshUpTo: FRESH_BUNDLES })],
       ['polling', () => run('search: polling Task?owner&_lastUpdated=gt&_include', target, s.polling, { target: 'polling' })],
       ['careplan', () => run('search: CarePlan by NHS number + _revinclude Task', target, s.carePlanByNhs)],

@@ -21,7 +21,7 @@ import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
 import { populationFor, seedStore, type SeedResult } from './scale-seed';
-import { FRESH_BUNDLES, FRESH_CREATES, run, scenarios, type ScenarioResult } from './scenarios';
+import { FRESH_BUNDLES, FRESH_CREATES, run, TRANSACTION_RUN, scenarios, type ScenarioResult } from './scenarios';
 import { startServer, tokenFor } from './server';
 import { chooseLoadTool } from './wrk';
 
@@ -90,16 +90,7 @@ async function main(): Promise<void> {
     const list: [string, () => Promise<ScenarioResult>][] = [
       ['read by id', () => run('read by id (audited)', target, s.readById, { target: 'read' })],
       ['create SPReferral', () => run('create SPReferral (validated)', target, s.createReferral, { target: 'create', freshUpTo: FRESH_CREATES })],
-      [
-        'transaction',
-        () =>
-          run('referral transaction (4 resources)', target, s.transaction, {
-            perRequest: 4,
-            unit: 'resources/s',
-            target: 'transaction',
-            freshUpTo: FRESH_BUNDLES,
-          }),
-      ],
+      ['transaction', () => run('referral transaction (4 resources)', target, s.transaction, TRANSACTION_RUN)],
       ['polling', () => run('search: polling Task?owner&_lastUpdated=gt&_include', target, s.polling, { target: 'polling' })],
       ['name', () => run('search: Patient name prefix', target, s.patientName, { target: 'stringSearch' })],
     ];

@@ -63,6 +63,9 @@ const REPEATED = 20000;
 export const FRESH_CREATES = 3000;
 export const FRESH_BUNDLES = 1500;
 
+/** How the 4-entry referral transaction is run and counted, wherever it is run. */
+export const TRANSACTION_RUN: RunOptions = { perRequest: 4, unit: 'resources/s', target: 'transaction', freshUpTo: FRESH_BUNDLES };
+
 /** A finished measurement, judged against its target and the tail rule. */
 export function scenarioResult(measured: Omit<ScenarioResult, 'verdict' | 'tailRatio'>): ScenarioResult {
   return { ...measured, tailRatio: tailRatio(measured), verdict: judge(measured.target, measured) };
