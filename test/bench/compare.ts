@@ -10,7 +10,7 @@ import { countResources } from './data-size';
 import { describeMachine, machine as thisMachine } from './machine';
 import { portableScenarios, seedPortable } from './portable';
 import { scenarioTable, sideBySide, writeJson } from './report';
-import { FRESH_BUNDLES, FRESH_CREATES, run, TRANSACTION_RUN, type ScenarioResult, type Target } from './scenarios';
+import { FRESH_CREATES, run, TRANSACTION_RUN, type ScenarioResult, type Target } from './scenarios';
 import { startServer, tokenFor } from './server';
 import type { LoadTool } from './wrk';
 

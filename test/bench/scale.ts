@@ -21,7 +21,7 @@ import { sampleOf } from './load';
 import { describeMachine, machine as thisMachine } from './machine';
 import { scenarioTable, writeJson } from './report';
 import { populationFor, seedStore, type SeedResult } from './scale-seed';
-import { FRESH_BUNDLES, FRESH_CREATES, run, TRANSACTION_RUN, scenarios, type ScenarioResult } from './scenarios';
+import { FRESH_CREATES, run, TRANSACTION_RUN, scenarios, type ScenarioResult } from './scenarios';
 import { startServer, tokenFor } from './server';
 import { chooseLoadTool } from './wrk';
 
