@@ -305,4 +305,14 @@ describe.each(storeTargets)('$activity-report on the $name store', (target) => {
     const res = await server.api.get(`/fhir/$activity-report?${query}`);
     expect([res.status, res.body.resourceType]).toEqual([400, 'OperationOutcome']);
   });
+
+  // The period is searched a month at a time (journeys.ts): a referral whose authoredOn is a year overlaps every month.
+  test('each referral of the period is counted once, one authored in a year as one on a day', async () => {
+    const before = groupOf(await report(period), 'referrals');
+    expect(count(before)).toBe(12);
+    const r1 = (await server.store.readCurrent('ServiceRequest', 'r1'))?.resource as Resource;
+    await loadHistory(server.store, [{ at: '2026-02-10T09:00:00Z', resource: { ...r1, id: 'r-in-2026', authoredOn: '2026' } as Resource }]);
+    const after = groupOf(await report(period), 'referrals');
+    expect(count(after)).toBe(13);
+  });
 });
