@@ -11,6 +11,7 @@
 // exactly as with synchronous=FULL.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { LOCK_WAIT_MS } from './schema';
+import { preparedOnce } from './prepared';
 import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
 
 const RETRY_PAUSE_MS = 2;
@@ -22,22 +23,21 @@ type Control = 'BEGIN IMMEDIATE' | 'SAVEPOINT write' | 'RELEASE write' | 'ROLLBA
 
 export class GroupCommit {
   /**
-   * Prepared once: exec() compiles its SQL on every call, and each request
-   * of a batch takes two of these. Appending reads' AuditEvents in batches of
-   * 9 on the 10,000-patient database, a batch took 1.10 and 1.21 ms with
-   * exec(), 0.98 and 1.05 ms prepared.
-   */
-  private readonly controls = new Map<Control, StatementSync>();
-
-  /**
    * @param db the writer's connection
    * @param apply runs one request's changes, adding the field numbers it interns
    * @param forget drops field numbers interned by changes that were undone
+   * @param statement the connection's prepared statements (prepared.ts). The
+   *   transaction statements are prepared once, not run with exec(), which
+   *   compiles its SQL on every call, and each request of a batch takes two of
+   *   them. Appending reads' AuditEvents in batches of 9 on the
+   *   10,000-patient database, a batch took 1.10 and 1.21 ms with exec(), 0.98
+   *   and 1.05 ms prepared.
    */
   constructor(
     private readonly db: DatabaseSync,
     private readonly apply: (request: WriterRequest, interned: Array<[string, number]>) => unknown,
-    private readonly forget: (interned: Array<[string, number]>) => void
+    private readonly forget: (interned: Array<[string, number]>) => void,
+    private readonly statement: (sql: string) => StatementSync = preparedOnce(db)
   ) {}
 
   /** Commits the batch (not yet synced) and returns its replies. */
@@ -91,12 +91,7 @@ export class GroupCommit {
   }
 
   private control(sql: Control): void {
-    let statement = this.controls.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.controls.set(sql, statement);
-    }
-    statement.run();
+    this.statement(sql).run();
   }
 
   /**

@@ -50,7 +50,8 @@ function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
 const groupCommit = new GroupCommit(
   db,
   (request, interned) => apply(request.op, interned),
-  (interned) => writer.forget(interned)
+  (interned) => writer.forget(interned),
+  writer.statement
 );
 const logSync = new LogSync(options.syncLog ? `${options.file}-wal` : undefined, (batch) => port.postMessage(batch));
 

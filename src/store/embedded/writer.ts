@@ -15,6 +15,7 @@ import { AUDIT_TYPE, isAuditRowField } from './audit-log';
 import { packAuditEvent } from './audit-compression';
 import { deleteJobRecord, writeJobRecord } from './job-records';
 import { LATE_INDEXES } from './schema';
+import { preparedOnce } from './prepared';
 
 /** A version as the writer stores it: JSON text, made before it crosses to the writer thread. */
 export interface EncodedVersion {
@@ -91,23 +92,16 @@ const ACCESS_PATH = keyPath(ACCESS_CODE);
 const rowsOf = (idxJson: string): Map<string, IndexRow> => indexRows(JSON.parse(idxJson) as IndexFields);
 
 export class SqliteWriter {
-  private readonly statements = new Map<string, StatementSync>();
+  /** The connection's statements, prepared once; the group commit's transaction statements are among them (writer-thread.ts). */
+  readonly statement: (sql: string) => StatementSync;
   /** "type\u0000field" -> fid, for every index field in the database. */
   private readonly fieldIds = new Map<string, number>();
 
   constructor(private readonly db: DatabaseSync) {
+    this.statement = preparedOnce(db);
     for (const row of db.prepare('SELECT fid, type, field FROM search_field').all() as unknown as Array<{ fid: number; type: string; field: string }>) {
       this.fieldIds.set(fieldKey(row.type, row.field), row.fid);
     }
-  }
-
-  private statement(sql: string): StatementSync {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
   }
 
   /** Forgets field numbers interned by writes that were then undone (their rows went with them). */
