@@ -92,7 +92,10 @@ async function runWithWrk(name: string, target: Target, next: Next, options: Run
   const count = options.freshUpTo ? Math.ceil(options.freshUpTo * target.duration) : REPEATED;
   const requests = Array.from({ length: count }, () => {
     const made = next({});
-    return Array.isArray(made) ? made[0] : made;
+    const request = Array.isArray(made) ? made[0] : made;
+    // wrk sends every request with the same headers (wrk.ts): one that needs its own is run as a sequence.
+    if (request.headers) throw new Error(`${name}: a request with headers of its own runs with { sequence: true } (autocannon)`);
+    return request;
   });
   const cores = measureCores(target.pid);
   const measured = await runWrk(target.url, headersFor(target), requests, target.connections, target.duration);

@@ -37,19 +37,11 @@ export interface WrkResult {
   wrapped: boolean;
 }
 
-/** Whether wrk is on the PATH. */
-export function wrkInstalled(): boolean {
+/** wrk's version line, for the report; undefined when wrk is not on the PATH. */
+function wrkVersion(): string | undefined {
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return !probe.error && /^wrk /.test(`${probe.stdout}${probe.stderr}`);
-}
-
-/** wrk's version line, for the report. */
-export function wrkVersion(): string {
-  const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return `${probe.stdout}${probe.stderr}`
-    .split('\n')[0]
-    .replace(/ Copyright.*$/, '')
-    .trim();
+  const line = `${probe.stdout}${probe.stderr}`.split('\n')[0];
+  return !probe.error && line.startsWith('wrk ') ? line.replace(/ Copyright.*$/, '').trim() : undefined;
 }
 
 const SCRIPT = `
@@ -134,10 +126,10 @@ export interface LoadTool {
 /** The load generator asked for (`--load-tool`), or wrk where it is installed and autocannon elsewhere. */
 export function chooseLoadTool(asked: string | undefined): LoadTool {
   if (asked !== undefined && asked !== 'wrk' && asked !== 'autocannon') throw new Error(`--load-tool is wrk or autocannon, not ${asked}`);
-  if (asked === 'wrk' && !wrkInstalled()) throw new Error('--load-tool wrk: wrk is not installed (apt-get install wrk)');
-  const tool = asked ?? (wrkInstalled() ? 'wrk' : 'autocannon');
+  const version = asked === 'autocannon' ? undefined : wrkVersion();
+  if (asked === 'wrk' && !version) throw new Error('--load-tool wrk: wrk is not installed (apt-get install wrk)');
   const where = 'same machine, separate process from the server';
-  return tool === 'wrk'
-    ? { tool, description: `${wrkVersion()}, 1 thread (${where}); autocannon 8 for sequences of requests` }
-    : { tool, description: `autocannon 8 (${where})` };
+  return version
+    ? { tool: 'wrk', description: `${version}, 1 thread (${where}); autocannon 8 for sequences of requests` }
+    : { tool: 'autocannon', description: `autocannon 8 (${where})` };
 }
