@@ -4,6 +4,8 @@
 //   503 with Retry-After and an OperationOutcome, quickly; /readyz fails. It is
 //   started again on the same port and directory: the server recovers by itself
 //   within 5 s, without a restart, and nothing acknowledged before is lost.
+//   Then the database stops answering without closing anything (silent-proxy.ts):
+//   requests still get 503 within the socket timeout, none waits for ever.
 // - Embedded store: the disk fills up under load. This is a real failure of
 //   the operating system, not an injected one: the server process's file-size
 //   limit (RLIMIT_FSIZE, set on the running process with prlimit) is lowered to
@@ -16,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, type ServerProcess } from '../support/process';
+import { silentProxy, type SilentProxy } from './silent-proxy';
 import { tempDir } from '../support/stores';
 import {
   call,
@@ -157,81 +160,152 @@ if (!runMongoOutage) {
   report('MongoDB outage test skipped: it needs MONGODB_URI (and FerretDB built with .ci/ferretdb.sh build)');
 }
 
+/** Four writers creating Patients until stopped; the replies to those sent while `down` is set are kept. */
+function writeUnderLoad(url: string, acks: Ack[]): { during: Reply[]; setDown(down: boolean): void; stop(): Promise<void> } {
+  let stopped = false;
+  let down = false;
+  let n = 0;
+  const during: Reply[] = [];
+  const writer = async (): Promise<void> => {
+    while (!stopped) {
+      const started = Date.now();
+      const sentWhileDown = down;
+      try {
+        const res = await create(url, `load-${++n}`, acks, 20000);
+        if ((sentWhileDown || down) && res.status !== 201) during.push(res);
+      } catch (err) {
+        // No answer in time, or none at all: kept with what happened, which fails the test and is reported.
+        during.push({ status: 0, headers: new Headers(), body: `${String(err)}: ${String((err as Error).cause ?? '')}`, ms: Date.now() - started });
+      }
+    }
+  };
+  const writers = Array.from({ length: 4 }, writer);
+  return {
+    during,
+    setDown: (value) => {
+      down = value;
+    },
+    stop: async () => {
+      stopped = true;
+      await Promise.all(writers);
+    },
+  };
+}
+
+/** Milliseconds until a create succeeds and /readyz is 200 again, or -1 after 15 s. */
+async function recovery(url: string, acks: Ack[]): Promise<number> {
+  const back = Date.now();
+  while (Date.now() - back < 15000) {
+    const res = await create(url, `recovery-${Date.now()}`, acks, 15000).catch(() => undefined);
+    if (res?.status === 201 && (await call(`${url}/readyz`)).status === 200) return Date.now() - back;
+    await sleep(100);
+  }
+  return -1;
+}
+
+function describeFailures(during: Reply[]): string {
+  const slowest = Math.max(...during.map((r) => r.ms));
+  const unanswered = during.filter((r) => r.status === 0).map((r) => `no answer after ${r.ms} ms (${r.body})`);
+  return `${during.length} (statuses ${[...new Set(during.map((r) => r.status))].join(',')}, slowest ${slowest} ms)${unanswered.length ? `; ${unanswered.join('; ')}` : ''}`;
+}
+
 mongoDescribe('MongoDB: the database stops under load and comes back', () => {
   const ferretDir = tempDir('sp-outage-ferret-');
   let port: number;
-  let deployment: Deployment;
+  let deployment: Deployment | undefined;
   let server: ServerProcess | undefined;
+  let proxy: SilentProxy | undefined;
   beforeAll(async () => {
     port = await freePort();
-    const uri = await ferretdb('start', String(port), ferretDir);
-    deployment = mongoDeployment(uri);
+    await ferretdb('start', String(port), ferretDir);
   }, 120_000);
-  afterAll(async () => {
+  afterEach(async () => {
     if (server) await kill(server);
+    server = undefined;
+    // Running again for the cleanup, whatever the test left it in.
     await ferretdb('start', String(port), ferretDir).catch(() => undefined);
-    await deployment.cleanup();
+    proxy?.resume();
+    await deployment?.cleanup();
+    await proxy?.close();
+    proxy = undefined;
+  }, 60_000);
+  afterAll(async () => {
     await ferretdb('stop', ferretDir).catch(() => undefined);
     fs.rmSync(ferretDir, { recursive: true, force: true });
   }, 60_000);
 
   test('503 with Retry-After quickly while it is down, /readyz fails, recovery within 5 s of its return, nothing lost', async () => {
+    // A request whose operation the stopping database never answers fails after 3 s (the socket timeout), not never.
+    deployment = mongoDeployment(`mongodb://127.0.0.1:${port}/?socketTimeoutMS=3000`);
     server = await startProcess(deployment);
     const url = server.url;
     const acks: Ack[] = [];
-    let stop = false;
-    let n = 0;
-    const during: Reply[] = [];
-    let down = false;
-    const writer = async (): Promise<void> => {
-      while (!stop) {
-        try {
-          const res = await create(url, `load-${++n}`, acks, 20000);
-          if (down && res.status !== 201) during.push(res);
-        } catch (err) {
-          during.push({ status: 0, headers: new Headers(), body: String(err), ms: 20000 });
-        }
-      }
-    };
-    const writers = Array.from({ length: 4 }, writer);
+    const load = writeUnderLoad(url, acks);
     while (acks.length < 50) await sleep(50);
 
+    load.setDown(true);
     await ferretdb('stop', ferretDir);
-    down = true;
     const acknowledgedBefore = acks.length;
     await sleep(3000);
     const ready = await call(`${url}/readyz`, { timeoutMs: 15000 });
     const read = await call(`${url}/fhir/Patient/${acks[0].id}`, { timeoutMs: 15000 });
 
     await ferretdb('start', String(port), ferretDir);
-    const back = Date.now();
-    down = false;
-    let recoveredMs = -1;
-    while (Date.now() - back < 15000) {
-      const res = await create(url, `recovery-${Date.now()}`, acks, 15000).catch(() => undefined);
-      if (res?.status === 201 && (await call(`${url}/readyz`)).status === 200) {
-        recoveredMs = Date.now() - back;
-        break;
-      }
-      await sleep(100);
-    }
-    stop = true;
-    await Promise.all(writers);
+    load.setDown(false);
+    const recoveredMs = await recovery(url, acks);
+    await load.stop();
 
     const lost = await expectAllReadable(url, acks);
-    const slowest = Math.max(...during.map((r) => r.ms));
     report(
-      `[mongodb outage] acknowledged before the outage: ${acknowledgedBefore}, answered while down: ${during.length} ` +
-        `(statuses ${[...new Set(during.map((r) => r.status))].join(',')}, slowest ${slowest} ms), /readyz while down: ${ready.status} in ${ready.ms} ms, ` +
-        `recovered ${recoveredMs} ms after the database came back, acknowledged writes checked: ${acks.length}, lost: ${lost}`
+      `[mongodb outage] acknowledged before the outage: ${acknowledgedBefore}, answered while down: ${describeFailures(load.during)}, ` +
+        `/readyz while down: ${ready.status} in ${ready.ms} ms, recovered ${recoveredMs} ms after the database came back, ` +
+        `acknowledged writes checked: ${acks.length}, lost: ${lost}`
     );
-    expect(during.length).toBeGreaterThan(0);
-    for (const res of during) expectCleanFailure(res, 8000);
+    expect(load.during.length).toBeGreaterThan(0);
+    for (const res of load.during) expectCleanFailure(res, 8000);
     expect(ready.status).toBe(503);
     expect(ready.ms).toBeLessThan(8000);
     expectCleanFailure(read, 8000);
     expect(recoveredMs).toBeGreaterThanOrEqual(0);
     expect(recoveredMs).toBeLessThan(5000);
+    expect(lost).toBe(0);
+  }, 180_000);
+
+  // A database that holds its connections open but stops answering (a partition without resets, a hung
+  // server) gives the driver no error to act on: without a socket timeout every request that reached it
+  // waited for ever. The server's default socket timeout (10 s) applies here, as in a deployment.
+  test('the database stops answering: every request is answered 503 within the socket timeout, none hangs; recovery when it answers again, nothing lost', async () => {
+    proxy = await silentProxy(port);
+    deployment = mongoDeployment(`mongodb://127.0.0.1:${proxy.port}/`);
+    server = await startProcess(deployment);
+    const url = server.url;
+    const acks: Ack[] = [];
+    const load = writeUnderLoad(url, acks);
+    while (acks.length < 50) await sleep(50);
+
+    load.setDown(true);
+    proxy.silence();
+    const acknowledgedBefore = acks.length;
+    await sleep(12000);
+    const read = await call(`${url}/fhir/Patient/${acks[0].id}`, { timeoutMs: 20000 });
+
+    proxy.resume();
+    load.setDown(false);
+    const recoveredMs = await recovery(url, acks);
+    await load.stop();
+
+    const lost = await expectAllReadable(url, acks);
+    report(
+      `[mongodb silent] acknowledged before: ${acknowledgedBefore}, answered while silent: ${describeFailures(load.during)}, ` +
+        `read while silent: ${read.status} in ${read.ms} ms, recovered ${recoveredMs} ms after it answered again, ` +
+        `acknowledged writes checked: ${acks.length}, lost: ${lost}`
+    );
+    expect(load.during.length).toBeGreaterThan(0);
+    // 10 s of socket timeout, then 2 s of server selection for a retried write, and a margin for a busy machine.
+    for (const res of load.during) expectCleanFailure(res, 16000);
+    expectCleanFailure(read, 16000);
+    expect(recoveredMs).toBeGreaterThanOrEqual(0);
+    expect(recoveredMs).toBeLessThan(15000);
     expect(lost).toBe(0);
   }, 180_000);
 });

@@ -25,6 +25,7 @@ import { GEO_INDEXES, geoFields } from './geo';
 import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 import { MongoJobRecords } from './job-records';
+import { clientOptions, type Timeouts } from './client-options';
 import { ACCESS_FIELD } from '../access-index';
 
 const HISTORY = 'history';
@@ -71,10 +72,7 @@ function strip(doc: Document | null): StoredVersion | undefined {
   return version as StoredVersion;
 }
 
-export interface MongoStoreOptions {
-  /** Milliseconds to wait for a server before an operation fails. */
-  serverSelectionTimeoutMS?: number;
-}
+export type MongoStoreOptions = Partial<Timeouts>;
 
 export class MongoStore implements StoragePort {
   readonly kind = 'mongodb';
@@ -89,11 +87,7 @@ export class MongoStore implements StoragePort {
   private readonly jobRecords: MongoJobRecords;
 
   constructor(uri: string, options: MongoStoreOptions = {}) {
-    this.client = new MongoClient(uri, {
-      // Short: while the database is down, requests are answered 503 within about two seconds.
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 2000,
-      ignoreUndefined: true,
-    });
+    this.client = new MongoClient(uri, clientOptions(uri, options));
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
     this.jobRecords = new MongoJobRecords(this.db, isDuplicateKey);
