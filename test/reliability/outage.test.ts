@@ -192,6 +192,15 @@ function writeUnderLoad(url: string, acks: Ack[]): { during: Reply[]; setDown(do
   };
 }
 
+/** Waits until `count` creates are acknowledged; fails, with what the writes got, if they are not within a minute. */
+async function acknowledged(acks: Ack[], count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (acks.length < count) {
+    if (Date.now() > deadline) throw new Error(`only ${acks.length} of ${count} creates acknowledged within 60 s, before any fault`);
+    await sleep(50);
+  }
+}
+
 /** Milliseconds until a create succeeds and /readyz is 200 again, or -1 after 15 s. */
 async function recovery(url: string, acks: Ack[]): Promise<number> {
   const back = Date.now();
@@ -215,11 +224,15 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
   let deployment: Deployment | undefined;
   let server: ServerProcess | undefined;
   let proxy: SilentProxy | undefined;
+  let load: ReturnType<typeof writeUnderLoad> | undefined;
   beforeAll(async () => {
     port = await freePort();
     await ferretdb('start', String(port), ferretDir);
   }, 120_000);
   afterEach(async () => {
+    // Stopped here too, so a test that failed part-way leaves no writers behind.
+    await load?.stop();
+    load = undefined;
     if (server) await kill(server);
     server = undefined;
     // Running again for the cleanup, whatever the test left it in.
@@ -240,8 +253,8 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     server = await startProcess(deployment);
     const url = server.url;
     const acks: Ack[] = [];
-    const load = writeUnderLoad(url, acks);
-    while (acks.length < 50) await sleep(50);
+    load = writeUnderLoad(url, acks);
+    await acknowledged(acks, 50);
 
     load.setDown(true);
     await ferretdb('stop', ferretDir);
@@ -280,8 +293,8 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     server = await startProcess(deployment);
     const url = server.url;
     const acks: Ack[] = [];
-    const load = writeUnderLoad(url, acks);
-    while (acks.length < 50) await sleep(50);
+    load = writeUnderLoad(url, acks);
+    await acknowledged(acks, 50);
 
     load.setDown(true);
     proxy.silence();
