@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { EmbeddedStore } from './embedded/store';
 import { MongoStore } from './mongo/store';
-import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+import { MongoDriverError, MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
 export function createStore(config: { mongodbUri?: string; dataDir: string; logLevel?: string }): StoragePort {
@@ -18,6 +18,8 @@ export function isStoreUnavailable(err: unknown): boolean {
     err instanceof StoreUnavailableError ||
     err instanceof MongoNetworkError ||
     err instanceof MongoServerSelectionError ||
-    err instanceof MongoTopologyClosedError
+    err instanceof MongoTopologyClosedError ||
+    // No connection of the pool came free in time (client-options.ts); the driver does not export its class.
+    (err instanceof MongoDriverError && err.name === 'MongoWaitQueueTimeoutError')
   );
 }

@@ -161,7 +161,13 @@ if (!runMongoOutage) {
 }
 
 /** Four writers creating Patients until stopped; the replies to those sent while `down` is set are kept. */
-function writeUnderLoad(url: string, acks: Ack[]): { during: Reply[]; setDown(down: boolean): void; stop(): Promise<void> } {
+interface Load {
+  during: Reply[];
+  setDown(down: boolean): void;
+  stop(): Promise<void>;
+}
+
+function writeUnderLoad(url: string, acks: Ack[]): Load {
   let stopped = false;
   let down = false;
   let n = 0;
@@ -224,15 +230,15 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
   let deployment: Deployment | undefined;
   let server: ServerProcess | undefined;
   let proxy: SilentProxy | undefined;
-  let load: ReturnType<typeof writeUnderLoad> | undefined;
+  let running: Load | undefined;
   beforeAll(async () => {
     port = await freePort();
     await ferretdb('start', String(port), ferretDir);
   }, 120_000);
   afterEach(async () => {
     // Stopped here too, so a test that failed part-way leaves no writers behind.
-    await load?.stop();
-    load = undefined;
+    await running?.stop();
+    running = undefined;
     if (server) await kill(server);
     server = undefined;
     // Running again for the cleanup, whatever the test left it in.
@@ -242,6 +248,15 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     await proxy?.close();
     proxy = undefined;
   }, 60_000);
+  /** A server on a database of its own at `uri`, with writers running once 50 of their creates are acknowledged. */
+  async function underLoad(uri: string): Promise<{ url: string; acks: Ack[]; load: Load }> {
+    deployment = mongoDeployment(uri);
+    server = await startProcess(deployment);
+    const acks: Ack[] = [];
+    running = writeUnderLoad(server.url, acks);
+    await acknowledged(acks, 50);
+    return { url: server.url, acks, load: running };
+  }
   afterAll(async () => {
     await ferretdb('stop', ferretDir).catch(() => undefined);
     fs.rmSync(ferretDir, { recursive: true, force: true });
@@ -249,12 +264,7 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
 
   test('503 with Retry-After quickly while it is down, /readyz fails, recovery within 5 s of its return, nothing lost', async () => {
     // A request whose operation the stopping database never answers fails after 3 s (the socket timeout), not never.
-    deployment = mongoDeployment(`mongodb://127.0.0.1:${port}/?socketTimeoutMS=3000`);
-    server = await startProcess(deployment);
-    const url = server.url;
-    const acks: Ack[] = [];
-    load = writeUnderLoad(url, acks);
-    await acknowledged(acks, 50);
+    const { url, acks, load } = await underLoad(`mongodb://127.0.0.1:${port}/`);
 
     load.setDown(true);
     await ferretdb('stop', ferretDir);
@@ -289,12 +299,7 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
   // waited for ever. The server's default socket timeout (10 s) applies here, as in a deployment.
   test('the database stops answering: every request is answered 503 within the socket timeout, none hangs; recovery when it answers again, nothing lost', async () => {
     proxy = await silentProxy(port);
-    deployment = mongoDeployment(`mongodb://127.0.0.1:${proxy.port}/`);
-    server = await startProcess(deployment);
-    const url = server.url;
-    const acks: Ack[] = [];
-    load = writeUnderLoad(url, acks);
-    await acknowledged(acks, 50);
+    const { url, acks, load } = await underLoad(`mongodb://127.0.0.1:${proxy.port}/`);
 
     load.setDown(true);
     proxy.silence();
@@ -321,4 +326,22 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     expect(recoveredMs).toBeLessThan(15000);
     expect(lost).toBe(0);
   }, 180_000);
+
+  // Every connection of the pool held by an operation the silent database never answers: a request that
+  // waits for one is refused 503 once the connection wait (waitQueueTimeoutMS) is over, not answered 500.
+  test('the pool has no free connection in time: 503 with Retry-After, not 500', async () => {
+    proxy = await silentProxy(port);
+    deployment = mongoDeployment(`mongodb://127.0.0.1:${proxy.port}/?maxPoolSize=1&waitQueueTimeoutMS=1000&socketTimeoutMS=8000`);
+    server = await startProcess(deployment);
+    const url = server.url;
+    expect((await create(url, 'pool-before', [])).status).toBe(201);
+    proxy.silence();
+    const holder = create(url, 'pool-holder', [], 20000);
+    await sleep(200);
+    const waiter = await create(url, 'pool-waiter', [], 20000);
+    report(`[mongodb pool] a request waiting for the pool's one connection: ${waiter.status} in ${waiter.ms} ms (${waiter.body?.issue?.[0]?.diagnostics})`);
+    expectCleanFailure(waiter, 4000);
+    proxy.resume();
+    expectCleanFailure(await holder, 16000);
+  }, 120_000);
 });

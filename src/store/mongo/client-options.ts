@@ -13,6 +13,8 @@ export interface Timeouts {
   socketTimeoutMS: number;
   /** Milliseconds to open a connection, its handshake included. */
   connectTimeoutMS: number;
+  /** Milliseconds an operation may wait for a connection of the pool. */
+  waitQueueTimeoutMS: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = {
@@ -21,6 +23,8 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   // Longer than any single round trip of a request or a background job's page; a reply this late is a fault.
   socketTimeoutMS: 10_000,
   connectTimeoutMS: 5_000,
+  // The driver's default waits without end here too; a wait this long means the pool is stuck, not busy.
+  waitQueueTimeoutMS: 10_000,
 };
 
 /** The options named in a MongoDB connection string, lower-cased (its option names are case-insensitive). */
