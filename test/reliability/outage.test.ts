@@ -262,9 +262,13 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     fs.rmSync(ferretDir, { recursive: true, force: true });
   }, 60_000);
 
+  // Timeouts that make the longest a driver call may take (deadline.ts) 2 + 1 + 1 + 2 = 6 s: a request the driver leaves
+  // waiting when the database closes its connection under it is answered within the 8 s this test allows.
+  const QUICK_TIMEOUTS = 'socketTimeoutMS=2000&connectTimeoutMS=1000&waitQueueTimeoutMS=1000';
+
   test('503 with Retry-After quickly while it is down, /readyz fails, recovery within 5 s of its return, nothing lost', async () => {
     // A request whose operation the stopping database never answers fails after 3 s (the socket timeout), not never.
-    const { url, acks, load } = await underLoad(`mongodb://127.0.0.1:${port}/`);
+    const { url, acks, load } = await underLoad(`mongodb://127.0.0.1:${port}/?${QUICK_TIMEOUTS}`);
 
     load.setDown(true);
     await ferretdb('stop', ferretDir);
@@ -343,5 +347,22 @@ mongoDescribe('MongoDB: the database stops under load and comes back', () => {
     expectCleanFailure(waiter, 4000);
     proxy.resume();
     expectCleanFailure(await holder, 16000);
+  }, 120_000);
+
+  // No socket timeout and a monitor that looks only once a minute: nothing in the driver ends the wait for a
+  // reply the silent database never sends. The call deadline (2 s + 1 s + 1 s + 0 here) does.
+  test('a call no driver timeout ends is answered 503 at the call deadline', async () => {
+    proxy = await silentProxy(port);
+    deployment = mongoDeployment(
+      `mongodb://127.0.0.1:${proxy.port}/?socketTimeoutMS=0&connectTimeoutMS=1000&waitQueueTimeoutMS=1000&heartbeatFrequencyMS=60000`
+    );
+    server = await startProcess(deployment);
+    const url = server.url;
+    expect((await create(url, 'deadline-before', [])).status).toBe(201);
+    proxy.silence();
+    const res = await create(url, 'deadline-during', [], 20000);
+    report(`[mongodb deadline] a create while the database is silent: ${res.status} in ${res.ms} ms`);
+    expectCleanFailure(res, 8000);
+    expect(res.ms).toBeGreaterThanOrEqual(3500);
   }, 120_000);
 });

@@ -26,6 +26,7 @@ import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 import { MongoJobRecords } from './job-records';
 import { clientOptions, type Timeouts } from './client-options';
+import { callDeadlineMs, withDeadline } from './deadline';
 import { ACCESS_FIELD } from '../access-index';
 
 const HISTORY = 'history';
@@ -74,6 +75,27 @@ function strip(doc: Document | null): StoredVersion | undefined {
 
 export type MongoStoreOptions = Partial<Timeouts>;
 
+/** The calls bounded by the call deadline (deadline.ts): all but those that set the store up and take it down. */
+const BOUNDED_CALLS = [
+  'readCurrent',
+  'readVersion',
+  'readHistory',
+  'search',
+  'count',
+  'indexesHolding',
+  'commit',
+  'updateIndexes',
+  'removeAuditEventsBefore',
+  'writeExportChunk',
+  'readExportChunk',
+  'deleteExportFiles',
+  'readJob',
+  'listJobs',
+  'writeJob',
+  'deleteJob',
+  'ping',
+] as const satisfies ReadonlyArray<keyof MongoStore>;
+
 export class MongoStore implements StoragePort {
   readonly kind = 'mongodb';
   /** Several processes commit at once: a commit must be visible by its deadline (commit-stamp.ts). */
@@ -88,6 +110,11 @@ export class MongoStore implements StoragePort {
 
   constructor(uri: string, options: MongoStoreOptions = {}) {
     this.client = new MongoClient(uri, clientOptions(uri, options));
+    const deadlineMs = callDeadlineMs(this.client.options);
+    for (const name of BOUNDED_CALLS) {
+      const call = (this[name] as (...args: unknown[]) => Promise<unknown>).bind(this);
+      Object.defineProperty(this, name, { value: (...args: unknown[]) => withDeadline(call(...args), deadlineMs, name) });
+    }
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
     this.jobRecords = new MongoJobRecords(this.db, isDuplicateKey);
