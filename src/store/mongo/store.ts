@@ -113,7 +113,7 @@ export class MongoStore implements StoragePort {
     const deadlineMs = callDeadlineMs(this.client.options);
     for (const name of BOUNDED_CALLS) {
       const call = (this[name] as (...args: unknown[]) => Promise<unknown>).bind(this);
-      Object.defineProperty(this, name, { value: (...args: unknown[]) => withDeadline(call(...args), deadlineMs, name) });
+      Object.defineProperty(this, name, { value: (...args: unknown[]) => withDeadline(call(...args), deadlineMs, name), writable: true, configurable: true });
     }
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
