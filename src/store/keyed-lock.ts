@@ -7,6 +7,7 @@
 // several keys cannot wait on each other.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { conflict } from '../base/outcomes';
+import { withDeadline } from '../base/deadline';
 
 const WAIT_MS = 15_000;
 
@@ -50,19 +51,11 @@ export class KeyedLocks {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
     };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        previous,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(conflict(this.busyText)), WAIT_MS);
-        }),
-      ]);
+      await withDeadline(previous, WAIT_MS, () => conflict(this.busyText));
     } catch (err) {
       done();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     return done;
   }

@@ -12,28 +12,22 @@
 //
 // The deadline is the longest one call can take on the driver's own timeouts
 // (waiting for a server, for a connection of the pool, to open one, and for a
-// reply), so it cuts short only a call that no timeout would end. The call is
-// answered 503; its command never left the process, and the connection it
-// holds stays out of the pool.
+// reply), so it cuts short a call that no timeout would end, or one of several
+// operations that together took longer. The call is answered 503 and its
+// work is not cancelled: in the drain wait its command never left the
+// process, and the connection it holds stays out of the pool; a commit
+// without transactions cut short between its two writes leaves the version in
+// history only, which the next writer rolls forward (store.ts writeVersion).
+import { withDeadline } from '../../base/deadline';
 import { StoreUnavailableError } from '../port';
+import { DEFAULT_TIMEOUTS, type Timeouts } from './client-options';
 
 /** The longest one driver call can take on these options' timeouts, in milliseconds. */
-export function callDeadlineMs(options: {
-  serverSelectionTimeoutMS?: number;
-  waitQueueTimeoutMS?: number;
-  connectTimeoutMS?: number;
-  socketTimeoutMS?: number;
-}): number {
-  const { serverSelectionTimeoutMS = 0, waitQueueTimeoutMS = 0, connectTimeoutMS = 0, socketTimeoutMS = 0 } = options;
-  return serverSelectionTimeoutMS + waitQueueTimeoutMS + connectTimeoutMS + socketTimeoutMS;
+export function callDeadlineMs(options: Partial<Timeouts>): number {
+  return (Object.keys(DEFAULT_TIMEOUTS) as Array<keyof Timeouts>).reduce((sum, key) => sum + (options[key] ?? 0), 0);
 }
 
-/** The work's result, or StoreUnavailableError once ms have passed without one (0: no deadline). */
-export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  if (ms <= 0) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`MongoDB did not answer ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+/** The call's result, or StoreUnavailableError (503) once ms have passed without one (0: no deadline). */
+export function withCallDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(work, ms, () => new StoreUnavailableError(`MongoDB did not answer ${what} within ${ms} ms`));
 }

@@ -26,7 +26,7 @@ import { indexesFor } from './indexes';
 import { toMongoQuery } from './translate';
 import { MongoJobRecords } from './job-records';
 import { clientOptions, type Timeouts } from './client-options';
-import { callDeadlineMs, withDeadline } from './deadline';
+import { callDeadlineMs, withCallDeadline } from './deadline';
 import { ACCESS_FIELD } from '../access-index';
 
 const HISTORY = 'history';
@@ -113,7 +113,7 @@ export class MongoStore implements StoragePort {
     const deadlineMs = callDeadlineMs(this.client.options);
     for (const name of BOUNDED_CALLS) {
       const call = (this[name] as (...args: unknown[]) => Promise<unknown>).bind(this);
-      Object.defineProperty(this, name, { value: (...args: unknown[]) => withDeadline(call(...args), deadlineMs, name), writable: true, configurable: true });
+      (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => withCallDeadline(call(...args), deadlineMs, name);
     }
     // The database named in the URI, or "fhir".
     this.db = this.client.db(new URL(uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'fhir');
