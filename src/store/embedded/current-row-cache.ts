@@ -11,6 +11,7 @@
 // flight may have cached the version before or after it; either way the
 // acknowledgement drops it afterwards, so once a change is acknowledged no
 // read returns anything older. Bounded by the bytes of its rows.
+import { LRUCache } from 'lru-cache';
 
 /** The row of a current version, as the serving connection reads it. */
 export interface VersionRow {
@@ -25,44 +26,31 @@ export interface VersionRow {
 }
 
 /** A row's share of the budget: its text, and a little for the entry itself. */
-const sizeOf = (row: VersionRow): number => (row.resource?.length ?? 0) + (row.idx?.length ?? 0) + (row.sort?.length ?? 0) + 200;
+export const rowBytes = (row: VersionRow): number => (row.resource?.length ?? 0) + (row.idx?.length ?? 0) + (row.sort?.length ?? 0) + 200;
 
 export const rowKey = (resourceType: string, id: string): string => `${resourceType}/${id}`;
 
 export class CurrentRowCache {
-  // A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used.
-  private readonly rows = new Map<string, VersionRow>();
-  private bytes = 0;
+  // lru-cache bounds the entries by their size and drops the least recently used first.
+  private readonly rows: LRUCache<string, VersionRow>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.rows = new LRUCache<string, VersionRow>({ maxSize: maxBytes, maxEntrySize: Math.floor(maxBytes / 16), sizeCalculation: rowBytes });
+  }
 
   get(key: string): VersionRow | undefined {
-    const row = this.rows.get(key);
-    if (row) {
-      this.rows.delete(key);
-      this.rows.set(key, row);
-    }
-    return row;
+    return this.rows.get(key);
   }
 
   set(key: string, row: VersionRow): void {
-    const size = sizeOf(row);
-    if (size > this.maxBytes / 16) return;
-    this.drop(key);
     this.rows.set(key, row);
-    this.bytes += size;
-    while (this.bytes > this.maxBytes) this.drop(this.rows.keys().next().value as string);
   }
 
   drop(key: string): void {
-    const row = this.rows.get(key);
-    if (!row) return;
     this.rows.delete(key);
-    this.bytes -= sizeOf(row);
   }
 
   clear(): void {
     this.rows.clear();
-    this.bytes = 0;
   }
 }

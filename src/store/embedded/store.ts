@@ -48,6 +48,7 @@ import type { WriterOp } from './writer-protocol';
 import { fieldKey } from './index-rows';
 import { listJobRecords, readJobRecord } from './job-records';
 import { CurrentRowCache, rowKey, type VersionRow } from './current-row-cache';
+import { SearchAnswerCache } from './search-answer-cache';
 
 export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Told of progress while an old data directory is imported. */
@@ -56,6 +57,8 @@ export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   logLimitBytes?: number;
   /** Memory for recently read current versions on the serving thread (current-row-cache.ts), in MiB. */
   rowCacheMiB?: number;
+  /** Memory for the answers of recent searches on the serving thread (search-answer-cache.ts), in MiB; 0 keeps none. */
+  searchCacheMiB?: number;
 }
 
 /** Compiled statements kept per distinct search SQL; searches come in few shapes (and page sizes: sql-filter.ts, limitSql). */
@@ -137,12 +140,14 @@ export class EmbeddedStore implements StoragePort {
   /** AuditEvents: an append-only log beside the versioned resources. */
   private readonly auditLog = new AuditLog(this);
   private readonly currentRows: CurrentRowCache;
+  private readonly searchAnswers: SearchAnswerCache;
 
   constructor(
     private readonly dataDir: string,
     private readonly options: EmbeddedStoreOptions = {}
   ) {
     this.currentRows = new CurrentRowCache((options.rowCacheMiB ?? 32) * 1024 * 1024);
+    this.searchAnswers = new SearchAnswerCache((options.searchCacheMiB ?? 16) * 1024 * 1024);
   }
 
   async start(): Promise<void> {
@@ -304,6 +309,11 @@ export class EmbeddedStore implements StoragePort {
   async search(query: StoreQuery): Promise<StoredVersion[]> {
     if (query.limit === 0) return [];
     if (query.resourceType === AUDIT_TYPE) return this.auditLog.search(query);
+    return this.searchAnswers.rows(`page ${JSON.stringify(query)}`, () => this.pageRows(query)).map(toVersion);
+  }
+
+  /** The rows of a search's page, by its SQL. */
+  private pageRows(query: StoreQuery): VersionRow[] {
     const where = this.where(query.resourceType, query.filter);
     if (!where) return [];
     const order = orderToSql(query.sort);
@@ -311,15 +321,14 @@ export class EmbeddedStore implements StoragePort {
     if (walked) {
       const sql = `SELECT ${CURRENT_COLUMNS} FROM (${walked.sql}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
       const rows = this.statement(sql).all(...walked.params, ...order.params) as unknown as VersionRow[];
-      if (rows.length === query.limit) return rows.map(toVersion);
+      if (rows.length === query.limit) return rows;
     }
     // The page is chosen first, sorting only the matches' rids and sort keys, and only its rows are then read whole:
     // sorting whole rows (resource JSON and all) cost 28 ms where this takes 11, for 6,600 matches of a name prefix.
     // The order ends with the id, so the outer ORDER BY gives the page the order the inner one chose.
     const page = `SELECT c.rid FROM current_resource c WHERE ${where.sql}${order.sql}${limitSql(query.limit)} OFFSET ?`;
     const sql = `SELECT ${CURRENT_COLUMNS} FROM (${page}) p CROSS JOIN current_resource c ON c.rid = p.rid ${VERSION_JOIN}${order.sql}`;
-    const rows = this.statement(sql).all(...where.params, ...order.params, query.offset, ...order.params) as unknown as VersionRow[];
-    return rows.map(toVersion);
+    return this.statement(sql).all(...where.params, ...order.params, query.offset, ...order.params) as unknown as VersionRow[];
   }
 
   /** The page's rids by a walk along an index in the query's order (index-walk.ts), when the query is a broad look-up. */
@@ -330,6 +339,11 @@ export class EmbeddedStore implements StoragePort {
 
   async count(resourceType: string, filter: Filter): Promise<number> {
     if (resourceType === AUDIT_TYPE) return this.auditLog.count(filter);
+    return this.searchAnswers.count(`count ${resourceType} ${JSON.stringify(filter)}`, () => this.countRows(resourceType, filter));
+  }
+
+  /** How many current versions match, by SQL. */
+  private countRows(resourceType: string, filter: Filter): number {
     // Look-ups alone are counted in the value index (a field no version ever had: a count of nothing, no table read).
     const indexOnly = indexOnlyCount(filter, this.filterContext(resourceType));
     if (indexOnly) return (this.statement(indexOnly.sql).get(...indexOnly.params) as { n: number }).n;
@@ -390,14 +404,21 @@ export class EmbeddedStore implements StoragePort {
       return;
     }
     const keys = [...writes.map((w) => rowKey(w.version.resourceType, w.version.id)), ...access.map((a) => rowKey(a.resourceType, a.id))];
-    await this.changing(keys, { kind: 'commit', writes: writes.map(encodeWrite), access });
+    // Reads' AuditEvents, appended alone, change no resource: searches' answers stay.
+    const auditOnly = access.length === 0 && writes.every((w) => w.version.resourceType === AUDIT_TYPE);
+    await this.changing(keys, { kind: 'commit', writes: writes.map(encodeWrite), access }, !auditOnly);
   }
 
-  /** A change of current versions: their cached rows go once it is answered, whether it committed or not (current-row-cache.ts). */
-  private async changing(keys: string[], op: WriterOp): Promise<void> {
+  /**
+   * A change of current versions: their cached rows go once it is answered,
+   * whether it committed or not (current-row-cache.ts), and with them every
+   * search's answer when resources changed (search-answer-cache.ts).
+   */
+  private async changing(keys: string[], op: WriterOp, resourcesChanged = true): Promise<void> {
     try {
       await this.change(op);
     } finally {
+      if (resourcesChanged) this.searchAnswers.clear();
       for (const key of keys) this.currentRows.drop(key);
     }
   }
@@ -465,6 +486,7 @@ export class EmbeddedStore implements StoragePort {
     this.checkpointer = undefined;
     this.statements.clear();
     this.currentRows.clear();
+    this.searchAnswers.clear();
     try {
       db.exec('PRAGMA optimize');
     } catch {
