@@ -1,11 +1,11 @@
-// A checkpoint that starts the write-ahead log again (RESTART) holds the
-// writers back while it waits for readers of the old log to finish. A reader
-// that keeps a read transaction open (a backup tool, a slow export, an
-// operator's sqlite3 shell) must not hold every write back with it: the
-// store's checkpoint gives up after a short wait and tries again later, and
-// the log grows meanwhile. Before, it waited as long as the writer did (5 s):
-// writes stalled for seconds at a time and some were refused with 503
-// ("database is locked").
+// The write-ahead log starts again from its beginning only once no reader
+// reads the old one. A reader that keeps a read transaction open (a backup
+// tool, a slow export, an operator's sqlite3 shell) must not hold every write
+// back with it: the log is started again by the writer between two commits,
+// never waiting for readers (log-restart.ts), and it grows meanwhile. An
+// earlier checkpoint (RESTART) waited for readers as long as the writer did
+// (5 s), holding every write back: writes stalled for seconds at a time and
+// some were refused with 503 ("database is locked").
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DATABASE_FILE } from '../src/store/embedded/schema';

@@ -46,7 +46,7 @@ describe('embedded store: the write-ahead log under steady traffic', () => {
         else await new Promise((resolve) => setTimeout(resolve, 10));
       }
     };
-    // The log is started again each time its file shrinks: on the next commit after a RESTART checkpoint, cut back to the limit.
+    // The log is started again each time its file shrinks: by the first commit after the writer has copied all of it, cut back to the limit.
     let restarts = 0;
     let last = 0;
     let fastest = 0;
@@ -65,7 +65,7 @@ describe('embedded store: the write-ahead log under steady traffic', () => {
     // Enough written that a log never started again would be far past the bound.
     const written = ids.length;
     expect(written).toBeGreaterThan(300);
-    // Past the limit, the log starts again at the checkpointer's next look, a tenth of a second later: again and again.
+    // Past the limit, the log starts again within a few commits (log-restart.ts): again and again.
     expect(restarts).toBeGreaterThan(10);
     // So it never holds more than the limit and what a few tenths of a second of writes add on top. Those writes are
     // heavy for so small a limit (every commit writes each page it changes, some 40 for a create with its AuditEvent):

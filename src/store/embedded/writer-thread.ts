@@ -11,6 +11,7 @@ import { GroupCommit } from './group-commit';
 import { LogSync } from './log-sync';
 import { SqliteWriter } from './writer';
 import { StatisticsRefresh } from './planner-statistics';
+import { LogRestart } from './log-restart';
 import type { WriterOp, WriterOptions, WriterRequest } from './writer-protocol';
 
 const options = workerData as WriterOptions;
@@ -22,6 +23,7 @@ const db = openConnection(options.file, options.cacheMiB, options.logLimitBytes)
 db.exec('PRAGMA wal_autocheckpoint = 0');
 const writer = new SqliteWriter(db);
 const statistics = new StatisticsRefresh(db);
+const logRestart = new LogRestart(db, `${options.file}-wal`, options.logLimitBytes);
 
 function apply(op: WriterOp, interned: Array<[string, number]>): unknown {
   switch (op.kind) {
@@ -77,6 +79,8 @@ function flush(): void {
   if (batch.length > 0) {
     if (logSync.failed) logSync.refuse(batch);
     else logSync.committed(groupCommit.run(batch));
+    // After the batch is answered, before the next begins: the next commit may then start the log again.
+    logRestart.afterCommit();
   }
   // After the batch is answered: the requests that waited for it do not wait for the refresh.
   statistics.refreshIfDue();
