@@ -18,6 +18,8 @@ export interface Config {
   /** Public FHIR base URL, used in Location headers and Bundle links. */
   baseUrl: string;
   dataDir: string;
+  /** Memory for the answers of recent searches in the embedded store, in MiB; 0 keeps none. */
+  searchCacheMiB: number;
   mongodbUri?: string;
   bodyLimit: string;
   logLevel: string;
@@ -71,6 +73,7 @@ const schema = {
     HOST: { type: 'string', minLength: 1 },
     BASE_URL: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$' },
     DATA_DIR: { type: 'string', minLength: 1 },
+    SEARCH_CACHE_MIB: { type: 'integer', minimum: 0, maximum: 4096 },
     MONGODB_URI: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
     WRITE_SETTLE_MS: { type: 'integer', minimum: 100, maximum: 600000 },
     BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$' },
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     baseUrl,
     dataDir: path.resolve((raw.DATA_DIR as string | undefined) ?? './data'),
+    searchCacheMiB: (raw.SEARCH_CACHE_MIB as number | undefined) ?? 16,
     mongodbUri: raw.MONGODB_URI as string | undefined,
     writeSettleMs: (raw.WRITE_SETTLE_MS as number | undefined) ?? DEFAULT_SETTLE_MS,
     bodyLimit: (raw.BODY_LIMIT as string | undefined) ?? '5mb',

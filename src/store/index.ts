@@ -6,10 +6,10 @@ import { MongoStore } from './mongo/store';
 import { MongoDriverError, MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { StoreUnavailableError, type StoragePort } from './port';
 
-export function createStore(config: { mongodbUri?: string; dataDir: string; logLevel?: string }): StoragePort {
+export function createStore(config: { mongodbUri?: string; dataDir: string; logLevel?: string; searchCacheMiB?: number }): StoragePort {
   if (config.mongodbUri) return new MongoStore(config.mongodbUri);
   const logger = pino({ level: config.logLevel ?? 'info' });
-  return new EmbeddedStore(config.dataDir, { log: (message) => logger.info(message) });
+  return new EmbeddedStore(config.dataDir, { log: (message) => logger.info(message), searchCacheMiB: config.searchCacheMiB });
 }
 
 /** Whether an error means the store cannot serve right now (503 with Retry-After), not a fault in the request or the server. */
