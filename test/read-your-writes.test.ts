@@ -1,15 +1,19 @@
-// Once a write is answered, every read answers it or something newer, while
-// other clients keep reading the same resource all the while. The embedded
-// store keeps recently read versions on the serving thread
-// (store/embedded/current-row-cache.ts); this is what it must never break:
-// each kind of change (update, delete, transaction, a refused update) is
-// read back at once, between reads that fill the cache. On every store.
-import type { Resource } from '@medplum/fhirtypes';
+// Once a write is answered, every read and every search answers it or
+// something newer, while other clients keep asking the same all the while.
+// The embedded store keeps recently read versions and the answers of recent
+// searches, pages and totals, on the serving thread
+// (store/embedded/current-row-cache.ts, search-answer-cache.ts); this is what
+// they must never break: each kind of change (create, update, delete,
+// transaction, a refused update or transaction) is read and searched for at
+// once, between requests that fill the caches, and reads alone (which append
+// AuditEvents) never make a search answer with less than what was written.
+// On every store.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { patient } from './support/resources';
-import { createResource, FHIR_JSON, startServer, type TestServer } from './support/server';
+import { createResource, FHIR_JSON, postTransaction, startServer, type TestServer } from './support/server';
 import { storeTargets, withTransactions } from './support/stores';
 
-describe.each(storeTargets)('a read after an answered write sees it [$name]', (target) => {
+describe.each(storeTargets)('a read or search after an answered write sees it [$name]', (target) => {
   let server: TestServer;
 
   beforeAll(async () => {
@@ -19,31 +23,34 @@ describe.each(storeTargets)('a read after an answered write sees it [$name]', (t
     await server.stop();
   });
 
-  /** Readers still running when a test ends (one that failed midway): stopped before the next test. */
-  const readersRunning = new Set<() => Promise<number>>();
+  /** Clients still asking when a test ends (one that failed midway): stopped before the next test. */
+  const clientsRunning = new Set<() => Promise<number>>();
   afterEach(async () => {
-    for (const stop of readersRunning) await stop();
+    for (const stop of clientsRunning) await stop();
   });
 
-  /** Reads the resource over and over until stopped: the cache is filled between every write and its read-back. */
-  function keepReading(path: string): { stop: () => Promise<number> } {
+  /** GETs each path over and over, one client for each, until stopped: the caches are filled between every write and the request after it. */
+  function keepAsking(paths: string[]): { stop: () => Promise<number> } {
     let running = true;
-    let reads = 0;
-    const readers = Array.from({ length: 4 }, async () => {
+    let answered = 0;
+    const clients = paths.map(async (path) => {
       while (running) {
-        await server.api.get(path);
-        reads++;
+        expect((await server.api.get(path)).status).toBeLessThan(500);
+        answered++;
       }
     });
     const stop = async (): Promise<number> => {
       running = false;
-      readersRunning.delete(stop);
-      await Promise.all(readers);
-      return reads;
+      clientsRunning.delete(stop);
+      await Promise.all(clients);
+      return answered;
     };
-    readersRunning.add(stop);
+    clientsRunning.add(stop);
     return { stop };
   }
+
+  /** Four clients reading one resource. */
+  const keepReading = (path: string) => keepAsking([path, path, path, path]);
 
   test('updates, each read back at once while others read the same resource', async () => {
     const created = (await createResource(server, patient({ name: [{ family: 'Version-1' }] }))).body as Resource & { id: string };
@@ -91,23 +98,86 @@ describe.each(storeTargets)('a read after an answered write sees it [$name]', (t
       resource: { ...resource, name: [{ family }] },
       request: { method: 'PUT', url: `Patient/${resource.id}` },
     });
-    const failed = await server.api
-      .post('/fhir')
-      .set('Content-Type', FHIR_JSON)
-      .send({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [put(a, 'A-lost'), { ...put(b, 'B-lost'), request: { method: 'PUT', url: `Patient/${b.id}`, ifMatch: 'W/"9"' } }],
-      });
+    const failed = await postTransaction(server, [
+      put(a, 'A-lost'),
+      { ...put(b, 'B-lost'), request: { method: 'PUT', url: `Patient/${b.id}`, ifMatch: 'W/"9"' } },
+    ]);
     expect(failed.status).toBe(412);
     expect((await server.api.get(`/fhir/Patient/${a.id}`)).body.name[0].family).toBe('A-1');
-    const done = await server.api
-      .post('/fhir')
-      .set('Content-Type', FHIR_JSON)
-      .send({ resourceType: 'Bundle', type: 'transaction', entry: [put(a, 'A-2'), put(b, 'B-2')] });
+    const done = await postTransaction(server, [put(a, 'A-2'), put(b, 'B-2')]);
     expect(done.status).toBe(200);
     expect((await server.api.get(`/fhir/Patient/${a.id}`)).body.name[0].family).toBe('A-2');
     expect((await server.api.get(`/fhir/Patient/${b.id}`)).body.name[0].family).toBe('B-2');
     for (const r of readers) await r.stop();
+  });
+  /** A search by family name, asked for a page with its total and for the count alone, as the searching clients ask. */
+  const searchesOf = (family: string) => [`/fhir/Patient?family=${family}&_total=accurate`, `/fhir/Patient?family=${family}&_summary=count`];
+
+  /** The ids a search by family matches, its total and its count. */
+  async function matches(family: string): Promise<{ ids: string[]; total: number; count: number }> {
+    const [pagePath, countPath] = searchesOf(family);
+    const page = (await server.api.get(pagePath)).body as Bundle;
+    const counted = (await server.api.get(countPath)).body as Bundle;
+    return { ids: (page.entry ?? []).map((e) => e.resource?.id as string).sort(), total: page.total as number, count: counted.total as number };
+  }
+
+  test('a create, an update and a delete are each found at once while others ask the same searches', async () => {
+    const family = `Searched${Date.now()}`;
+    // Not a prefix of the other: a string search matches by prefix.
+    const moved = `Moved${family}`;
+    const searchers = keepAsking([...searchesOf(family), ...searchesOf(moved)]);
+    expect(await matches(family)).toEqual({ ids: [], total: 0, count: 0 });
+
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = (await createResource(server, patient({ name: [{ family }] }))).body as Resource & { id: string };
+      ids.push(created.id);
+      expect(await matches(family)).toEqual({ ids: [...ids].sort(), total: ids.length, count: ids.length });
+    }
+
+    // An update that takes a patient out of one search and into another.
+    const first = (await server.api.get(`/fhir/Patient/${ids[0]}`)).body as Resource & { id: string };
+    const updated = await server.api
+      .put(`/fhir/Patient/${ids[0]}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ ...first, name: [{ family: moved }] });
+    expect(updated.status).toBe(200);
+    expect(await matches(family)).toEqual({ ids: ids.slice(1).sort(), total: 4, count: 4 });
+    expect(await matches(moved)).toEqual({ ids: [ids[0]], total: 1, count: 1 });
+
+    expect((await server.api.delete(`/fhir/Patient/${ids[1]}`)).status).toBe(200);
+    expect(await matches(family)).toEqual({ ids: ids.slice(2).sort(), total: 3, count: 3 });
+
+    expect(await searchers.stop()).toBeGreaterThan(20);
+  });
+
+  test('reads between searches (each appends an AuditEvent) never hide what was written', async () => {
+    const family = `ReadBetween${Date.now()}`;
+    const created = (await createResource(server, patient({ name: [{ family }] }))).body as Resource & { id: string };
+    for (let i = 0; i < 10; i++) {
+      expect((await server.api.get(`/fhir/Patient/${created.id}`)).status).toBe(200);
+      expect(await matches(family)).toEqual({ ids: [created.id], total: 1, count: 1 });
+    }
+  });
+
+  withTransactions(target)('a transaction is found at once by a search; a refused one changes no answer', async () => {
+    const family = `Transacted${Date.now()}`;
+    const searchers = keepAsking(searchesOf(family));
+    const existing = (await createResource(server, patient({ name: [{ family }] }))).body as Resource & { id: string };
+    expect(await matches(family)).toEqual({ ids: [existing.id], total: 1, count: 1 });
+    // A new patient of that family, and the existing one moved out of it.
+    const change = (ifMatch?: string) => [
+      { fullUrl: 'urn:uuid:0b5e7f4e-1d1e-4c39-9c55-000000000001', resource: patient({ name: [{ family }] }), request: { method: 'POST', url: 'Patient' } },
+      { resource: { ...existing, name: [{ family: 'Elsewhere' }] }, request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch } },
+    ];
+
+    expect((await postTransaction(server, change('W/"9"'))).status).toBe(412);
+    expect(await matches(family)).toEqual({ ids: [existing.id], total: 1, count: 1 });
+
+    const done = await postTransaction(server, change());
+    expect(done.status).toBe(200);
+    const createdId = ((done.body as Bundle).entry?.[0]?.response?.location as string).split('/')[1];
+    expect(await matches(family)).toEqual({ ids: [createdId], total: 1, count: 1 });
+    expect(await searchers.stop()).toBeGreaterThan(10);
   });
 });

@@ -95,6 +95,10 @@ export async function startServer(target: StoreTarget, env: Record<string, strin
 
 export const FHIR_JSON = 'application/fhir+json';
 
+/** POSTs a transaction Bundle of these entries to the base (as sent: the server checks them). */
+export const postTransaction = (server: TestServer, entry: object[]) =>
+  server.api.post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry });
+
 /** POSTs a resource to its type's endpoint (a create) on a test server. */
 export const createResource = (server: TestServer, body: object) =>
   server.api
