@@ -1,4 +1,5 @@
 // The benchmark suite: npm run bench -- [--patients N] [--duration S] [--connections C] [--load-tool wrk|autocannon] [--quick] [--profile]
+//   [--search-cache-mib M]
 // Starts the built server as a child process (embedded store, or MongoDB when
 // MONGODB_URI is set), loads a seeded population through the API in
 // transaction Bundles (itself a measured scenario), runs each scenario with
@@ -7,7 +8,10 @@
 // storage adapter, and prints a table and writes JSON (bench-results/). Each
 // scenario reports p50/p95/p99, the tail ratio, the cores the server used and
 // a verdict against the targets (targets.ts); the report states the data size
-// and the machine.
+// and the machine. The bench asks the same few searches again and again, so
+// the embedded store answers most of them from its cache of search answers;
+// --search-cache-mib 0 turns that off, to measure searches asked for the
+// first time.
 //
 // npm run bench -- --compare <FHIR base URL> [--compare-token T] [--compare-pid P] [--compare-only]
 // runs the portable scenarios against any FHIR R4 server instead (compare.ts).
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
       'load-tool': { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'search-cache-mib': { type: 'string' },
       out: { type: 'string' },
       compare: { type: 'string' },
       'compare-token': { type: 'string' },
@@ -68,11 +73,17 @@ async function main(): Promise<void> {
   const store = mongoUri ? 'mongodb' : 'embedded';
   const machine = thisMachine();
   console.log(
-    `bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections, ${loadTool.tool}; ${describeMachine(machine)}`
+    `bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections, ${loadTool.tool}` +
+      `${values['search-cache-mib'] === undefined ? '' : `, search cache ${values['search-cache-mib']} MiB`}; ${describeMachine(machine)}`
   );
 
   const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
-  const server = await startServer({ mongoUri, nodeFlags: ['--require', path.join(__dirname, 'event-loop-probe.js')], env: { EVENT_LOOP_REPORT: loopReport } });
+  const searchCacheMiB = values['search-cache-mib'];
+  const server = await startServer({
+    mongoUri,
+    nodeFlags: ['--require', path.join(__dirname, 'event-loop-probe.js')],
+    env: { EVENT_LOOP_REPORT: loopReport, ...(searchCacheMiB === undefined ? {} : { SEARCH_CACHE_MIB: searchCacheMiB }) },
+  });
   const base = `${server.url}/fhir`;
   const token = await tokenFor(server.dataDir, base);
   const results: ScenarioResult[] = [];
@@ -137,6 +148,7 @@ async function main(): Promise<void> {
     store,
     patients,
     data,
+    ...(searchCacheMiB === undefined ? {} : { searchCacheMiB: Number(searchCacheMiB) }),
     durationSeconds: duration,
     connections,
     loadTool: loadTool.description,
