@@ -72,13 +72,13 @@ async function main(): Promise<void> {
   const patients = Number(values.patients ?? (quick ? 300 : 10000));
   const store = mongoUri ? 'mongodb' : 'embedded';
   const machine = thisMachine();
+  const searchCacheMiB = values['search-cache-mib'];
   console.log(
     `bench: ${store} store, ${patients} patients, ${duration} s per scenario, ${connections} connections, ${loadTool.tool}` +
-      `${values['search-cache-mib'] === undefined ? '' : `, search cache ${values['search-cache-mib']} MiB`}; ${describeMachine(machine)}`
+      `${searchCacheMiB === undefined ? '' : `, search cache ${searchCacheMiB} MiB`}; ${describeMachine(machine)}`
   );
 
   const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
-  const searchCacheMiB = values['search-cache-mib'];
   const server = await startServer({
     mongoUri,
     nodeFlags: ['--require', path.join(__dirname, 'event-loop-probe.js')],

@@ -24,7 +24,6 @@ import { Worker } from 'node:worker_threads';
 const SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
-const fs = require('node:fs');
 const db = new DatabaseSync(workerData.file);
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 // A frame of the log: a page and its header.
