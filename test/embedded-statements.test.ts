@@ -5,7 +5,7 @@
 // So every value is bound except LIMIT, whose number is written into the SQL.
 // This runs the searches that page (by a look-up, by a walk along the id
 // index, of history and of the audit trail) through HTTP, and reads what the
-// serving connection prepared.
+// serving connection and the reader thread ran.
 import type { EmbeddedStore } from '../src/store/embedded/store';
 import { FHIR_JSON, startServer, type TestServer } from './support/server';
 import { storeTargets } from './support/stores';
@@ -26,6 +26,7 @@ describe('embedded store: statements run again without being compiled again', ()
       prepared.push(sql);
       return statement(sql);
     };
+    await store.traceSearchSql();
     // Enough of one family for a page in id order to walk the id index (index-walk.ts).
     const entry = Array.from({ length: 300 }, (_, i) => ({
       resource: patient({ name: [{ family: 'Walker', given: [`G${i}`] }], identifier: [] }),
@@ -47,6 +48,7 @@ describe('embedded store: statements run again without being compiled again', ()
     }
     const walked = (await server.api.get('/fhir/Patient?family=Walker&_count=7')).body;
     expect(walked.entry).toHaveLength(7);
+    prepared.push(...(await (server.store as EmbeddedStore).traceSearchSql()));
     const limited = prepared.filter((sql) => /\bLIMIT\b/.test(sql));
     expect(limited.length).toBeGreaterThan(0);
     expect(limited.filter((sql) => /\bLIMIT\s+\?/.test(sql))).toEqual([]);
@@ -56,12 +58,15 @@ describe('embedded store: statements run again without being compiled again', ()
   // A field no Patient has ever had (link) has no values to look up: no row can match, and the store answers at once
   // instead of walking every Patient to find none (a subscription round's status search on a server with no Subscriptions).
   test('a search no stored resource can match is answered without a query, and the rest of the filter still counts', async () => {
+    const store = server.store as EmbeddedStore;
+    await store.traceSearchSql();
     const from = prepared.length;
     for (const url of ['/fhir/Patient?link=Patient/a,Patient/b', '/fhir/Patient?link=Patient/a&family=Walker', '/fhir/Patient?link=Patient/a&_summary=count']) {
       const res = await server.api.get(url);
       expect([url, res.status, res.body.total ?? 0, res.body.entry ?? []]).toEqual([url, 200, 0, []]);
     }
-    expect(prepared.slice(from).filter((sql) => sql.includes('current_resource'))).toEqual([]);
+    const ran = [...prepared.slice(from), ...(await store.traceSearchSql())];
+    expect(ran.filter((sql) => sql.includes('current_resource'))).toEqual([]);
     // A field never seen is missing everywhere: that part of the filter holds for every Patient.
     const missing = await server.api.get('/fhir/Patient?link:missing=true&family=Walker&_summary=count');
     expect(missing.body.total).toBe(300);

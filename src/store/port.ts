@@ -153,6 +153,13 @@ export interface StoragePort {
   search(query: StoreQuery): Promise<StoredVersion[]>;
   count(resourceType: string, filter: Filter): Promise<number>;
   /**
+   * Whether counting the filter runs apart from the thread that asked (the
+   * embedded store's reader thread): a search then starts its total beside
+   * its page rather than after it. Where it is absent or false, a total is
+   * counted only once the page shows it is needed.
+   */
+  countsApart?(resourceType: string, filter: Filter): boolean;
+  /**
    * The current versions, of the types given, whose index field holds the
    * value, with only the index fields named by codes (no resource, no sort
    * keys): asks once what one search per type would find out, for look-ups

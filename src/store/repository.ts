@@ -537,6 +537,10 @@ export class Repository {
       return result;
     }
     const nearChain = compiled.near ? undefined : nearChainField(request, chainedNear);
+    // Where the store counts apart (countsApart), the total is counted beside the page, not after it. A short first page
+    // is its own total, and the count is then not waited for.
+    const besidePage = request.total !== 'none' && !compiled.near && !nearChain && this.store.countsApart?.(request.resourceType, compiled.filter);
+    const counting = besidePage ? settled(this.count(request.resourceType, compiled.filter)) : undefined;
     if (compiled.near) {
       await this.nearPage(request, query, compiled.near, result);
     } else if (nearChain) {
@@ -545,9 +549,9 @@ export class Repository {
       await this.page(request, query, result);
     }
     if (request.total !== 'none' && result.total === undefined) {
-      // A short first page is its own total; otherwise count.
       const complete = request.offset === 0 && !request.cursor && result.matches.length < request.count;
-      result.total = complete ? result.matches.length : await this.count(request.resourceType, compiled.filter);
+      if (complete) result.total = result.matches.length;
+      else result.total = counting ? (await counting)() : await this.count(request.resourceType, compiled.filter);
     }
     const { included, warnings } = await fetchIncludes(this.store, request, result.matches, this.limits);
     result.included = included;
@@ -733,6 +737,15 @@ export class Repository {
  * when that near selected something and no _sort overrides its order; a
  * longer chain is not ordered by distance.
  */
+/** A promise that never rejects: its value or its error comes when asked for, so one never waited for is no unhandled rejection. */
+const settled = <T>(promise: Promise<T>): Promise<() => T> =>
+  promise.then(
+    (value) => () => value,
+    (err: unknown) => () => {
+      throw err;
+    }
+  );
+
 const tooManyNear = (limit: number) => notSupported(`More than ${limit} resources lie in that area; ask for a shorter distance`);
 
 function nearChainField(request: SearchRequest, distances: Map<string, number>): string | undefined {

@@ -1,7 +1,10 @@
 // The statements of one connection, each prepared once and kept by its SQL
 // text: exec() and prepare() compile their SQL on every call. The SQL is the
-// code's own (values are bound), so the set is closed and is not bounded.
+// code's own (values are bound). The writer's set is closed, so it is not
+// bounded; a reading connection's searches vary in shape (lists of values,
+// page sizes: sql-filter.ts), so it keeps the most recently used.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { LRUCache } from 'lru-cache';
 
 /** A function answering the connection's prepared statement for an SQL text, preparing it the first time. */
 export function preparedOnce(db: DatabaseSync): (sql: string) => StatementSync {
@@ -14,4 +17,26 @@ export function preparedOnce(db: DatabaseSync): (sql: string) => StatementSync {
     }
     return statement;
   };
+}
+
+/** Prepared statements kept by their SQL, the most recently used `max` of them: a store's searches come in few shapes. */
+export interface RecentStatements {
+  (sql: string): StatementSync;
+  /** Drops them all (their connection is closing, or was replaced). */
+  clear(): void;
+}
+
+/** @param db the connection, asked each time a statement is prepared (it may be replaced: planner-statistics.ts) */
+export function preparedRecent(db: () => DatabaseSync, max: number): RecentStatements {
+  // lru-cache drops the least recently used first.
+  const statements = new LRUCache<string, StatementSync>({ max });
+  const statement = (sql: string): StatementSync => {
+    let prepared = statements.get(sql);
+    if (!prepared) {
+      prepared = db().prepare(sql);
+      statements.set(sql, prepared);
+    }
+    return prepared;
+  };
+  return Object.assign(statement, { clear: () => statements.clear() });
 }

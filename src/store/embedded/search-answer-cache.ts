@@ -11,10 +11,11 @@
 // or their index values is acknowledged, whether it committed or not, the way
 // the row cache drops a row (current-row-cache.ts). One process owns a data
 // directory and every change goes through its writer thread, so the store
-// sees every change. A search runs its SQL synchronously on this thread, so
-// none straddles an acknowledgement: an answer read before a change became
-// visible, or after, is dropped when the change is acknowledged, and once a
-// client is told of a change no search answers anything older. Appending
+// sees every change. A search's SQL runs on the reader thread, so it may
+// straddle an acknowledgement: its answer is kept only if no change was
+// acknowledged while it ran. An answer kept is dropped when the next change
+// is acknowledged, and once a client is told of a change no search answers
+// anything older. Appending
 // AuditEvents does not drop answers: the audit log has searches of its own,
 // which are not kept here.
 //
@@ -32,6 +33,12 @@ const answerBytes = (answer: Answer, key: string): number =>
 export class SearchAnswerCache {
   // lru-cache bounds the answers by their size and drops the least recently used first.
   private readonly answers: LRUCache<string, Answer> | undefined;
+  /**
+   * Changes acknowledged so far: an answer is kept only if none was
+   * acknowledged while its SQL ran, since it may have been read before the
+   * change became visible.
+   */
+  private changes = 0;
 
   /** @param maxBytes the budget; 0 keeps nothing */
   constructor(maxBytes: number) {
@@ -41,25 +48,33 @@ export class SearchAnswerCache {
   }
 
   /** The page's rows for this query, from a recent answer or from run(). */
-  rows(key: string, run: () => VersionRow[]): VersionRow[] {
+  async rows(key: string, run: () => Promise<VersionRow[]>): Promise<VersionRow[]> {
     const kept = this.answers?.get(key);
     if (kept && 'rows' in kept) return kept.rows;
-    const rows = run();
-    this.answers?.set(key, { rows });
+    const changesBefore = this.changes;
+    const rows = await run();
+    this.keep(key, { rows }, changesBefore);
     return rows;
   }
 
   /** The count for this query, from a recent answer or from run(). */
-  count(key: string, run: () => number): number {
+  async count(key: string, run: () => Promise<number>): Promise<number> {
     const kept = this.answers?.get(key);
     if (kept && 'count' in kept) return kept.count;
-    const count = run();
-    this.answers?.set(key, { count });
+    const changesBefore = this.changes;
+    const count = await run();
+    this.keep(key, { count }, changesBefore);
     return count;
+  }
+
+  /** Keeps an answer whose SQL began when `changesBefore` changes had been acknowledged, unless another has been since. */
+  private keep(key: string, answer: Answer, changesBefore: number): void {
+    if (this.changes === changesBefore) this.answers?.set(key, answer);
   }
 
   /** A change to resources or their index values was acknowledged: no answer kept so far may be given again. */
   clear(): void {
+    this.changes++;
     this.answers?.clear();
   }
 }

@@ -382,6 +382,26 @@ export function hasDrivingCondition(filter: Filter): boolean {
 }
 
 /**
+ * Whether the filter selects its rows by exact values (ids, references,
+ * identifiers, codes): SQLite then reads them through the value index, and
+ * for most such searches there are a few. A prefix, a range, a text match, a
+ * box or no condition at all gathers, sorts and counts many rows instead.
+ */
+export function isExactLookup(filter: Filter): boolean {
+  switch (filter.kind) {
+    case 'eq':
+    case 'in':
+      return filter.field === 'id' || filter.field.startsWith('idx.');
+    case 'and':
+      return filter.filters.some(isExactLookup);
+    case 'or':
+      return filter.filters.every(isExactLookup);
+    default:
+      return false;
+  }
+}
+
+/**
  * A LIMIT clause with its number written into the SQL, where every other
  * value is bound. Bound as a parameter, a LIMIT makes SQLite compile the
  * statement again on every run (the planner uses its value, so binding it

@@ -57,12 +57,13 @@ export const sqliteCode = (err: unknown): number | undefined => {
 /** SQLite result codes that mean the disk or the database file, not the request: 503, try again. */
 const UNAVAILABLE_CODES = new Set([SQLITE_BUSY, 6 /* LOCKED */, 8 /* READONLY */, 10 /* IOERR */, 13 /* FULL */, 14 /* CANTOPEN */]);
 
-export function encodeError(err: unknown): WriterError {
+/** @param action what failed, in an unavailable store's message */
+export function encodeError(err: unknown, action = 'Write to the embedded store'): WriterError {
   if (err instanceof VersionConflictError) return { conflict: [err.resourceType, err.id] };
   if (err instanceof StoreUnavailableError) return { unavailable: err.message };
   const code = sqliteCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (code !== undefined && UNAVAILABLE_CODES.has(code)) return { unavailable: `Write to the embedded store failed: ${message}` };
+  if (code !== undefined && UNAVAILABLE_CODES.has(code)) return { unavailable: `${action} failed: ${message}` };
   return { message };
 }
 
