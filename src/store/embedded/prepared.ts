@@ -19,7 +19,10 @@ export function preparedOnce(db: DatabaseSync): (sql: string) => StatementSync {
   };
 }
 
-/** Prepared statements kept by their SQL, the most recently used `max` of them: a store's searches come in few shapes. */
+/** Compiled statements kept per distinct search SQL; searches come in few shapes (and page sizes: sql-filter.ts, limitSql). */
+const RECENT_STATEMENTS = 500;
+
+/** Prepared statements kept by their SQL, the most recently used RECENT_STATEMENTS of them. */
 export interface RecentStatements {
   (sql: string): StatementSync;
   /** Drops them all (their connection is closing, or was replaced). */
@@ -27,9 +30,9 @@ export interface RecentStatements {
 }
 
 /** @param db the connection, asked each time a statement is prepared (it may be replaced: planner-statistics.ts) */
-export function preparedRecent(db: () => DatabaseSync, max: number): RecentStatements {
+export function preparedRecent(db: () => DatabaseSync): RecentStatements {
   // lru-cache drops the least recently used first.
-  const statements = new LRUCache<string, StatementSync>({ max });
+  const statements = new LRUCache<string, StatementSync>({ max: RECENT_STATEMENTS });
   const statement = (sql: string): StatementSync => {
     let prepared = statements.get(sql);
     if (!prepared) {

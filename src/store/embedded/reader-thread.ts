@@ -17,9 +17,6 @@ import { SearchSql } from './search-sql';
 import { encodeError } from './writer-protocol';
 import type { ReaderOp, ReaderOptions, ReaderReply, ReaderRequest } from './reader-protocol';
 
-/** Compiled statements kept per distinct search SQL; searches come in few shapes (and page sizes: sql-filter.ts, limitSql). */
-const STATEMENT_CACHE = 500;
-
 const options = workerData as ReaderOptions;
 const port = parentPort;
 if (!port) throw new Error('reader-thread runs as a worker thread');
@@ -32,7 +29,7 @@ function open(): DatabaseSync {
 }
 
 let db = open();
-const prepared = preparedRecent(() => db, STATEMENT_CACHE);
+const prepared = preparedRecent(() => db);
 /** The SQL run since the last trace request, once one has started recording. */
 let traced: string[] | undefined;
 const statement = (sql: string): StatementSync => {

@@ -3,7 +3,8 @@
 // memory holds only SQLite's page cache and a map of interned field names,
 // so memory and restart time do not grow with the history.
 //
-// Reads run here, on the serving thread's connection. Changes go to the
+// Reads run here, on the serving thread's connection, except broad searches,
+// whose SQL runs on the reader thread (reader-thread.ts). Changes go to the
 // writer thread (writer-thread.ts), whose group commit gives concurrent
 // requests one transaction and one sync. The optimistic lock is an UPDATE
 // conditioned on the expected versionId, checked by its change count.
@@ -52,9 +53,6 @@ export interface EmbeddedStoreOptions extends Partial<DatabaseOptions> {
   /** Memory for the answers of recent searches on the serving thread (search-answer-cache.ts), in MiB; 0 keeps none. */
   searchCacheMiB?: number;
 }
-
-/** Compiled statements kept per distinct search SQL; searches come in few shapes (and page sizes: sql-filter.ts, limitSql). */
-const STATEMENT_CACHE = 500;
 
 /** How often the serving connection looks whether the planner's statistics changed (planner-statistics.ts). */
 const STATISTICS_CHECK_MS = 5_000;
@@ -105,7 +103,7 @@ export class EmbeddedStore implements StoragePort {
   readonly commitsInCallOrder = true;
   private db: DatabaseSync | undefined;
   private unlock: (() => void) | undefined;
-  private readonly statements = preparedRecent(() => this.requireDb(), STATEMENT_CACHE);
+  private readonly statements = preparedRecent(() => this.requireDb());
   /** The index fields' numbers (field-ids.ts), told of by the writer thread with each commit's answer. */
   private readonly fieldIds = new FieldIds((sql) => this.statement(sql));
   /** Searches by exact values, on the serving connection (see search). */
