@@ -6,6 +6,8 @@
 // subscription its first event (its criteria were matched against a Task
 // whose commit was visible, but not yet answered). This test makes such a
 // commit on a connection of its own, so the serving thread is never told.
+// Broad searches run on the reader thread (reader-thread.ts), which reads
+// field numbers on its own connection: the same holds there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,5 +75,27 @@ describe('embedded store: index fields of commits not yet answered', () => {
     expect(await found('idx.later', 'y')).toEqual(['a']);
     await store.commit([{ version: basic('b'), expectedVersionId: undefined }]);
     expect(await found('idx.name', 'b')).toEqual(['b']);
+  });
+
+  // A broad search (a prefix) runs on the reader thread, whose connection keeps field numbers of its own.
+  const foundByPrefix = async (field: string, value: string) =>
+    (
+      await store.search({ resourceType: 'Basic', filter: { kind: 'prefix', field, value }, sort: [{ field: 'id', descending: false }], offset: 0, limit: 10 })
+    ).map((v) => v.id);
+
+  test('a broad search on the reader thread finds what the field holds, and counts it', async () => {
+    commitUntold('idx.broad', 'prefixed');
+    expect(await foundByPrefix('idx.broad', 'pre')).toEqual(['a']);
+    expect(await store.count('Basic', { kind: 'prefix', field: 'idx.broad', value: 'pre' })).toBe(1);
+  });
+
+  test('after the reader thread stops, the searches it was given are refused as unavailable, and the next starts a new one', async () => {
+    const channel = (store as unknown as { reader: { channel: { worker?: Worker } } }).reader.channel;
+    const worker = channel.worker as Worker;
+    const given = foundByPrefix('idx.name', 'a');
+    await worker.terminate();
+    await expect(given).rejects.toThrow(/reader stopped/);
+    commitUntold('idx.afterwards', 'later');
+    expect(await foundByPrefix('idx.afterwards', 'lat')).toEqual(['a']);
   });
 });
