@@ -35,10 +35,11 @@ describe('embedded store: searches over a whole type', () => {
   const planOf = (text: string, type: string): string =>
     ((server.store as EmbeddedStore).statement(`EXPLAIN QUERY PLAN ${text}`).all(type) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
 
-  /** The statements the store prepares while the request runs. */
+  /** The statements the store runs while the request runs, on the serving connection and on the reader thread. */
   async function statementsOf(path: string, token?: string): Promise<{ body: Bundle; sql: string[] }> {
     const store = server.store as EmbeddedStore;
     const sql: string[] = [];
+    await store.traceSearchSql();
     const original = store.statement.bind(store);
     const spy = jest.spyOn(store, 'statement').mockImplementation((text: string) => {
       sql.push(text);
@@ -47,6 +48,7 @@ describe('embedded store: searches over a whole type', () => {
     try {
       const res = token ? await server.anonymous.get(path).set('Authorization', `Bearer ${token}`) : await server.api.get(path);
       expect(res.status).toBe(200);
+      sql.push(...(await store.traceSearchSql()));
       return { body: res.body as Bundle, sql };
     } finally {
       spy.mockRestore();

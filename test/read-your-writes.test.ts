@@ -184,47 +184,52 @@ describe.each(storeTargets)('a read or search after an answered write sees it [$
 
   // The embedded store runs a broad search's SQL on its reader thread: one sorting many matches can begin before a
   // write is visible and end after it is answered. Such an answer must not be kept for the searches that come after.
-  test('a slow search that straddles an answered write is never answered again after it', async () => {
-    const family = `Straddled${Date.now()}`;
-    // Enough matches that a page sorted by given name (a sort key: no index walk) takes a while to gather.
-    for (let from = 0; from < 3000; from += 300) {
-      const entry = Array.from({ length: 300 }, (_, i) => ({
-        resource: patient({ name: [{ family, given: [`G${String(from + i).padStart(4, '0')}`] }], identifier: [] }),
-        request: { method: 'POST', url: 'Patient' },
-      }));
-      const batch = await server.api.post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'batch', entry });
-      expect(batch.status).toBe(200);
-    }
-    const first = `/fhir/Patient?family=${family}&_sort=given&_count=1`;
-    const asked = Date.now();
-    expect((await server.api.get(first)).status).toBe(200);
-    const searchMs = Date.now() - asked;
-    const other = (await createResource(server, patient({ name: [{ family: 'Elsewhere' }] }))).body as Resource & { id: string };
-    const moved = ((await server.api.get(`/fhir/Patient?family=${family}&_sort=-given&_count=1`)).body as Bundle).entry?.[0]?.resource as Resource & {
-      id: string;
-    };
-    // One client asking: its answer is the last kept (more would answer again after it, and hide a stale one).
-    const searcher = keepAsking([first]);
-    let current = moved;
-    for (let i = 0; i < 20; i++) {
-      // A change elsewhere drops every kept answer: the searcher's next search runs, and the update below lands while
-      // it does.
-      const elsewhere = { ...other, name: [{ family: 'Elsewhere', given: [`E${i}`] }] };
-      expect((await server.api.put(`/fhir/Patient/${other.id}`).set('Content-Type', FHIR_JSON).send(elsewhere)).status).toBe(200);
-      // Each update gives the patient the first given name in order: every search after it finds that patient first.
-      const given = `A${String(i).padStart(2, '0')}`;
-      const res = await server.api
-        .put(`/fhir/Patient/${moved.id}`)
-        .set('Content-Type', FHIR_JSON)
-        .send({ ...current, name: [{ family, given: [given] }] });
-      expect(res.status).toBe(200);
-      current = res.body;
-      // Long enough for a search that straddled the update to end.
-      await new Promise((resolve) => setTimeout(resolve, 2 * searchMs + 10));
-      const page = (await server.api.get(first)).body as Bundle;
-      const found = page.entry?.[0]?.resource as { id?: string; name?: Array<{ given?: string[] }> } | undefined;
-      expect([i, found?.id, found?.name?.[0]?.given?.[0]]).toEqual([i, moved.id, given]);
-    }
-    expect(await searcher.stop()).toBeGreaterThan(20);
-  }, 60000);
+  // MongoDB keeps no answers (and FerretDB takes minutes to write the matches).
+  (target.name === 'embedded' ? test : test.skip)(
+    'a slow search that straddles an answered write is never answered again after it',
+    async () => {
+      const family = `Straddled${Date.now()}`;
+      // Enough matches that a page sorted by given name (a sort key: no index walk) takes a while to gather.
+      for (let from = 0; from < 3000; from += 300) {
+        const entry = Array.from({ length: 300 }, (_, i) => ({
+          resource: patient({ name: [{ family, given: [`G${String(from + i).padStart(4, '0')}`] }], identifier: [] }),
+          request: { method: 'POST', url: 'Patient' },
+        }));
+        const batch = await server.api.post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'batch', entry });
+        expect(batch.status).toBe(200);
+      }
+      const first = `/fhir/Patient?family=${family}&_sort=given&_count=1`;
+      const asked = Date.now();
+      expect((await server.api.get(first)).status).toBe(200);
+      const searchMs = Date.now() - asked;
+      const other = (await createResource(server, patient({ name: [{ family: 'Elsewhere' }] }))).body as Resource & { id: string };
+      const moved = ((await server.api.get(`/fhir/Patient?family=${family}&_sort=-given&_count=1`)).body as Bundle).entry?.[0]?.resource as Resource & {
+        id: string;
+      };
+      // One client asking: its answer is the last kept (more would answer again after it, and hide a stale one).
+      const searcher = keepAsking([first]);
+      let current = moved;
+      for (let i = 0; i < 20; i++) {
+        // A change elsewhere drops every kept answer: the searcher's next search runs, and the update below lands while
+        // it does.
+        const elsewhere = { ...other, name: [{ family: 'Elsewhere', given: [`E${i}`] }] };
+        expect((await server.api.put(`/fhir/Patient/${other.id}`).set('Content-Type', FHIR_JSON).send(elsewhere)).status).toBe(200);
+        // Each update gives the patient the first given name in order: every search after it finds that patient first.
+        const given = `A${String(i).padStart(2, '0')}`;
+        const res = await server.api
+          .put(`/fhir/Patient/${moved.id}`)
+          .set('Content-Type', FHIR_JSON)
+          .send({ ...current, name: [{ family, given: [given] }] });
+        expect(res.status).toBe(200);
+        current = res.body;
+        // Long enough for a search that straddled the update to end.
+        await new Promise((resolve) => setTimeout(resolve, 2 * searchMs + 10));
+        const page = (await server.api.get(first)).body as Bundle;
+        const found = page.entry?.[0]?.resource as { id?: string; name?: Array<{ given?: string[] }> } | undefined;
+        expect([i, found?.id, found?.name?.[0]?.given?.[0]]).toEqual([i, moved.id, given]);
+      }
+      expect(await searcher.stop()).toBeGreaterThan(20);
+    },
+    60000
+  );
 });
