@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { GroupCommit } from '../src/store/embedded/group-commit';
+import { BATCH_BUDGET_MS, GroupCommit } from '../src/store/embedded/group-commit';
 import { LogSync } from '../src/store/embedded/log-sync';
 import { openDatabase } from '../src/store/embedded/schema';
 import type { BatchReply, WriterRequest } from '../src/store/embedded/writer-protocol';
@@ -27,7 +27,11 @@ describe('embedded store: group commit and the sync of its log', () => {
   let failNext: NodeJS.ErrnoException | undefined;
 
   const request = (seq: number): WriterRequest => ({ seq, op: { kind: 'writeJob', jobKind: 'test', id: `job-${seq}`, data: '{}', expected: 0 } });
+  /** How long each change takes beyond its insert (a slow change: the batch's budget). */
+  let changeMs = 0;
   const apply = (r: WriterRequest): unknown => {
+    const until = performance.now() + changeMs;
+    while (performance.now() < until);
     db.prepare('INSERT INTO job_record (kind, id, revision, data) VALUES (?, ?, 1, ?)').run('test', `job-${r.seq}`, '{}');
     return true;
   };
@@ -41,6 +45,13 @@ describe('embedded store: group commit and the sync of its log', () => {
     }
   };
 
+  /** Commits the whole queue as one batch, as it does when its changes are quick. */
+  const run = (requests: WriterRequest[]): BatchReply => {
+    const { left, ...batch } = commit.run(requests);
+    expect(left).toEqual([]);
+    return batch;
+  };
+
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-commit-'));
     file = path.join(dir, 'fhir.sqlite');
@@ -49,6 +60,7 @@ describe('embedded store: group commit and the sync of its log', () => {
     answered = [];
     syncs = [];
     failNext = undefined;
+    changeMs = 0;
     logSync = new LogSync(`${file}-wal`, (batch) => answered.push(batch));
     jest.spyOn(fs, 'fdatasyncSync').mockImplementation(() => {
       syncs.push({ committed: committedJobs(), answered: answered.length });
@@ -65,7 +77,7 @@ describe('embedded store: group commit and the sync of its log', () => {
   });
 
   test('a batch is synced after its COMMIT and answered only once that sync is done', () => {
-    logSync.committed(commit.run([request(1), request(2)]));
+    logSync.committed(run([request(1), request(2)]));
     // The sync was made with both writes committed, before the batch was answered.
     expect(syncs).toEqual([{ committed: 2, answered: 0 }]);
     expect(answered).toEqual([
@@ -79,10 +91,28 @@ describe('embedded store: group commit and the sync of its log', () => {
     ]);
   });
 
+  test('a batch stops taking requests once its changes have run for its budget, and leaves the rest, in order, to the next', () => {
+    // Two changes run past the budget: the batch takes one or two (one, if the machine stalls the first), never more.
+    changeMs = BATCH_BUDGET_MS * 0.6;
+    const first = commit.run([request(1), request(2), request(3), request(4)]);
+    const taken = first.replies.map((r) => r.seq);
+    expect([1, 2]).toContain(taken.length);
+    expect([...taken, ...first.left.map((r) => r.seq)]).toEqual([1, 2, 3, 4]);
+    expect(first.replies.every((r) => r.value === true)).toBe(true);
+    logSync.committed({ replies: first.replies, fields: first.fields });
+    expect(syncs).toEqual([{ committed: taken.length, answered: 0 }]);
+    // A change slower than the whole budget still commits, one a batch.
+    changeMs = BATCH_BUDGET_MS * 1.5;
+    const slow = commit.run(first.left);
+    expect(slow.replies.map((r) => r.seq)).toEqual([first.left[0].seq]);
+    expect(slow.left).toEqual(first.left.slice(1));
+    expect(committedJobs()).toBe(taken.length + 1);
+  });
+
   test('each batch is synced after its own COMMIT, and batches are answered in the order they committed', () => {
-    logSync.committed(commit.run([request(1)]));
-    logSync.committed(commit.run([request(2)]));
-    logSync.committed(commit.run([request(3)]));
+    logSync.committed(run([request(1)]));
+    logSync.committed(run([request(2)]));
+    logSync.committed(run([request(3)]));
     expect(syncs).toEqual([
       { committed: 1, answered: 0 },
       { committed: 2, answered: 1 },
@@ -93,11 +123,11 @@ describe('embedded store: group commit and the sync of its log', () => {
 
   test('after a failed sync no batch is acknowledged again: a later sync cannot show the failed one reached the disk', () => {
     failNext = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-    logSync.committed(commit.run([request(1)]));
+    logSync.committed(run([request(1)]));
     expect(answered[0].replies).toEqual([{ seq: 1, error: { unavailable: expect.stringContaining('EIO') } }]);
     expect(answered[0].failure).toMatch(/refused until the server is restarted/);
     // Were a batch committed after it, it would be refused without a sync: one that succeeded would have acknowledged it.
-    logSync.committed(commit.run([request(2)]));
+    logSync.committed(run([request(2)]));
     expect(syncs).toHaveLength(1);
     expect(answered[1].replies).toEqual([{ seq: 2, error: { unavailable: expect.stringContaining('EIO') } }]);
     // The writer thread refuses later batches before they commit (writer-thread.ts), by these.

@@ -5,6 +5,22 @@
 // the rest commit. If COMMIT fails (a full disk), every request of the batch
 // is refused.
 //
+// A batch stops taking requests once its changes have run for BATCH_BUDGET_MS:
+// it commits, and the requests left wait for the next commit. Taking all that
+// waited, the writer and the serving thread fell into step: sixteen validated
+// creates at a time, the writer committed a batch of 11-12 (5 ms of changes,
+// 1 ms of sync) and then stood idle for 5 ms while the serving thread
+// answered them and prepared the next, all together. With part of the queue
+// left for the next commit, the serving thread answers the first part while
+// the writer commits the rest: measured at 10,000 patients and 16
+// connections, 10 s each, validated creates rose from 872-878 to
+// 1,065-1,081/s, referral transactions from 691 to 816/s and
+// $process-message from 655 to 777/s (2 ms; 1 ms and 3 ms did less well,
+// 5 ms no better than no budget). Reads' AuditEvents take about a tenth of a
+// millisecond each (a batch of 9 took about 1 ms), so most of what waits
+// still shares one commit: audited reads ran at 6,989/s with the budget and
+// 7,007/s without.
+//
 // SQLite commits without syncing (synchronous=NORMAL); with power-loss
 // safety on, the write-ahead log is then synced (log-sync.ts), and a request
 // is acknowledged only after that sync: acknowledged writes are on disk
@@ -15,6 +31,8 @@ import { preparedOnce } from './prepared';
 import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError, type WriterReply, type WriterRequest } from './writer-protocol';
 
 const RETRY_PAUSE_MS = 2;
+/** How long a batch's changes run before it commits and leaves the rest of the queue to the next batch. */
+export const BATCH_BUDGET_MS = 2;
 /** Something to wait on: Atomics.wait is the one sleep a thread has that does not return to its event loop. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
@@ -40,11 +58,18 @@ export class GroupCommit {
     private readonly statement: (sql: string) => StatementSync = preparedOnce(db)
   ) {}
 
-  /** Commits the batch (not yet synced) and returns its replies. */
-  run(batch: WriterRequest[]): BatchReply {
+  /**
+   * Commits the first requests of the queue (not yet synced): as many as run
+   * within BATCH_BUDGET_MS, at least one. Returns their replies and the
+   * requests left for the next batch.
+   */
+  run(queue: WriterRequest[]): BatchReply & { left: WriterRequest[] } {
+    const started = performance.now();
     const replies = new Map<number, WriterReply>();
     const interned: Array<[string, number]> = [];
-    const refuseRest = (err: unknown): BatchReply => {
+    let taken = 0;
+    /** Refuses every request of the queue, once the batch cannot commit. */
+    const refuse = (err: unknown): BatchReply & { left: WriterRequest[] } => {
       try {
         if (this.db.isTransaction) this.control('ROLLBACK');
       } catch {
@@ -53,19 +78,22 @@ export class GroupCommit {
       this.forget(interned);
       const encoded = encodeError(err);
       const error: WriterError = 'message' in encoded ? { unavailable: `Write to the embedded store failed: ${encoded.message}` } : encoded;
-      return { replies: batch.map((r) => (replies.get(r.seq)?.error ? (replies.get(r.seq) as WriterReply) : { seq: r.seq, error })), fields: [] };
+      // The requests not yet taken are refused too: the next batch would meet the same disk.
+      return { replies: queue.map((r) => (replies.get(r.seq)?.error ? (replies.get(r.seq) as WriterReply) : { seq: r.seq, error })), fields: [], left: [] };
     };
     try {
       this.begin();
     } catch (err) {
-      return refuseRest(err);
+      return refuse(err);
     }
-    for (const request of batch) {
+    for (const request of queue) {
+      if (taken > 0 && performance.now() - started >= BATCH_BUDGET_MS) break;
+      taken++;
       const mark = interned.length;
       try {
         this.control('SAVEPOINT write');
       } catch (err) {
-        return refuseRest(err);
+        return refuse(err);
       }
       try {
         const value = this.apply(request, interned);
@@ -77,7 +105,7 @@ export class GroupCommit {
           this.control('ROLLBACK TO write');
           this.control('RELEASE write');
         } catch (rollbackError) {
-          return refuseRest(rollbackError);
+          return refuse(rollbackError);
         }
         replies.set(request.seq, { seq: request.seq, error: encodeError(err) });
       }
@@ -85,9 +113,9 @@ export class GroupCommit {
     try {
       this.control('COMMIT');
     } catch (err) {
-      return refuseRest(err);
+      return refuse(err);
     }
-    return { replies: [...replies.values()], fields: interned };
+    return { replies: [...replies.values()], fields: interned, left: queue.slice(taken) };
   }
 
   private control(sql: Control): void {

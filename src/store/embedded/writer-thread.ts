@@ -59,6 +59,7 @@ const logSync = new LogSync(options.syncLog ? `${options.file}-wal` : undefined,
 
 let queue: WriterRequest[] = [];
 let scheduled = false;
+let closed = false;
 
 // Refreshes come between commits, and when none comes (a load that ended before the refresh was due), from this timer,
 // which fires just after the due time (a timer may fire a little early, and refreshIfDue would then do nothing).
@@ -73,12 +74,23 @@ scheduleStatistics();
 
 function flush(): void {
   scheduled = false;
-  const batch = queue;
+  // A flush still scheduled when the connection closed finds nothing to do.
+  if (closed) return;
+  const waiting = queue;
   queue = [];
   // After a failed sync nothing commits again (log-sync.ts says why).
-  if (batch.length > 0) {
-    if (logSync.failed) logSync.refuse(batch);
-    else logSync.committed(groupCommit.run(batch));
+  if (waiting.length > 0) {
+    if (logSync.failed) logSync.refuse(waiting);
+    else {
+      const { left, ...batch } = groupCommit.run(waiting);
+      logSync.committed(batch);
+      // What the batch left goes first in the next, after messages already waiting have joined the queue.
+      if (left.length > 0) {
+        queue = [...left, ...queue];
+        scheduled = true;
+        setImmediate(flush);
+      }
+    }
     // After the batch is answered, before the next begins: the next commit may then start the log again.
     logRestart.afterCommit();
   }
@@ -88,7 +100,10 @@ function flush(): void {
 
 function close(): void {
   clearTimeout(statisticsTimer);
-  flush();
+  // Everything sent before 'close' commits, however many batches it takes.
+  do flush();
+  while (queue.length > 0);
+  closed = true;
   logSync.close();
   try {
     db.exec('PRAGMA optimize');
