@@ -12,14 +12,16 @@
 // 1 ms of sync) and then stood idle for 5 ms while the serving thread
 // answered them and prepared the next, all together. With part of the queue
 // left for the next commit, the serving thread answers the first part while
-// the writer commits the rest: measured at 10,000 patients and 16
-// connections, 10 s each, validated creates rose from 872-878 to
-// 1,065-1,081/s, referral transactions from 691 to 816/s and
-// $process-message from 655 to 777/s (2 ms; 1 ms and 3 ms did less well,
-// 5 ms no better than no budget). Reads' AuditEvents take about a tenth of a
-// millisecond each (a batch of 9 took about 1 ms), so most of what waits
-// still shares one commit: audited reads ran at 6,989/s with the budget and
-// 7,007/s without.
+// the writer commits the rest. Measured at 10,000 patients and 16
+// connections, fresh data each run: validated creates ran at 1,123 and
+// 1,151/s with a 3 ms budget against 1,003 and 1,009/s without (15 s runs,
+// p95 27.7-27.9 ms against 26.4-27.1); with 2 ms, 1,146 and 1,221/s but a
+// p95 of 31-33 ms and a p99 of 86-87 ms against 67-82; 5 ms did no better
+// than no budget. Transactions and $process-message gained as much (691 to
+// 816/s, 655 to 777/s, 10 s runs at 2 ms). Reads' AuditEvents take about a
+// tenth of a millisecond each (a batch of 9 took about 1 ms), so most of
+// what waits still shares one commit: audited reads ran at 6,989/s with a
+// budget and 7,007/s without.
 //
 // SQLite commits without syncing (synchronous=NORMAL); with power-loss
 // safety on, the write-ahead log is then synced (log-sync.ts), and a request
@@ -32,7 +34,7 @@ import { encodeError, sqliteCode, SQLITE_BUSY, type BatchReply, type WriterError
 
 const RETRY_PAUSE_MS = 2;
 /** How long a batch's changes run before it commits and leaves the rest of the queue to the next batch. */
-export const BATCH_BUDGET_MS = 2;
+export const BATCH_BUDGET_MS = 3;
 /** Something to wait on: Atomics.wait is the one sleep a thread has that does not return to its event loop. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
