@@ -732,11 +732,6 @@ export class Repository {
   }
 }
 
-/**
- * The index field of a clause that chains once into near (location.near=...),
- * when that near selected something and no _sort overrides its order; a
- * longer chain is not ordered by distance.
- */
 /** A promise that never rejects: its value or its error comes when asked for, so one never waited for is no unhandled rejection. */
 const settled = <T>(promise: Promise<T>): Promise<() => T> =>
   promise.then(
@@ -748,6 +743,11 @@ const settled = <T>(promise: Promise<T>): Promise<() => T> =>
 
 const tooManyNear = (limit: number) => notSupported(`More than ${limit} resources lie in that area; ask for a shorter distance`);
 
+/**
+ * The index field of a clause that chains once into near (location.near=...),
+ * when that near selected something and no _sort overrides its order; a
+ * longer chain is not ordered by distance.
+ */
 function nearChainField(request: SearchRequest, distances: Map<string, number>): string | undefined {
   if (distances.size === 0 || request.sort.length > 0) return undefined;
   return request.clauses.find((c) => c.chain.length === 2 && c.chain[1].code === 'near')?.chain[0].code;
