@@ -11,13 +11,12 @@
 // or their index values is acknowledged, whether it committed or not, the way
 // the row cache drops a row (current-row-cache.ts). One process owns a data
 // directory and every change goes through its writer thread, so the store
-// sees every change. A search's SQL runs on the reader thread, so it may
-// straddle an acknowledgement: its answer is kept only if no change was
-// acknowledged while it ran. An answer kept is dropped when the next change
-// is acknowledged, and once a client is told of a change no search answers
-// anything older. Appending
-// AuditEvents does not drop answers: the audit log has searches of its own,
-// which are not kept here.
+// sees every change. A broad search's SQL runs on the reader thread
+// (store.ts), so it may straddle an acknowledgement: its answer is kept only
+// if no change was acknowledged while it ran. An answer kept is dropped when
+// the next change is acknowledged, and once a client is told of a change no
+// search answers anything older. Appending AuditEvents does not drop
+// answers: the audit log has searches of its own, which are not kept here.
 //
 // Rows are kept as SQLite returned them (text, never parsed objects), so no
 // caller can change what the next one gets. Bounded by the bytes of its rows.
