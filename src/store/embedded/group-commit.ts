@@ -17,11 +17,11 @@
 // 1,151/s with a 3 ms budget against 1,003 and 1,009/s without (15 s runs,
 // p95 27.7-27.9 ms against 26.4-27.1); with 2 ms, 1,146 and 1,221/s but a
 // p95 of 31-33 ms and a p99 of 86-87 ms against 67-82; 5 ms did no better
-// than no budget. Transactions and $process-message gained as much (691 to
-// 816/s, 655 to 777/s, 10 s runs at 2 ms). Reads' AuditEvents take about a
-// tenth of a millisecond each (a batch of 9 took about 1 ms), so most of
-// what waits still shares one commit: audited reads ran at 6,989/s with a
-// budget and 7,007/s without.
+// than no budget. Transactions gained as much (691 to 816/s, 10 s runs at
+// 2 ms), and $process-message (655/s on the build before, 777/s). Reads'
+// AuditEvents take about a tenth of a millisecond each (a batch of 9 took
+// about 1 ms), so most of what waits still shares one commit: audited reads
+// ran at 6,989/s with a budget and 7,007/s without.
 //
 // SQLite commits without syncing (synchronous=NORMAL); with power-loss
 // safety on, the write-ahead log is then synced (log-sync.ts), and a request
