@@ -4,6 +4,7 @@
 import type { Filter } from '../search/filter';
 import type { StoreQuery } from '../port';
 import type { WriterError } from './writer-protocol';
+import type { ChannelReply, ChannelRequest } from '../../base/worker-channel';
 
 export type ReaderOp =
   | { kind: 'page'; query: StoreQuery }
@@ -13,16 +14,9 @@ export type ReaderOp =
   /** The SQL of every statement run since the last trace; the first starts recording (what a search ran, for tests). */
   | { kind: 'trace' };
 
-export interface ReaderRequest {
-  seq: number;
-  op: ReaderOp;
-}
+export type ReaderRequest = ChannelRequest<ReaderOp>;
 
-export interface ReaderReply {
-  seq: number;
-  value?: unknown;
-  error?: WriterError;
-}
+export type ReaderReply = ChannelReply<WriterError>;
 
 export interface ReaderOptions {
   file: string;

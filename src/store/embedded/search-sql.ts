@@ -1,7 +1,8 @@
 // The SQL of a search of current resources: the rows of a page, and the
-// count of a total. It runs on the reader thread (reader-thread.ts), on a
-// connection of its own, so the serving thread is not held while SQLite
-// gathers, sorts and counts the matches.
+// count of a total. A broad search's runs on the reader thread
+// (reader-thread.ts), on a connection of its own, so the serving thread is
+// not held while SQLite gathers, sorts and counts the matches; a search by
+// exact values runs on the serving connection (store.ts says why).
 import type { StatementSync } from 'node:sqlite';
 import type { Filter } from '../search/filter';
 import type { StoreQuery } from '../port';
@@ -26,7 +27,6 @@ export class SearchSql {
 
   /** The rows of a search's page. */
   pageRows(query: StoreQuery): VersionRow[] {
-    if (query.limit === 0) return [];
     const where = this.where(query.resourceType, query.filter);
     if (!where) return [];
     const order = orderToSql(query.sort);

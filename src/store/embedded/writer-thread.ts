@@ -84,9 +84,9 @@ function flush(): void {
     else {
       const { left, ...batch } = groupCommit.run(waiting);
       logSync.committed(batch);
-      // What the batch left goes first in the next, after messages already waiting have joined the queue.
+      // What the batch left is the next batch's first part; messages that arrive before it runs join it after.
       if (left.length > 0) {
-        queue = [...left, ...queue];
+        queue = left;
         scheduled = true;
         setImmediate(flush);
       }
