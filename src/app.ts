@@ -58,6 +58,7 @@ import { registerBindingTokenOperation } from './fhir/operations/ws-binding-toke
 import { subscriptionSockets } from './http/subscription-websocket';
 import { auditWriteFor } from './audit/request-audit';
 import { AuditRetention } from './audit/retention';
+import { warmUp } from './warm-up';
 
 export interface App {
   express: Express;
@@ -188,6 +189,7 @@ export async function createApp(config: Config, store: StoragePort = createStore
   const sockets = subscriptionSockets(subscriptions);
   const auditRetention = config.auditRetentionDays ? new AuditRetention(store, { days: config.auditRetentionDays }, logger) : undefined;
   auditRetention?.start();
+  await warmUp(pipeline);
 
   const app = express();
   app.disable('x-powered-by');

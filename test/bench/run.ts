@@ -4,8 +4,9 @@
 // MONGODB_URI is set), loads a seeded population through the API in
 // transaction Bundles (itself a measured scenario), runs each scenario with
 // wrk where it is installed and autocannon otherwise (--load-tool chooses;
-// wrk.ts), measures the raw-store baseline through the
-// storage adapter, and prints a table and writes JSON (bench-results/). Each
+// wrk.ts), restarts the server on the same data and measures creates in
+// its first seconds, measures the raw-store baseline through the storage
+// adapter, and prints a table and writes JSON (bench-results/). Each
 // scenario reports p50/p95/p99, the tail ratio, the cores the server used and
 // a verdict against the targets (targets.ts); the report states the data size
 // and the machine. The bench asks the same few searches again and again, so
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   );
 
   const loopReport = path.join(os.tmpdir(), `sp-bench-event-loop-${process.pid}.json`);
-  const server = await startServer({
+  let server = await startServer({
     mongoUri,
     nodeFlags: ['--require', path.join(__dirname, 'event-loop-probe.js')],
     env: { EVENT_LOOP_REPORT: loopReport, ...(searchCacheMiB === undefined ? {} : { SEARCH_CACHE_MIB: searchCacheMiB }) },
@@ -88,6 +89,8 @@ async function main(): Promise<void> {
   const token = await tokenFor(server.dataDir, base);
   const results: ScenarioResult[] = [];
   let data: DataSize;
+  // The server's event-loop delay over the whole run (load and every scenario), in ms.
+  let eventLoopDelay: Record<string, number> | undefined;
   try {
     // 1. Load: the directory by batch, then one referral transaction per patient.
     const { dir, load } = await loadPopulation(base, token, patients, server.pid);
@@ -118,14 +121,24 @@ async function main(): Promise<void> {
     }
     process.stdout.write('  $export...\n');
     results.push(await exportAllTasks(base, token, server.pid));
+
+    // 3. Creates from the first moment of a restart on the same data: what a rolling restart under load meets.
+    process.stdout.write('  create right after a restart...\n');
+    server = await server.restart();
+    // The first server wrote its event-loop delay as it stopped.
+    eventLoopDelay = readLoopReport(loopReport);
+    const restarted = { ...target, url: server.url, pid: server.pid, duration: RESTART_SECONDS };
+    results.push(
+      await run(`create SPReferral, first ${RESTART_SECONDS} s after a restart (ready in ${server.readyMs} ms)`, restarted, s.createReferral, {
+        freshUpTo: FRESH_CREATES,
+      })
+    );
   } finally {
     await server.stop();
   }
-  // The server's event-loop delay over the whole run (load and every scenario), in ms.
-  const eventLoopDelay = fs.existsSync(loopReport) ? (JSON.parse(fs.readFileSync(loopReport, 'utf8')) as Record<string, number>) : undefined;
   fs.rmSync(loopReport, { force: true });
 
-  // 3. The raw-store baseline.
+  // 4. The raw-store baseline.
   const raw: BaselineResult[] = await baseline(mongoUri, { connections, duration });
   const ratio = (name: string, kind: string) => {
     const b = raw.find((x) => x.name === kind);
@@ -138,7 +151,7 @@ async function main(): Promise<void> {
     'transaction resources / raw commit resources': ratio('referral transaction', 'commit 4 versions'),
   };
 
-  // 4. Optional profile of the create path.
+  // 5. Optional profile of the create path.
   let profile: unknown;
   if (values.profile) profile = await profileCreate(mongoUri, connections, duration);
 
@@ -169,6 +182,12 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+/** How long creates are measured from a restart: the first requests' tail, before the server is warm. */
+const RESTART_SECONDS = 3;
+
+const readLoopReport = (file: string): Record<string, number> | undefined =>
+  fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>) : undefined;
 
 /** $export of every Task: kick-off, poll, download every file; resources per second end to end. */
 async function exportAllTasks(base: string, token: string, pid: number): Promise<ScenarioResult> {

@@ -21,6 +21,8 @@ export interface ServerHandle {
   readyMs: number;
   /** Stops the server (SIGTERM, graceful); removes the data directory unless it was given. */
   stop(): Promise<void>;
+  /** Stops the server and starts it again on the same port and data (the same directory, or the same MongoDB database). */
+  restart(): Promise<ServerHandle>;
 }
 
 export interface StartOptions {
@@ -29,11 +31,17 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** An existing data directory to serve (kept on stop); otherwise a fresh temporary one. */
   dataDir?: string;
+  /** The MongoDB database to serve, as it is (a restart's); otherwise a fresh one on mongoUri's server. */
+  mongoDatabaseUri?: string;
+  /** Removes dataDir on stop (a restart of a server whose temporary directory it was). */
+  ownsDataDir?: boolean;
+  /** The port to listen on (a restart's, so that tokens for its base URL still hold); otherwise a free one. */
+  port?: number;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<ServerHandle> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sp-bench-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     PORT: String(port),
@@ -45,7 +53,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
     BODY_LIMIT: '20mb',
     ...options.env,
   };
-  if (options.mongoUri) {
+  if (options.mongoDatabaseUri) env.MONGODB_URI = options.mongoDatabaseUri;
+  else if (options.mongoUri) {
     const url = new URL(options.mongoUri);
     url.pathname = `/sp_bench_${Date.now()}`;
     env.MONGODB_URI = url.toString();
@@ -68,6 +77,13 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
     await new Promise((r) => setTimeout(r, 20));
   }
   const readyMs = Math.round(performance.now() - started);
+  const ownsDataDir = options.ownsDataDir ?? !options.dataDir;
+  const stopChild = async (): Promise<void> => {
+    if (!ended) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
   return {
     url,
     child,
@@ -75,11 +91,12 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
     dataDir,
     readyMs,
     async stop() {
-      if (!ended) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      await stopChild();
+      if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild();
+      return startServer({ ...options, dataDir, ownsDataDir, port, mongoDatabaseUri: env.MONGODB_URI });
     },
   };
 }
